@@ -1,0 +1,65 @@
+/* harness.h: what integration tests share — a fresh MODVIRT_ROOT per test, running
+ * programs with captured output, and cleaning up every daemon started under that root.
+ *
+ * Each test gets its own short root under /tmp (UNIX socket paths must fit in 108 bytes),
+ * points MODVIRT_ROOT and MODVIRT_DAEMON_DIR at it and at the build's bin/ folder, and
+ * at teardown stops the daemons whose pid files are in <root>/run/modvirt (by pid,
+ * SIGTERM then SIGKILL) and removes the root. Nothing touches the host's state. */
+#ifndef MVT_HARNESS_H
+#define MVT_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct mvt_env {
+    char root[64];      /* /tmp/mvt.XXXXXX */
+    char run_dir[128];  /* <root>/run/modvirt */
+    char etc_dir[128];  /* <root>/etc/modvirt */
+} mvt_env;
+
+/* Creates the root and exports MODVIRT_ROOT, MODVIRT_DAEMON_DIR; clears variables that
+ * would leak the host's choices (MODVIRT_DEFAULT_URI, LIBVIRT_DEFAULT_URI, NOTIFY_SOCKET,
+ * LISTEN_*). Returns 0 or -1. */
+int mvt_setup(mvt_env *e);
+/* Stops every daemon of this root by pid and removes the root. */
+void mvt_teardown(mvt_env *e);
+
+/* Absolute path of a program built into bin/ ("vmctl", "virtproxyd"…). Static buffer. */
+const char *mvt_bin(const char *name);
+
+typedef struct mvt_result {
+    int status; /* exit code, or 128 + signal, or -1 when it could not run / timed out */
+    char *out;  /* captured stdout, NUL-terminated */
+    char *err;  /* captured stderr */
+} mvt_result;
+
+/* Runs argv (argv[0] without '/' is looked up in bin/), feeding stdin_data (may be NULL),
+ * capturing both outputs; kills it after timeout_ms. 0 when it ran (see status). */
+int mvt_run(mvt_result *r, const char *const *argv, const char *stdin_data, int timeout_ms);
+/* vmctl with a NULL-terminated list of arguments, 30 s timeout. */
+int mvt_vmctl(mvt_result *r, ...) __attribute__((sentinel));
+void mvt_result_free(mvt_result *r);
+
+/* The pid recorded in <run_dir>/<daemon>.pid when that process is alive, else -1. */
+pid_t mvt_daemon_pid(const mvt_env *e, const char *daemon);
+/* Sends sig and waits (pidfd, no polling sleeps) up to timeout_ms for the process to go.
+ * 0 when it is gone. Works for processes that are not our children. */
+int mvt_kill_wait(pid_t pid, int sig, int timeout_ms);
+/* Waits until the process exits, up to timeout_ms; 0 when it did. */
+int mvt_wait_gone(pid_t pid, int timeout_ms);
+
+/* Writes content to <root>/<rel> (creating folders). 0 or -1. */
+int mvt_write(const mvt_env *e, const char *rel, const char *content);
+/* malloc'd "<root>/<rel>". */
+char *mvt_path(const mvt_env *e, const char *rel);
+/* Reads a whole file; malloc'd, NULL when missing. */
+char *mvt_read_file(const char *path);
+
+/* A minimal valid domain definition named `name` (malloc'd). */
+char *mvt_domain_xml(const char *name, const char *uuid_or_null);
+
+/* Counts lines of s that contain needle. */
+int mvt_count_lines_with(const char *s, const char *needle);
+
+#endif
