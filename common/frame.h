@@ -38,7 +38,7 @@ void mv_frame_reader_commit(mv_frame_reader *r, size_t n);
 /* Copies n bytes in (for callers whose transport owns the buffer). -1 on ENOMEM. */
 int mv_frame_reader_feed(mv_frame_reader *r, const void *data, size_t n, mv_error *err);
 
-/* Takes the next complete frame. Returns 1 and points *payload/*len at the envelope
+/* Takes the next complete frame. Returns 1 and points *payload and *len at the envelope
  * bytes (borrowed: valid until the next call on r), 0 when more bytes are needed, -1 on
  * a bad frame (err says why: "frame of N bytes exceeds the limit of M bytes", "empty
  * frame"). */

@@ -15,7 +15,8 @@ int mv_file_write_atomic(const char *path, const void *data, size_t len, mode_t 
                          mv_error *err);
 
 /* Reads a whole file into a malloc'd NUL-terminated buffer; fails (naming the file and
- * the limit) when it is larger than max bytes. */
+ * the limit) when it is larger than max bytes. On failure errno says why (ENOENT for a
+ * missing file, EFBIG when over max), so callers can treat a missing file as no file. */
 int mv_file_read(const char *path, size_t max, char **data, size_t *len, mv_error *err);
 
 typedef struct mv_store {
