@@ -53,7 +53,7 @@ typedef struct mv_driver {
     /* True while the driver must not exit for idleness (e.g. guests are running). */
     bool (*busy)(mv_daemon *d);
 
-#define PROC(num, NAME, name, Args, args, Ret, ret, access, route, run)                        \
+#define PROC(num, NAME, name, Args, args_, Ret, ret_, access, route, run)                      \
     int (*name)(mv_call * call, const Modvirt__##Args *args, Modvirt__##Ret *ret);
 #include "proto/procedures.def"
 #undef PROC
