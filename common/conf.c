@@ -128,12 +128,14 @@ static int parse_int(conf_parser *p, const char **s, const char *end, const mv_c
     const char *r = *s;
     int neg = 0;
     unsigned long long v = 0;
+    const unsigned long long limit = (unsigned long long)LONG_MAX + 1; /* |LONG_MIN| */
     if (r < end && (*r == '-' || *r == '+'))
         neg = *r++ == '-';
     const char *digits = r;
     while (r < end && *r >= '0' && *r <= '9') {
-        if (v <= (unsigned long long)LONG_MAX + 1)
-            v = v * 10 + (unsigned long long)(*r - '0');
+        /* saturate just past the limit: more digits cannot bring it back in range */
+        unsigned d = (unsigned)(*r - '0');
+        v = v > (limit - d) / 10 ? limit + 1 : v * 10 + d;
         r++;
     }
     if (r == digits || (r < end && !is_blank(*r) && *r != '#')) {
@@ -144,7 +146,7 @@ static int parse_int(conf_parser *p, const char **s, const char *end, const mv_c
             return fail(p, "'%s' must be 0 or 1, not '%.*s'", k->name, (int)(stop - *s), *s);
         return fail(p, "'%s' must be an integer, not '%.*s'", k->name, (int)(stop - *s), *s);
     }
-    int too_big = neg ? v > (unsigned long long)LONG_MAX + 1 : v > (unsigned long long)LONG_MAX;
+    int too_big = neg ? v > limit : v > limit - 1;
     long val = too_big ? 0 : (neg ? (long)(0 - v) : (long)v);
     if (k->type == MV_CONF_BOOL) {
         if (too_big || neg || (val != 0 && val != 1))
