@@ -1,0 +1,117 @@
+/* internal.h: the driver runtime's own structures and cross-file functions (daemon.c,
+ * conn.c, dispatch.c). Not for drivers: they see driver.h and daemon.h only.
+ *
+ * Threads: everything here belongs to the loop thread, except that a JOB call's handler
+ * runs on a worker thread with the call (and its args/ret) to itself; the connection it
+ * points to is kept alive by a reference until the job's completion runs on the loop.
+ *
+ * Where issue 3 plugs in: pushed events are packed once on the emitting thread, stamped
+ * with the daemon's sequence number under a lock, and handed to the loop through
+ * mv_daemon_post(); there they are written with mv_conn_send() to every connection
+ * registered for them (a registration set per connection, filled by the register calls).
+ * Stream frames arrive in mv_dispatch_frame() as FRAME_STREAM with the serial of the
+ * call that opened the stream, and go to a per-connection stream table keyed by that
+ * serial (an mv_sertab); outgoing stream data uses mv_conn_send() like replies, so the
+ * write queue's high-water mark throttles a console that outpaces its reader. */
+#ifndef MV_DAEMON_INTERNAL_H
+#define MV_DAEMON_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+#include "common/daemon/daemon.h"
+#include "common/daemon/service.h"
+#include "common/frame.h"
+#include "common/proc.h"
+
+/* JOB calls one connection may have running at once; more wait in its queue, so one
+ * busy client cannot take every worker thread. */
+#define CONN_MAX_RUNNING 16
+/* Calls one connection may have pending (running + waiting) before we stop reading it. */
+#define CONN_MAX_PENDING 256
+/* Bytes of replies waiting for a client that does not read before we stop reading it. */
+#define CONN_WQ_HIGH (4u << 20)
+/* A closing connection whose replies cannot be written for this long is cut off. */
+#define CONN_DRAIN_MS 5000
+
+typedef struct mv_conn mv_conn;
+
+struct mv_daemon {
+    const mv_driver *driver;
+    mv_service *svc;
+    void *driver_data;
+    mv_conn *conns; /* open connections (not yet closing), doubly linked */
+    size_t nconns;
+    unsigned jobs;  /* JOB calls on worker threads, all connections */
+    unsigned ndraining;
+    uv_timer_t reaper; /* cuts off draining connections that cannot be written */
+    bool reaper_ok;
+    bool stopping;
+};
+
+struct mv_conn {
+    mv_daemon *d;
+    uv_pipe_t pipe;
+    mv_frame_reader reader;
+    mv_wq wq;
+    unsigned refs;      /* 1 while the handle is open, +1 per JOB call (running or waiting) */
+    uid_t peer_uid;     /* SO_PEERCRED: decides whether PROXY_IDENTIFY is allowed */
+    mv_identity ident;  /* the peer's credentials, or who virtproxyd says the caller is */
+    bool identified;    /* PROXY_IDENTIFY accepted */
+    bool opened;        /* CONNECT_OPEN succeeded */
+    char *uri;          /* as opened */
+    void *data;         /* the driver's per-connection state (mv_call_set_conn_data) */
+    void (*data_free)(void *);
+    bool reading;
+    bool pumping, repump;
+    bool draining;      /* no more frames: close once calls are done and written */
+    bool closing;       /* uv_close called */
+    uint64_t stuck_since; /* draining with only unwritten replies left, since (loop ms) */
+    unsigned running;   /* JOB calls on worker threads */
+    mv_call *wait_head, *wait_tail; /* JOB calls waiting for a running slot */
+    unsigned nwaiting;
+    mv_conn *prev, *next;
+};
+
+struct mv_call {
+    mv_conn *conn;
+    const mv_proc_info *proc;
+    uint32_t serial;
+    mv_identity ident;       /* copied when the call arrived */
+    ProtobufCMessage *args;  /* unpacked request, owned */
+    ProtobufCMessage *ret;   /* initialised reply, owned; filled by the handler */
+    mv_error err;
+    int rc;
+    uv_work_t work;
+    mv_call *next;           /* in the connection's wait queue */
+};
+
+/* ---- conn.c: connections — bytes in, frames out, lifetime ---- */
+int mv_conn_accept(mv_daemon *d, uv_stream_t *server);
+void mv_conn_ref(mv_conn *c);
+void mv_conn_unref(mv_conn *c);
+/* Queues a whole frame (takes buf). Dropped when the connection is closing. */
+void mv_conn_send(mv_conn *c, uint8_t *buf, size_t len);
+/* An ERROR frame for serial (0: about the connection itself). */
+void mv_conn_send_error(mv_conn *c, uint32_t serial, uint32_t proc, const mv_error *e);
+void mv_conn_flush(mv_conn *c);
+/* Stops reading; closes once every call received has been answered and written. */
+void mv_conn_drain(mv_conn *c);
+/* A broken stream: says why with an ERROR frame of serial 0, then drains. */
+void mv_conn_fail(mv_conn *c, const mv_error *e);
+/* A JOB call of c completed: take in more frames, or finish a drain. */
+void mv_conn_job_done(mv_conn *c);
+/* Every connection drains (clean stop). */
+void mv_conns_drain_all(mv_daemon *d);
+
+/* ---- dispatch.c: calls — from a frame to a reply, on the loop or a worker thread ---- */
+/* Handles one frame (the envelope bytes, borrowed). */
+void mv_dispatch_frame(mv_conn *c, const uint8_t *env, size_t len);
+/* May a call to p be made on a connection in this state? The runtime's whole access
+ * policy, as a pure function: 0, or -1 + the error to answer with. */
+int mv_dispatch_gate(const mv_proc_info *p, bool opened, bool readonly, mv_error *err);
+/* Frees the calls still waiting for a slot (the connection is closing). */
+void mv_dispatch_drop_waiting(mv_conn *c);
+
+#endif
