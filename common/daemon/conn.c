@@ -154,10 +154,8 @@ void mv_conn_send(mv_conn *c, uint8_t *buf, size_t len)
 
 void mv_conn_send_error(mv_conn *c, uint32_t serial, uint32_t proc, const mv_error *e)
 {
-    mv_frame_spec spec = {.serial = serial,
-                          .kind = MODVIRT__FRAME_KIND__FRAME_ERROR,
-                          .proc = proc,
-                          .error = e};
+    mv_frame_spec spec = {
+        .serial = serial, .kind = MODVIRT__FRAME_KIND__FRAME_ERROR, .proc = proc, .error = e};
     uint8_t *buf = NULL;
     size_t len = 0;
     if (mv_frame_build(&spec, &buf, &len, NULL) < 0) {

@@ -20,13 +20,13 @@
 typedef int (*thunk_fn)(const mv_driver *drv, mv_call *call, const ProtobufCMessage *in,
                         ProtobufCMessage *out);
 
-#define PROC(n_, N_, fn_, A_, a_, R_, r_, acc_, rt_, run_)                                     \
-    static int thunk_##fn_(const mv_driver *drv, mv_call *call, const ProtobufCMessage *in,    \
-                           ProtobufCMessage *out)                                              \
-    {                                                                                          \
-        if (!drv->fn_)                                                                         \
-            return THUNK_NO_SLOT;                                                              \
-        return drv->fn_(call, (const Modvirt__##A_ *)in, (Modvirt__##R_ *)out);                \
+#define PROC(n_, N_, fn_, A_, a_, R_, r_, acc_, rt_, run_)                                         \
+    static int thunk_##fn_(const mv_driver *drv, mv_call *call, const ProtobufCMessage *in,        \
+                           ProtobufCMessage *out)                                                  \
+    {                                                                                              \
+        if (!drv->fn_)                                                                             \
+            return THUNK_NO_SLOT;                                                                  \
+        return drv->fn_(call, (const Modvirt__##A_ *)in, (Modvirt__##R_ *)out);                    \
     }
 #include "proto/procedures.def"
 #undef PROC
@@ -42,9 +42,8 @@ static const thunk_fn thunks[] = {
 
 int mv_dispatch_gate(const mv_proc_info *p, bool opened, bool readonly, mv_error *err)
 {
-    bool before_open = p->num == MV_PROC_CONNECT_KEEPALIVE ||
-                       p->num == MV_PROC_PROXY_IDENTIFY || p->num == MV_PROC_CONNECT_OPEN ||
-                       p->num == MV_PROC_CONNECT_CLOSE;
+    bool before_open = p->num == MV_PROC_CONNECT_KEEPALIVE || p->num == MV_PROC_PROXY_IDENTIFY ||
+                       p->num == MV_PROC_CONNECT_OPEN || p->num == MV_PROC_CONNECT_CLOSE;
     if (!opened && !before_open) {
         mv_error_set(err, VIR_ERR_OPERATION_INVALID, VIR_FROM_RPC,
                      "connection not open: %s needs connect_open first", p->name);
@@ -60,8 +59,8 @@ int mv_dispatch_gate(const mv_proc_info *p, bool opened, bool readonly, mv_error
         return -1;
     }
     if (readonly && p->access == MV_ACCESS_RW) {
-        mv_error_set(err, VIR_ERR_OPERATION_DENIED, VIR_FROM_RPC,
-                     "read only access prevents %s", p->name);
+        mv_error_set(err, VIR_ERR_OPERATION_DENIED, VIR_FROM_RPC, "read only access prevents %s",
+                     p->name);
         return -1;
     }
     return 0;
@@ -69,8 +68,8 @@ int mv_dispatch_gate(const mv_proc_info *p, bool opened, bool readonly, mv_error
 
 /* ---- calls ------------------------------------------------------------------------------- */
 
-static mv_call *call_new(mv_conn *c, const mv_proc_info *p, uint32_t serial,
-                         ProtobufCMessage *args, mv_error *err)
+static mv_call *call_new(mv_conn *c, const mv_proc_info *p, uint32_t serial, ProtobufCMessage *args,
+                         mv_error *err)
 {
     mv_call *call = calloc(1, sizeof(*call));
     ProtobufCMessage *ret = malloc(p->ret->sizeof_message);
@@ -111,8 +110,7 @@ static void call_invoke(mv_call *call)
                  ? thunks[call->proc->num](drv, call, call->args, call->ret)
                  : THUNK_NO_SLOT;
     if (rc == THUNK_NO_SLOT) {
-        mv_error_set(&call->err, VIR_ERR_NO_SUPPORT, drv->error_domain, "%s",
-                     call->proc->name);
+        mv_error_set(&call->err, VIR_ERR_NO_SUPPORT, drv->error_domain, "%s", call->proc->name);
         rc = -1;
     } else if (rc != 0 && !mv_error_is_set(&call->err)) {
         mv_error_set(&call->err, VIR_ERR_INTERNAL_ERROR, drv->error_domain,
@@ -296,8 +294,8 @@ static void do_open(mv_conn *c, uint32_t serial, const mv_proc_info *p, Protobuf
     if (mv_uri_parse(a->uri, &uri, &err) < 0)
         goto fail;
     if (!scheme_served(drv, uri->driver)) {
-        mv_error_set(&err, VIR_ERR_NO_CONNECT, drv->error_domain, "'%s': %s serves %s URIs",
-                     a->uri, drv->daemon_name, drv->schemes && drv->schemes[0] ? drv->schemes[0] : "no");
+        mv_error_set(&err, VIR_ERR_NO_CONNECT, drv->error_domain, "'%s': %s serves %s URIs", a->uri,
+                     drv->daemon_name, drv->schemes && drv->schemes[0] ? drv->schemes[0] : "no");
         goto fail;
     }
     c->uri = strdup(a->uri);

@@ -43,7 +43,7 @@ struct mv_daemon {
     void *driver_data;
     mv_conn *conns; /* open connections (not yet closing), doubly linked */
     size_t nconns;
-    unsigned jobs;  /* JOB calls on worker threads, all connections */
+    unsigned jobs; /* JOB calls on worker threads, all connections */
     unsigned ndraining;
     uv_timer_t reaper; /* cuts off draining connections that cannot be written */
     bool reaper_ok;
@@ -55,20 +55,20 @@ struct mv_conn {
     uv_pipe_t pipe;
     mv_frame_reader reader;
     mv_wq wq;
-    unsigned refs;      /* 1 while the handle is open, +1 per JOB call (running or waiting) */
-    uid_t peer_uid;     /* SO_PEERCRED: decides whether PROXY_IDENTIFY is allowed */
-    mv_identity ident;  /* the peer's credentials, or who virtproxyd says the caller is */
-    bool identified;    /* PROXY_IDENTIFY accepted */
-    bool opened;        /* CONNECT_OPEN succeeded */
-    char *uri;          /* as opened */
-    void *data;         /* the driver's per-connection state (mv_call_set_conn_data) */
+    unsigned refs;     /* 1 while the handle is open, +1 per JOB call (running or waiting) */
+    uid_t peer_uid;    /* SO_PEERCRED: decides whether PROXY_IDENTIFY is allowed */
+    mv_identity ident; /* the peer's credentials, or who virtproxyd says the caller is */
+    bool identified;   /* PROXY_IDENTIFY accepted */
+    bool opened;       /* CONNECT_OPEN succeeded */
+    char *uri;         /* as opened */
+    void *data;        /* the driver's per-connection state (mv_call_set_conn_data) */
     void (*data_free)(void *);
     bool reading;
     bool pumping, repump;
-    bool draining;      /* no more frames: close once calls are done and written */
-    bool closing;       /* uv_close called */
-    uint64_t stuck_since; /* draining with only unwritten replies left, since (loop ms) */
-    unsigned running;   /* JOB calls on worker threads */
+    bool draining;                  /* no more frames: close once calls are done and written */
+    bool closing;                   /* uv_close called */
+    uint64_t stuck_since;           /* draining with only unwritten replies left, since (loop ms) */
+    unsigned running;               /* JOB calls on worker threads */
     mv_call *wait_head, *wait_tail; /* JOB calls waiting for a running slot */
     unsigned nwaiting;
     mv_conn *prev, *next;
@@ -78,13 +78,13 @@ struct mv_call {
     mv_conn *conn;
     const mv_proc_info *proc;
     uint32_t serial;
-    mv_identity ident;       /* copied when the call arrived */
-    ProtobufCMessage *args;  /* unpacked request, owned */
-    ProtobufCMessage *ret;   /* initialised reply, owned; filled by the handler */
+    mv_identity ident;      /* copied when the call arrived */
+    ProtobufCMessage *args; /* unpacked request, owned */
+    ProtobufCMessage *ret;  /* initialised reply, owned; filled by the handler */
     mv_error err;
     int rc;
     uv_work_t work;
-    mv_call *next;           /* in the connection's wait queue */
+    mv_call *next; /* in the connection's wait queue */
 };
 
 /* ---- conn.c: connections — bytes in, frames out, lifetime ---- */

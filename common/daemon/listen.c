@@ -29,8 +29,7 @@ int mv_listen_unix(const char *path, mode_t mode, mv_error *err)
         }
         /* We hold the pid file lock, so no live instance is behind this socket. */
         if (unlink(path) < 0 && errno != ENOENT) {
-            mv_error_set_errno(err, errno, VIR_FROM_RPC, "cannot remove stale socket '%s'",
-                               path);
+            mv_error_set_errno(err, errno, VIR_FROM_RPC, "cannot remove stale socket '%s'", path);
             return -1;
         }
     }
@@ -43,8 +42,7 @@ int mv_listen_unix(const char *path, mode_t mode, mv_error *err)
     /* Linux creates the socket file with the socket inode's mode minus the umask: making
      * that 0600 first means the file is never more open than the owner, even between
      * bind() and the chmod() that widens it to the mode asked for. */
-    if (fchmod(fd, 0600) < 0 ||
-        bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+    if (fchmod(fd, 0600) < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
         mv_error_set_errno(err, errno, VIR_FROM_RPC, "cannot bind socket '%s'", path);
         goto fail;
     }

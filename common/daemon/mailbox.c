@@ -47,8 +47,7 @@ int mv_mailbox_init(mv_mailbox *mb, uv_loop_t *loop, mv_error *err)
     return 0;
 }
 
-int mv_mailbox_post(mv_mailbox *mb, void (*fn)(void *ctx, void *opaque), void *ctx,
-                    void *opaque)
+int mv_mailbox_post(mv_mailbox *mb, void (*fn)(void *ctx, void *opaque), void *ctx, void *opaque)
 {
     mv_mail *m = malloc(sizeof(*m));
     if (!m)

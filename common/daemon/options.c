@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,13 +16,24 @@ static const struct opt_def {
     bool takes_value;
     enum opt_id id;
 } opt_defs[] = {
-    {'t', "timeout", true, OPT_TIMEOUT},
-    {'f', "config", true, OPT_CONFIG},
-    {'v', "verbose", false, OPT_VERBOSE},
-    {0, "version", false, OPT_VERSION},
+    {'t', "timeout", true, OPT_TIMEOUT},  {'f', "config", true, OPT_CONFIG},
+    {'v', "verbose", false, OPT_VERBOSE}, {0, "version", false, OPT_VERSION},
     {'h', "help", false, OPT_HELP},
 };
 #define N_OPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
+
+/* Option errors read as a command line tool's ("unknown option '--foo'"), without the
+ * "invalid argument: " that the code's format would put in front. */
+static void opt_error(mv_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void opt_error(mv_error *err, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    mv_error_set_raw(err, VIR_ERR_INVALID_ARG, VIR_FROM_NONE, msg);
+}
 
 static const struct opt_def *find_long(const char *name, size_t len)
 {
@@ -48,9 +60,8 @@ static int parse_timeout(const char *s, long *out, mv_error *err)
     long v = strtol(s, &end, 10);
     if (s[0] == '\0' || s[0] == '-' || s[0] == '+' || *end != '\0' || errno != 0 || v < 0 ||
         v > INT_MAX) {
-        mv_error_set(err, VIR_ERR_INVALID_ARG, VIR_FROM_NONE,
-                     "invalid timeout '%s': expected a number of seconds from 0 to %d", s,
-                     INT_MAX);
+        opt_error(err, "invalid timeout '%s': expected a number of seconds from 0 to %d", s,
+                  INT_MAX);
         return -1;
     }
     *out = v;
@@ -71,8 +82,7 @@ int mv_opts_parse(int argc, char *const argv[], mv_daemon_opts *o, mv_error *err
 
         if (strcmp(arg, "--") == 0) {
             if (i + 1 < argc) {
-                mv_error_set(err, VIR_ERR_INVALID_ARG, VIR_FROM_NONE,
-                             "unexpected argument '%s'", argv[i + 1]);
+                opt_error(err, "unexpected argument '%s'", argv[i + 1]);
                 return -1;
             }
             break;
@@ -84,13 +94,11 @@ int mv_opts_parse(int argc, char *const argv[], mv_daemon_opts *o, mv_error *err
             def = find_long(name, len);
             snprintf(shown, sizeof(shown), "--%.*s", (int)(len > 40 ? 40 : len), name);
             if (!def) {
-                mv_error_set(err, VIR_ERR_INVALID_ARG, VIR_FROM_NONE, "unknown option '%s'",
-                             shown);
+                opt_error(err, "unknown option '%s'", shown);
                 return -1;
             }
             if (eq && !def->takes_value) {
-                mv_error_set(err, VIR_ERR_INVALID_ARG, VIR_FROM_NONE,
-                             "option '%s' takes no value", shown);
+                opt_error(err, "option '%s' takes no value", shown);
                 return -1;
             }
             value = eq ? eq + 1 : NULL;
@@ -98,28 +106,24 @@ int mv_opts_parse(int argc, char *const argv[], mv_daemon_opts *o, mv_error *err
             def = find_short(arg[1]);
             snprintf(shown, sizeof(shown), "-%c", arg[1]);
             if (!def) {
-                mv_error_set(err, VIR_ERR_INVALID_ARG, VIR_FROM_NONE, "unknown option '%s'",
-                             shown);
+                opt_error(err, "unknown option '%s'", shown);
                 return -1;
             }
             if (arg[2] != '\0') {
                 if (!def->takes_value) {
-                    mv_error_set(err, VIR_ERR_INVALID_ARG, VIR_FROM_NONE,
-                                 "unknown option '%s' (options cannot be combined)", arg);
+                    opt_error(err, "unknown option '%s' (options cannot be combined)", arg);
                     return -1;
                 }
                 value = arg + 2;
             }
         } else {
-            mv_error_set(err, VIR_ERR_INVALID_ARG, VIR_FROM_NONE, "unexpected argument '%s'",
-                         arg);
+            opt_error(err, "unexpected argument '%s'", arg);
             return -1;
         }
 
         if (def->takes_value && !value) {
             if (i + 1 >= argc) {
-                mv_error_set(err, VIR_ERR_INVALID_ARG, VIR_FROM_NONE,
-                             "option '%s' needs a value", shown);
+                opt_error(err, "option '%s' needs a value", shown);
                 return -1;
             }
             value = argv[++i];
@@ -132,8 +136,7 @@ int mv_opts_parse(int argc, char *const argv[], mv_daemon_opts *o, mv_error *err
             break;
         case OPT_CONFIG:
             if (value[0] == '\0') {
-                mv_error_set(err, VIR_ERR_INVALID_ARG, VIR_FROM_NONE,
-                             "option '%s' needs a file name", shown);
+                opt_error(err, "option '%s' needs a file name", shown);
                 return -1;
             }
             o->config = value;

@@ -53,9 +53,9 @@ struct mv_service {
     mv_paths paths;
     bool paths_ok;
     runtime_conf conf;
-    uint64_t idle_ms; /* 0: never exit for idleness */
-    bool log_to_stderr;  /* the log is the terminal */
-    bool stderr_is_log;  /* stderr was /dev/null and now points into the log file */
+    uint64_t idle_ms;   /* 0: never exit for idleness */
+    bool log_to_file;   /* the log is <log_dir>/<name>.log */
+    bool stderr_is_log; /* stderr was /dev/null and now points into the log file */
     mv_pidfile pid;
 
     uv_loop_t loop;
@@ -72,9 +72,9 @@ struct mv_service {
     long nclients;
     unsigned refusing;
     uint64_t refuse_logged; /* loop time of the last "refused" log line */
-    bool started;  /* ops->start succeeded */
+    bool started;           /* ops->start succeeded */
     bool stopping;
-    bool forced;   /* the grace period ran out */
+    bool forced; /* the grace period ran out */
 };
 
 /* ---- start-up ------------------------------------------------------------------------- */
@@ -138,7 +138,6 @@ static int setup_logging(mv_service *s, mv_error *err)
 
     if (isatty(STDERR_FILENO)) {
         mv_log_init(s->desc->name, level, STDERR_FILENO);
-        s->log_to_stderr = true;
         return 0;
     }
     if (mv_mkdir_p(s->paths.log_dir, s->paths.system ? 0755 : 0700, err) < 0)
@@ -159,6 +158,7 @@ static int setup_logging(mv_service *s, mv_error *err)
     if (stderr_is_devnull() && dup2(fd, STDERR_FILENO) >= 0)
         s->stderr_is_log = true;
     mv_log_init(s->desc->name, level, fd);
+    s->log_to_file = true;
     ret = 0;
 
 cleanup:
@@ -476,7 +476,7 @@ static void report_fatal(mv_service *s, const mv_error *err)
         if (*p == '\n')
             *p = ' ';
     }
-    if (!s->log_to_stderr)
+    if (s->log_to_file)
         MV_ERROR("start-up failed: %s", msg);
     if (!s->stderr_is_log)
         fprintf(stderr, "%s: error: %s\n", s->desc->name, msg);
@@ -609,8 +609,7 @@ bool mv_service_stopping(const mv_service *s)
     return s->stopping;
 }
 
-int mv_service_post(mv_service *s, void (*fn)(void *ctx, void *opaque), void *ctx,
-                    void *opaque)
+int mv_service_post(mv_service *s, void (*fn)(void *ctx, void *opaque), void *ctx, void *opaque)
 {
     if (!s->mailbox_ok)
         return -1;

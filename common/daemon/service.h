@@ -53,8 +53,7 @@ int mv_activation_match(char *const *names, int n, const char *const *wanted, si
  * LISTEN_FDNAMES, which it then removes from the environment) and matches them as above,
  * closing fds nobody claimed. Returns the number of fds systemd passed (0 when not
  * socket-activated), or -1 + err when one we claimed is not a listening stream socket. */
-int mv_activation_claim(const char *const *wanted, size_t nwanted, int *fds_out,
-                        mv_error *err);
+int mv_activation_claim(const char *const *wanted, size_t nwanted, int *fds_out, mv_error *err);
 
 /* ---- pidfile.c: one instance per daemon and root ------------------------------------------ */
 
@@ -89,8 +88,7 @@ typedef struct mv_mailbox {
 int mv_mailbox_init(mv_mailbox *mb, uv_loop_t *loop, mv_error *err);
 /* Queues fn(ctx, opaque) to run on the loop thread. Any thread. -1 when closed (or out of
  * memory): fn will not run and the caller keeps opaque. */
-int mv_mailbox_post(mv_mailbox *mb, void (*fn)(void *ctx, void *opaque), void *ctx,
-                    void *opaque);
+int mv_mailbox_post(mv_mailbox *mb, void (*fn)(void *ctx, void *opaque), void *ctx, void *opaque);
 /* Loop thread: refuses further posts, runs what is queued, closes the async handle. */
 void mv_mailbox_close(mv_mailbox *mb);
 
@@ -99,11 +97,11 @@ void mv_mailbox_close(mv_mailbox *mb);
 typedef struct mv_wq mv_wq;
 struct mv_wq {
     uv_stream_t *stream;
-    size_t queued;   /* bytes handed to libuv and not yet written, plus the batch */
-    size_t high;     /* above this the owner should stop producing (see on_full) */
-    bool full;       /* crossed high, not yet back under high / 4 */
-    unsigned reqs;   /* writes in flight */
-    uint8_t *batch;  /* small frames gathered for one write per loop turn */
+    size_t queued;  /* bytes handed to libuv and not yet written, plus the batch */
+    size_t high;    /* above this the owner should stop producing (see on_full) */
+    bool full;      /* crossed high, not yet back under high / 4 */
+    unsigned reqs;  /* writes in flight */
+    uint8_t *batch; /* small frames gathered for one write per loop turn */
     size_t batch_len, batch_cap;
     /* Called when `full` changes (stop or resume reading whatever feeds this queue). */
     void (*on_full)(mv_wq *wq, bool full);
@@ -135,7 +133,7 @@ void mv_wq_free(mv_wq *wq);
 typedef struct mv_sertab {
     uint32_t *keys; /* 0 marks a free slot: serial 0 is never a call */
     uint32_t *vals;
-    size_t cap;     /* power of two, or 0 before the first put */
+    size_t cap; /* power of two, or 0 before the first put */
     size_t count;
 } mv_sertab;
 
@@ -170,9 +168,9 @@ typedef struct mv_service_ops {
 } mv_service_ops;
 
 typedef struct mv_service_desc {
-    const char *name;    /* "virtqemud": sockets, pid file, log, config, activation names */
-    const char *summary; /* one line for --help */
-    bool ro_socket;      /* also listen on <name>-sock-ro (0666, read-only) */
+    const char *name;            /* "virtqemud": sockets, pid file, log, config, activation names */
+    const char *summary;         /* one line for --help */
+    bool ro_socket;              /* also listen on <name>-sock-ro (0666, read-only) */
     const mv_conf_section *conf; /* the daemon's own config sections, or NULL */
     size_t nconf;
     const mv_service_ops *ops;
@@ -194,7 +192,6 @@ void mv_service_client_gone(mv_service *s);
 /* Starts a clean stop (as SIGTERM does), logging why. Loop thread. */
 void mv_service_stop(mv_service *s, const char *why);
 /* Runs fn(ctx, opaque) on the loop thread; any thread. -1 once stopping (see mailbox). */
-int mv_service_post(mv_service *s, void (*fn)(void *ctx, void *opaque), void *ctx,
-                    void *opaque);
+int mv_service_post(mv_service *s, void (*fn)(void *ctx, void *opaque), void *ctx, void *opaque);
 
 #endif
