@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# scripts/demo.sh BUILD_DIR: the README's walkthrough — vmctl against real daemons under
+# a temporary MODVIRT_ROOT, cleaned up (daemons stopped by pid) on exit.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+bin=$(cd "${1:-$top/build}/bin" && pwd)
+root=$(mktemp -d /tmp/modvirt-demo.XXXXXX)
+export MODVIRT_ROOT=$root
+unset MODVIRT_DEFAULT_URI LIBVIRT_DEFAULT_URI
+
+cleanup() {
+  for pidfile in "$root"/run/modvirt/*.pid; do
+    [ -e "$pidfile" ] || continue
+    pid=$(cat "$pidfile" 2>/dev/null || true)
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  done
+  # give them a moment to exit cleanly, then force
+  for pidfile in "$root"/run/modvirt/*.pid; do
+    [ -e "$pidfile" ] || continue
+    pid=$(cat "$pidfile" 2>/dev/null || true)
+    [ -n "$pid" ] && timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null || true
+    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+  done
+  rm -rf "$root"
+}
+trap cleanup EXIT
+
+step() { printf '\n\033[1m$ vmctl %s\033[0m\n' "$*"; "$bin/vmctl" "$@"; }
+
+echo "MODVIRT_ROOT=$root (daemons start on demand and are stopped at the end)"
+step version
+step -c qemu:///system uri
+step define "$top/examples/demo-domain.xml"
+step list --all
+step dominfo demo
+step domstate demo --reason
+step dumpxml demo
+step autostart demo
+step list --all --autostart
+step --json list --all
+step -r list --all
+echo; echo "# a read-only connection may not change anything:"
+"$bin/vmctl" -r undefine demo || true
+step undefine demo
+step list --all
+echo; echo "walkthrough finished"
