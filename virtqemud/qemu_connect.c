@@ -87,9 +87,12 @@ int qemu_proc_connect_get_version(mv_call *call, const Modvirt__Empty *args,
     qemu_state *s = qemu_state_of(call);
 
     if (!s->version) {
-        mv_error_set_raw(mv_call_error(call), s->probe_err.code, s->probe_err.domain,
-                         s->probe_err.message ? s->probe_err.message
-                                              : "the QEMU version is unknown");
+        if (mv_error_is_set(&s->probe_err))
+            mv_error_set_raw(mv_call_error(call), s->probe_err.code, s->probe_err.domain,
+                             s->probe_err.message);
+        else
+            mv_error_set(mv_call_error(call), VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU,
+                         "the QEMU version is unknown");
         return -1;
     }
     ret->value = s->version;
