@@ -118,26 +118,24 @@ qemu_domsnap *qemu_domain_define(qemu_state *s, const char *xml, unsigned int fl
     if (!(stored = mv_domain_def_format(def, -1, MV_DOMAIN_DEF_FORMAT_SECURE |
                                                      MV_DOMAIN_DEF_FORMAT_INACTIVE, err)) ||
         mv_store_save(&s->store, def->name, stored, err) < 0)
-        goto fail;
+        goto cleanup;
     saved = true;
     if (!(snap = defined_snapshot(s, old, def, err)))
-        goto fail;
+        goto cleanup;
     def = NULL;
     qemu_domlist_publish(s->doms, obj, qemu_domsnap_ref(snap));
-    qemu_domobj_end_job(obj);
-    goto cleanup;
-
-fail:
-    /* A new object that never got a snapshot must not linger, nor the file we wrote for
-     * it, so that disk and list agree. */
-    if (created) {
-        if (saved)
-            mv_store_delete(&s->store, def->name, NULL);
-        qemu_domlist_remove(s->doms, obj);
-    }
-    qemu_domobj_end_job(obj);
 
 cleanup:
+    if (obj) {
+        /* A new object that never got a snapshot must not linger, nor the file we wrote
+         * for it, so that disk and list agree. */
+        if (created && !snap) {
+            if (saved)
+                mv_store_delete(&s->store, qemu_domobj_name(obj), NULL);
+            qemu_domlist_remove(s->doms, obj);
+        }
+        qemu_domobj_end_job(obj);
+    }
     free(stored);
     mv_domain_def_free(def);
     qemu_domsnap_unref(old);

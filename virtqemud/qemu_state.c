@@ -27,42 +27,37 @@ static int load_one(const char *name, const char *xml, size_t len, const mv_erro
 
     if (!xml) {
         mv_error_set_raw(&err, problem->code, problem->domain, problem->message);
-        goto skip;
+        goto cleanup;
     }
     if (!(def = qemu_domain_parse(xml, 0, &err)))
-        goto skip;
+        goto cleanup;
     if (strcmp(def->name, name) != 0) {
         mv_error_set(&err, VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU,
                      "file name '%s.xml' does not match domain name '%s'", name, def->name);
-        goto skip;
+        goto cleanup;
     }
+    /* Names are unique per folder, so an existing object can only mean a UUID clash,
+     * which add_job reports. */
     if (!(obj = qemu_domlist_add_job(s->doms, def->name, def->uuid, "load", 0, &created, &err)))
-        goto skip;
-    if (!created) {
-        mv_error_set(&err, VIR_ERR_OPERATION_FAILED, VIR_FROM_QEMU,
-                     "domain '%s' is defined twice", name);
-        qemu_domobj_end_job(obj);
-        goto skip;
-    }
+        goto cleanup;
     if (!(snap = qemu_domsnap_new(def))) {
         mv_error_set_errno(&err, ENOMEM, VIR_FROM_QEMU, "cannot load domain '%s'", name);
         qemu_domlist_remove(s->doms, obj);
-        qemu_domobj_end_job(obj);
-        goto skip;
+        goto cleanup;
     }
     def = NULL;
     snap->persistent = true;
     snap->autostart = mv_store_get_autostart(&s->store, name);
     qemu_domlist_publish(s->doms, obj, snap);
-    qemu_domobj_end_job(obj);
-    qemu_domobj_unref(obj);
     ctx->loaded++;
-    return 0;
 
-skip:
-    MV_ERROR("skipping domain definition %s/%s.xml: %s", s->store.dir, name,
-             err.message ? err.message : "unknown error");
-    ctx->skipped++;
+cleanup:
+    if (mv_error_is_set(&err)) {
+        MV_ERROR("skipping domain definition %s/%s.xml: %s", s->store.dir, name, err.message);
+        ctx->skipped++;
+    }
+    if (obj)
+        qemu_domobj_end_job(obj);
     mv_error_clear(&err);
     mv_domain_def_free(def);
     qemu_domobj_unref(obj);
