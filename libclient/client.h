@@ -14,8 +14,8 @@
  *
  * A public function resets the thread's error, checks its arguments, refuses writes on
  * read-only connections, makes one table-driven call and dispatches any error. */
-#ifndef MV_CLIENT_H
-#define MV_CLIENT_H
+#ifndef MVC_CLIENT_H
+#define MVC_CLIENT_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -26,24 +26,24 @@
 #include "common/uri.h"
 #include "libclient/rpc.h"
 
-#define MV_CONN_MAGIC 0x6d76636fu /* "mvco" */
-#define MV_DOM_MAGIC 0x6d76646fu  /* "mvdo" */
+#define MVC_CONN_MAGIC 0x6d76636fu /* "mvco" */
+#define MVC_DOM_MAGIC 0x6d76646fu  /* "mvdo" */
 
 /* The open stream and what it is made of (transport.c). */
-typedef struct mv_stream {
+typedef struct mvc_stream {
     int fd;            /* connected stream socket (UNIX socket or socketpair to ssh) */
     pid_t child;       /* the ssh process of a tunnel, or -1 */
     int child_stderr;  /* read end of ssh's stderr, or -1 */
     bool secure;       /* virConnectIsSecure */
     bool encrypted;    /* virConnectIsEncrypted */
     char *peer;        /* names the other end in messages */
-} mv_stream;
+} mvc_stream;
 
 struct _virConnect {
     unsigned int magic;
     int refs; /* atomic */
     unsigned int flags; /* virConnectFlags */
-    mv_rpc *rpc;
+    mvc_rpc *rpc;
     pid_t child;      /* ssh process to reap on close, or -1 */
     int child_stderr; /* its stderr, or -1 */
     bool secure, encrypted;
@@ -73,31 +73,31 @@ struct _virDomain {
 
 /* Records err as the thread's last error (and conn's, when given), then calls the
  * connection's error function, else the global one. err is cleared. */
-void mv_dispatch_error(virConnectPtr conn, mv_error *err);
+void mvc_dispatch_error(virConnectPtr conn, mv_error *err);
 
 /* ---- guard.c ----------------------------------------------------------------------- */
 
-bool mv_conn_valid(virConnectPtr conn);
-bool mv_dom_valid(virDomainPtr dom);
+bool mvc_conn_valid(virConnectPtr conn);
+bool mvc_dom_valid(virDomainPtr dom);
 
 /* Checks that fail set err naming the public function `fn`, libvirt style. */
-int mv_check_conn(virConnectPtr conn, const char *fn, mv_error *err);
-int mv_check_dom(virDomainPtr dom, const char *fn, mv_error *err);
-int mv_check_nonnull(const void *arg, const char *argname, const char *fn, mv_error *err);
+int mvc_check_conn(virConnectPtr conn, const char *fn, mv_error *err);
+int mvc_check_dom(virDomainPtr dom, const char *fn, mv_error *err);
+int mvc_check_nonnull(const void *arg, const char *argname, const char *fn, mv_error *err);
 /* Refuses procedure `proc` on a read-only connection when the table marks it RW. */
-int mv_check_writable(virConnectPtr conn, unsigned int proc, const char *fn, mv_error *err);
+int mvc_check_writable(virConnectPtr conn, unsigned int proc, const char *fn, mv_error *err);
 
 /* The generic call: sends args (NULL: empty) for proc, returns the reply in *ret. */
-int mv_call(virConnectPtr conn, unsigned int proc, const void *args, void *ret,
+int mvc_call(virConnectPtr conn, unsigned int proc, const void *args, void *ret,
             mv_error *err);
-/* Frees a reply returned by mv_call (NULL tolerated). */
-void mv_reply_free(void *ret);
+/* Frees a reply returned by mvc_call (NULL tolerated). */
+void mvc_reply_free(void *ret);
 
-void mv_conn_ref(virConnectPtr conn);
-int mv_conn_unref(virConnectPtr conn); /* remaining references; frees at 0 */
+void mvc_conn_ref(virConnectPtr conn);
+int mvc_conn_unref(virConnectPtr conn); /* remaining references; frees at 0 */
 
 /* A new virDomainPtr for a domain as the wire describes it (holds a conn ref). */
-virDomainPtr mv_domain_new(virConnectPtr conn, const char *name, const unsigned char *uuid,
+virDomainPtr mvc_domain_new(virConnectPtr conn, const char *name, const unsigned char *uuid,
                            size_t uuid_len, int id, mv_error *err);
 
 /* ---- target.c ----------------------------------------------------------------------- */
@@ -105,27 +105,27 @@ virDomainPtr mv_domain_new(virConnectPtr conn, const char *name, const unsigned 
 /* The URI a NULL or empty name means: MODVIRT_DEFAULT_URI, else LIBVIRT_DEFAULT_URI,
  * else qemu:///system for root and qemu:///session for others. Pure: the caller passes
  * the environment's values. */
-const char *mv_default_uri(const char *modvirt_default, const char *libvirt_default,
+const char *mvc_default_uri(const char *modvirt_default, const char *libvirt_default,
                            uid_t euid);
 
 /* The remote command an ssh tunnel runs, as one string for the remote shell: the
  * helper name and the transport-less URI, single-quoted. NULL + err when the URI holds
  * characters that cannot be passed safely. */
-char *mv_ssh_remote_command(const char *helper, const char *uri, bool readonly,
+char *mvc_ssh_remote_command(const char *helper, const char *uri, bool readonly,
                             mv_error *err);
 
-/* The argv for ssh (NULL-terminated, malloc'd strings; free with mv_argv_free). */
-char **mv_ssh_argv(const mv_uri *u, const char *remote_command, mv_error *err);
-void mv_argv_free(char **argv);
+/* The argv for ssh (NULL-terminated, malloc'd strings; free with mvc_argv_free). */
+char **mvc_ssh_argv(const mv_uri *u, const char *remote_command, mv_error *err);
+void mvc_argv_free(char **argv);
 
 /* ---- transport.c ----------------------------------------------------------------------- */
 
 /* Opens the stream a parsed URI leads to. *wire_uri gets the URI to send in OPEN. */
-int mv_stream_open(const mv_uri *u, bool readonly, mv_stream *out, char **wire_uri,
+int mvc_stream_open(const mv_uri *u, bool readonly, mvc_stream *out, char **wire_uri,
                    mv_error *err);
 /* Appends what ssh said on stderr (if anything) to err's message. */
-void mv_stream_explain(int child_stderr, mv_error *err);
+void mvc_stream_explain(int child_stderr, mv_error *err);
 /* Reaps the ssh process of a tunnel (after its socket was closed). */
-void mv_stream_reap(pid_t child, int child_stderr);
+void mvc_stream_reap(pid_t child, int child_stderr);
 
 #endif

@@ -23,8 +23,8 @@ int virGetVersion(unsigned long *libVer, const char *type, unsigned long *typeVe
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_nonnull(libVer, "libVer", __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_nonnull(libVer, "libVer", __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return -1;
     }
     (void)type; /* every driver speaks the same API level */
@@ -72,19 +72,19 @@ static void conn_dead(void *opaque, int reason)
     pthread_mutex_unlock(&conn->lock);
     if (cb)
         cb(conn, reason, cb_opaque);
-    mv_conn_unref(conn);
+    mvc_conn_unref(conn);
 }
 
 static virConnectPtr conn_open(const char *name, unsigned int flags, const char *fn,
                                mv_error *err)
 {
     mv_uri *u = NULL;
-    mv_stream st = {.fd = -1, .child = -1, .child_stderr = -1};
+    mvc_stream st = {.fd = -1, .child = -1, .child_stderr = -1};
     char *wire_uri = NULL;
     virConnectPtr conn = NULL;
     Modvirt__ConnectOpenRet *ret = NULL;
-    int ka_interval = MV_KEEPALIVE_INTERVAL_MS;
-    unsigned int ka_count = MV_KEEPALIVE_COUNT;
+    int ka_interval = MVC_KEEPALIVE_INTERVAL_MS;
+    unsigned int ka_count = MVC_KEEPALIVE_COUNT;
     int call_timeout = 0;
 
     if (flags & ~KNOWN_OPEN_FLAGS) {
@@ -93,22 +93,22 @@ static virConnectPtr conn_open(const char *name, unsigned int flags, const char 
         goto fail;
     }
     if (!name || !name[0])
-        name = mv_default_uri(getenv("MODVIRT_DEFAULT_URI"), getenv("LIBVIRT_DEFAULT_URI"),
+        name = mvc_default_uri(getenv("MODVIRT_DEFAULT_URI"), getenv("LIBVIRT_DEFAULT_URI"),
                               geteuid());
     const char *ka_env = getenv("MODVIRT_KEEPALIVE");
-    if ((ka_env && ka_env[0] && mv_keepalive_parse(ka_env, &ka_interval, &ka_count, err) < 0) ||
+    if ((ka_env && ka_env[0] && mvc_keepalive_parse(ka_env, &ka_interval, &ka_count, err) < 0) ||
         env_int("MODVIRT_CALL_TIMEOUT_MS", &call_timeout, err) < 0)
         goto fail;
     if (mv_uri_parse(name, &u, err) < 0)
         goto fail;
-    if (mv_stream_open(u, flags & VIR_CONNECT_RO, &st, &wire_uri, err) < 0)
+    if (mvc_stream_open(u, flags & VIR_CONNECT_RO, &st, &wire_uri, err) < 0)
         goto fail;
 
     if (!(conn = calloc(1, sizeof(*conn)))) {
         mv_error_set(err, VIR_ERR_NO_MEMORY, VIR_FROM_NONE, "opening '%s'", name);
         goto fail;
     }
-    conn->magic = MV_CONN_MAGIC;
+    conn->magic = MVC_CONN_MAGIC;
     conn->refs = 1;
     conn->flags = flags;
     conn->child = st.child;
@@ -118,18 +118,18 @@ static virConnectPtr conn_open(const char *name, unsigned int flags, const char 
     conn->secure = st.secure;
     conn->encrypted = st.encrypted;
     pthread_mutex_init(&conn->lock, NULL);
-    conn->rpc = mv_rpc_new(st.fd, st.peer ? st.peer : "virtproxyd", err);
-    st.fd = -1; /* mv_rpc_new took it, even on failure */
+    conn->rpc = mvc_rpc_new(st.fd, st.peer ? st.peer : "virtproxyd", err);
+    st.fd = -1; /* mvc_rpc_new took it, even on failure */
     if (!conn->rpc)
         goto fail;
-    mv_rpc_set_keepalive(conn->rpc, ka_interval, ka_count);
-    mv_rpc_set_call_timeout(conn->rpc, call_timeout);
+    mvc_rpc_set_keepalive(conn->rpc, ka_interval, ka_count);
+    mvc_rpc_set_call_timeout(conn->rpc, call_timeout);
 
     Modvirt__ConnectOpenArgs args = MODVIRT__CONNECT_OPEN_ARGS__INIT;
     args.uri = (char *)(wire_uri ? wire_uri : name);
     args.flags = flags & VIR_CONNECT_RO;
-    if (mv_call(conn, MV_PROC_CONNECT_OPEN, &args, &ret, err) < 0) {
-        mv_stream_explain(conn->child_stderr, err);
+    if (mvc_call(conn, MV_PROC_CONNECT_OPEN, &args, &ret, err) < 0) {
+        mvc_stream_explain(conn->child_stderr, err);
         goto fail;
     }
     conn->uri = strdup(ret->uri && ret->uri[0] ? ret->uri : name);
@@ -138,27 +138,27 @@ static virConnectPtr conn_open(const char *name, unsigned int flags, const char 
         goto fail;
     }
     /* Only now: before this, a death must not run code that could free conn. */
-    mv_rpc_set_callbacks(conn->rpc, conn_dead, NULL, conn);
-    mv_reply_free(ret);
+    mvc_rpc_set_callbacks(conn->rpc, conn_dead, NULL, conn);
+    mvc_reply_free(ret);
     mv_uri_free(u);
     free(wire_uri);
     free(st.peer);
     return conn;
 
 fail:
-    mv_reply_free(ret);
+    mvc_reply_free(ret);
     if (conn) {
         /* Not opened: no goodbye to send, just tear down. */
-        mv_rpc_free(conn->rpc);
+        mvc_rpc_free(conn->rpc);
         conn->rpc = NULL;
-        mv_stream_reap(conn->child, conn->child_stderr);
+        mvc_stream_reap(conn->child, conn->child_stderr);
         pthread_mutex_destroy(&conn->lock);
         free(conn->uri);
         free(conn);
     }
     if (st.fd >= 0)
         close(st.fd);
-    mv_stream_reap(st.child, st.child_stderr);
+    mvc_stream_reap(st.child, st.child_stderr);
     mv_uri_free(u);
     free(wire_uri);
     free(st.peer);
@@ -174,7 +174,7 @@ virConnectPtr virConnectOpenAuth(const char *name, virConnectAuthPtr auth, unsig
     (void)auth;
     virConnectPtr conn = conn_open(name, flags, __func__, &err);
     if (!conn)
-        mv_dispatch_error(NULL, &err);
+        mvc_dispatch_error(NULL, &err);
     return conn;
 }
 
@@ -184,7 +184,7 @@ virConnectPtr virConnectOpen(const char *name)
     mv_error err = MV_ERROR_INIT;
     virConnectPtr conn = conn_open(name, 0, __func__, &err);
     if (!conn)
-        mv_dispatch_error(NULL, &err);
+        mvc_dispatch_error(NULL, &err);
     return conn;
 }
 
@@ -194,7 +194,7 @@ virConnectPtr virConnectOpenReadOnly(const char *name)
     mv_error err = MV_ERROR_INIT;
     virConnectPtr conn = conn_open(name, VIR_CONNECT_RO, __func__, &err);
     if (!conn)
-        mv_dispatch_error(NULL, &err);
+        mvc_dispatch_error(NULL, &err);
     return conn;
 }
 
@@ -202,22 +202,22 @@ int virConnectClose(virConnectPtr conn)
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_conn(conn, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return -1;
     }
-    return mv_conn_unref(conn);
+    return mvc_conn_unref(conn);
 }
 
 int virConnectRef(virConnectPtr conn)
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_conn(conn, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return -1;
     }
-    mv_conn_ref(conn);
+    mvc_conn_ref(conn);
     return 0;
 }
 
@@ -228,11 +228,11 @@ static char *string_call(virConnectPtr conn, unsigned int proc, const char *fn, 
 {
     Modvirt__StringRet *ret = NULL;
     char *value = NULL;
-    if (mv_check_conn(conn, fn, err) < 0 || mv_call(conn, proc, NULL, &ret, err) < 0)
+    if (mvc_check_conn(conn, fn, err) < 0 || mvc_call(conn, proc, NULL, &ret, err) < 0)
         return NULL;
     if (!(value = strdup(ret->value ? ret->value : "")))
         mv_error_set(err, VIR_ERR_NO_MEMORY, VIR_FROM_NONE, "in %s", fn);
-    mv_reply_free(ret);
+    mvc_reply_free(ret);
     return value;
 }
 
@@ -240,8 +240,8 @@ char *virConnectGetURI(virConnectPtr conn)
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_conn(conn, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return NULL;
     }
     pthread_mutex_lock(&conn->lock);
@@ -249,7 +249,7 @@ char *virConnectGetURI(virConnectPtr conn)
     pthread_mutex_unlock(&conn->lock);
     if (!uri) {
         mv_error_set(&err, VIR_ERR_NO_MEMORY, VIR_FROM_NONE, "in %s", __func__);
-        mv_dispatch_error(conn, &err);
+        mvc_dispatch_error(conn, &err);
     }
     return uri;
 }
@@ -258,8 +258,8 @@ const char *virConnectGetType(virConnectPtr conn)
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_conn(conn, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return NULL;
     }
     pthread_mutex_lock(&conn->lock);
@@ -270,7 +270,7 @@ const char *virConnectGetType(virConnectPtr conn)
     /* The answer lives as long as the connection, as libvirt's static strings do. */
     char *fetched = string_call(conn, MV_PROC_CONNECT_GET_TYPE, __func__, &err);
     if (!fetched) {
-        mv_dispatch_error(conn, &err);
+        mvc_dispatch_error(conn, &err);
         return NULL;
     }
     pthread_mutex_lock(&conn->lock);
@@ -289,7 +289,7 @@ char *virConnectGetHostname(virConnectPtr conn)
     mv_error err = MV_ERROR_INIT;
     char *host = string_call(conn, MV_PROC_CONNECT_GET_HOSTNAME, __func__, &err);
     if (!host)
-        mv_dispatch_error(mv_conn_valid(conn) ? conn : NULL, &err);
+        mvc_dispatch_error(mvc_conn_valid(conn) ? conn : NULL, &err);
     return host;
 }
 
@@ -298,17 +298,17 @@ int virConnectGetVersion(virConnectPtr conn, unsigned long *hvVer)
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
     Modvirt__Uint64Ret *ret = NULL;
-    if (mv_check_conn(conn, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return -1;
     }
-    if (mv_check_nonnull(hvVer, "hvVer", __func__, &err) < 0 ||
-        mv_call(conn, MV_PROC_CONNECT_GET_VERSION, NULL, &ret, &err) < 0) {
-        mv_dispatch_error(conn, &err);
+    if (mvc_check_nonnull(hvVer, "hvVer", __func__, &err) < 0 ||
+        mvc_call(conn, MV_PROC_CONNECT_GET_VERSION, NULL, &ret, &err) < 0) {
+        mvc_dispatch_error(conn, &err);
         return -1;
     }
     *hvVer = (unsigned long)ret->value;
-    mv_reply_free(ret);
+    mvc_reply_free(ret);
     return 0;
 }
 
@@ -316,12 +316,12 @@ int virConnectGetLibVersion(virConnectPtr conn, unsigned long *libVer)
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_conn(conn, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return -1;
     }
-    if (mv_check_nonnull(libVer, "libVer", __func__, &err) < 0) {
-        mv_dispatch_error(conn, &err);
+    if (mvc_check_nonnull(libVer, "libVer", __func__, &err) < 0) {
+        mvc_dispatch_error(conn, &err);
         return -1;
     }
     *libVer = LIBVIR_VERSION_NUMBER;
@@ -332,19 +332,19 @@ int virConnectIsAlive(virConnectPtr conn)
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_conn(conn, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return -1;
     }
-    return mv_rpc_is_alive(conn->rpc) ? 1 : 0;
+    return mvc_rpc_is_alive(conn->rpc) ? 1 : 0;
 }
 
 int virConnectIsSecure(virConnectPtr conn)
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_conn(conn, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return -1;
     }
     return conn->secure ? 1 : 0;
@@ -354,8 +354,8 @@ int virConnectIsEncrypted(virConnectPtr conn)
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_conn(conn, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return -1;
     }
     return conn->encrypted ? 1 : 0;
@@ -367,17 +367,17 @@ int virConnectSetKeepAlive(virConnectPtr conn, int interval, unsigned int count)
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_conn(conn, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return -1;
     }
     if (interval > INT_MAX / 1000) {
         mv_error_set(&err, VIR_ERR_INVALID_ARG, VIR_FROM_NONE,
                      "interval in %s is too large: %d seconds", __func__, interval);
-        mv_dispatch_error(conn, &err);
+        mvc_dispatch_error(conn, &err);
         return -1;
     }
-    mv_rpc_set_keepalive(conn->rpc, interval > 0 ? interval * 1000 : 0, count);
+    mvc_rpc_set_keepalive(conn->rpc, interval > 0 ? interval * 1000 : 0, count);
     return 0;
 }
 
@@ -385,17 +385,17 @@ int modvirtConnectSetCallTimeout(virConnectPtr conn, int ms)
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_conn(conn, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return -1;
     }
     if (ms < 0) {
         mv_error_set(&err, VIR_ERR_INVALID_ARG, VIR_FROM_NONE,
                      "ms in %s must not be negative", __func__);
-        mv_dispatch_error(conn, &err);
+        mvc_dispatch_error(conn, &err);
         return -1;
     }
-    mv_rpc_set_call_timeout(conn->rpc, ms);
+    mvc_rpc_set_call_timeout(conn->rpc, ms);
     return 0;
 }
 
@@ -404,12 +404,12 @@ int virConnectRegisterCloseCallback(virConnectPtr conn, virConnectCloseFunc cb, 
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_conn(conn, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return -1;
     }
-    if (mv_check_nonnull((const void *)cb, "cb", __func__, &err) < 0) {
-        mv_dispatch_error(conn, &err);
+    if (mvc_check_nonnull((const void *)cb, "cb", __func__, &err) < 0) {
+        mvc_dispatch_error(conn, &err);
         return -1;
     }
     pthread_mutex_lock(&conn->lock);
@@ -417,7 +417,7 @@ int virConnectRegisterCloseCallback(virConnectPtr conn, virConnectCloseFunc cb, 
         pthread_mutex_unlock(&conn->lock);
         mv_error_set(&err, VIR_ERR_OPERATION_INVALID, VIR_FROM_NONE,
                      "A close callback is already registered");
-        mv_dispatch_error(conn, &err);
+        mvc_dispatch_error(conn, &err);
         return -1;
     }
     conn->close_cb = cb;
@@ -431,8 +431,8 @@ int virConnectUnregisterCloseCallback(virConnectPtr conn, virConnectCloseFunc cb
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_conn(conn, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return -1;
     }
     pthread_mutex_lock(&conn->lock);
@@ -440,7 +440,7 @@ int virConnectUnregisterCloseCallback(virConnectPtr conn, virConnectCloseFunc cb
         pthread_mutex_unlock(&conn->lock);
         mv_error_set(&err, VIR_ERR_OPERATION_INVALID, VIR_FROM_NONE,
                      "A different callback was requested");
-        mv_dispatch_error(conn, &err);
+        mvc_dispatch_error(conn, &err);
         return -1;
     }
     virFreeCallback freecb = conn->close_free;
@@ -461,13 +461,13 @@ int virNodeGetInfo(virConnectPtr conn, virNodeInfoPtr info)
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
     Modvirt__NodeInfoRet *ret = NULL;
-    if (mv_check_conn(conn, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return -1;
     }
-    if (mv_check_nonnull(info, "info", __func__, &err) < 0 ||
-        mv_call(conn, MV_PROC_NODE_GET_INFO, NULL, &ret, &err) < 0) {
-        mv_dispatch_error(conn, &err);
+    if (mvc_check_nonnull(info, "info", __func__, &err) < 0 ||
+        mvc_call(conn, MV_PROC_NODE_GET_INFO, NULL, &ret, &err) < 0) {
+        mvc_dispatch_error(conn, &err);
         return -1;
     }
     memset(info, 0, sizeof(*info));
@@ -479,7 +479,7 @@ int virNodeGetInfo(virConnectPtr conn, virNodeInfoPtr info)
     info->sockets = ret->sockets;
     info->cores = ret->cores;
     info->threads = ret->threads;
-    mv_reply_free(ret);
+    mvc_reply_free(ret);
     return 0;
 }
 
@@ -494,13 +494,13 @@ int virConnectListAllDomains(virConnectPtr conn, virDomainPtr **domains, unsigne
     size_t n = 0;
     if (domains)
         *domains = NULL;
-    if (mv_check_conn(conn, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return -1;
     }
     Modvirt__ListAllDomainsArgs args = MODVIRT__LIST_ALL_DOMAINS_ARGS__INIT;
     args.flags = flags;
-    if (mv_call(conn, MV_PROC_CONNECT_LIST_ALL_DOMAINS, &args, &ret, &err) < 0)
+    if (mvc_call(conn, MV_PROC_CONNECT_LIST_ALL_DOMAINS, &args, &ret, &err) < 0)
         goto fail;
     if (ret->n_domains > INT_MAX) {
         mv_error_set(&err, VIR_ERR_RPC, VIR_FROM_RPC, "too many domains in a reply");
@@ -514,22 +514,22 @@ int virConnectListAllDomains(virConnectPtr conn, virDomainPtr **domains, unsigne
         }
         for (n = 0; n < ret->n_domains; n++) {
             const Modvirt__Domain *w = ret->domains[n];
-            if (!(list[n] = mv_domain_new(conn, w->name, w->uuid.data, w->uuid.len, w->id,
+            if (!(list[n] = mvc_domain_new(conn, w->name, w->uuid.data, w->uuid.len, w->id,
                                           &err)))
                 goto fail;
         }
         *domains = list;
     }
     int count = (int)ret->n_domains;
-    mv_reply_free(ret);
+    mvc_reply_free(ret);
     return count;
 
 fail:
     for (size_t i = 0; list && i < n; i++)
         virDomainFree(list[i]);
     free(list);
-    mv_reply_free(ret);
-    mv_dispatch_error(conn, &err);
+    mvc_reply_free(ret);
+    mvc_dispatch_error(conn, &err);
     return -1;
 }
 
@@ -539,16 +539,16 @@ static int count_call(virConnectPtr conn, unsigned int proc, const char *fn)
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
     Modvirt__Int64Ret *ret = NULL;
-    if (mv_check_conn(conn, fn, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, fn, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return -1;
     }
-    if (mv_call(conn, proc, NULL, &ret, &err) < 0) {
-        mv_dispatch_error(conn, &err);
+    if (mvc_call(conn, proc, NULL, &ret, &err) < 0) {
+        mvc_dispatch_error(conn, &err);
         return -1;
     }
     int n = ret->value > INT_MAX ? INT_MAX : (int)ret->value;
-    mv_reply_free(ret);
+    mvc_reply_free(ret);
     return n;
 }
 
@@ -572,7 +572,7 @@ static int check_array(const void *array, const char *array_name, int max, const
         return -1;
     }
     if (max > 0 && !array)
-        return mv_check_nonnull(array, array_name, fn, err);
+        return mvc_check_nonnull(array, array_name, fn, err);
     return 0;
 }
 
@@ -581,21 +581,21 @@ int virConnectListDomains(virConnectPtr conn, int *ids, int maxids)
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
     Modvirt__IdListRet *ret = NULL;
-    if (mv_check_conn(conn, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return -1;
     }
     Modvirt__ListDomainsArgs args = MODVIRT__LIST_DOMAINS_ARGS__INIT;
     args.maxids = maxids;
     if (check_array(ids, "ids", maxids, "maxids", __func__, &err) < 0 ||
-        mv_call(conn, MV_PROC_CONNECT_LIST_DOMAINS, &args, &ret, &err) < 0) {
-        mv_dispatch_error(conn, &err);
+        mvc_call(conn, MV_PROC_CONNECT_LIST_DOMAINS, &args, &ret, &err) < 0) {
+        mvc_dispatch_error(conn, &err);
         return -1;
     }
     int n = 0;
     for (; n < maxids && (size_t)n < ret->n_ids; n++)
         ids[n] = ret->ids[n];
-    mv_reply_free(ret);
+    mvc_reply_free(ret);
     return n;
 }
 
@@ -604,15 +604,15 @@ int virConnectListDefinedDomains(virConnectPtr conn, char **const names, int max
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
     Modvirt__NameListRet *ret = NULL;
-    if (mv_check_conn(conn, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return -1;
     }
     Modvirt__ListDomainsArgs args = MODVIRT__LIST_DOMAINS_ARGS__INIT;
     args.maxids = maxnames;
     if (check_array(names, "names", maxnames, "maxnames", __func__, &err) < 0 ||
-        mv_call(conn, MV_PROC_CONNECT_LIST_DEFINED_DOMAINS, &args, &ret, &err) < 0) {
-        mv_dispatch_error(conn, &err);
+        mvc_call(conn, MV_PROC_CONNECT_LIST_DEFINED_DOMAINS, &args, &ret, &err) < 0) {
+        mvc_dispatch_error(conn, &err);
         return -1;
     }
     int n = 0;
@@ -620,12 +620,12 @@ int virConnectListDefinedDomains(virConnectPtr conn, char **const names, int max
         if (!(names[n] = strdup(ret->names[n]))) {
             while (n > 0)
                 free(names[--n]);
-            mv_reply_free(ret);
+            mvc_reply_free(ret);
             mv_error_set(&err, VIR_ERR_NO_MEMORY, VIR_FROM_NONE, "in %s", __func__);
-            mv_dispatch_error(conn, &err);
+            mvc_dispatch_error(conn, &err);
             return -1;
         }
     }
-    mv_reply_free(ret);
+    mvc_reply_free(ret);
     return n;
 }

@@ -26,9 +26,9 @@ static virDomainPtr domain_from_reply(virConnectPtr conn, Modvirt__DomainRet *re
     if (!ret->dom)
         mv_error_set(err, VIR_ERR_RPC, VIR_FROM_RPC, "the daemon's reply named no domain");
     else
-        dom = mv_domain_new(conn, ret->dom->name, ret->dom->uuid.data, ret->dom->uuid.len,
+        dom = mvc_domain_new(conn, ret->dom->name, ret->dom->uuid.data, ret->dom->uuid.len,
                             ret->dom->id, err);
-    mv_reply_free(ret);
+    mvc_reply_free(ret);
     return dom;
 }
 
@@ -39,8 +39,8 @@ static void *dom_flags_call(virDomainPtr dom, unsigned int proc, unsigned int fl
 {
     mv_error err = MV_ERROR_INIT;
     void *ret = NULL;
-    if (mv_check_dom(dom, fn, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_dom(dom, fn, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return NULL;
     }
     Modvirt__Domain w;
@@ -48,9 +48,9 @@ static void *dom_flags_call(virDomainPtr dom, unsigned int proc, unsigned int fl
     Modvirt__DomainFlagsArgs args = MODVIRT__DOMAIN_FLAGS_ARGS__INIT;
     args.dom = &w;
     args.flags = flags;
-    if (mv_check_writable(dom->conn, proc, fn, &err) < 0 ||
-        mv_call(dom->conn, proc, &args, &ret, &err) < 0) {
-        mv_dispatch_error(dom->conn, &err);
+    if (mvc_check_writable(dom->conn, proc, fn, &err) < 0 ||
+        mvc_call(dom->conn, proc, &args, &ret, &err) < 0) {
+        mvc_dispatch_error(dom->conn, &err);
         return NULL;
     }
     return ret;
@@ -64,18 +64,18 @@ virDomainPtr virDomainDefineXMLFlags(virConnectPtr conn, const char *xml, unsign
     mv_error err = MV_ERROR_INIT;
     Modvirt__DomainRet *ret = NULL;
     virDomainPtr dom = NULL;
-    if (mv_check_conn(conn, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return NULL;
     }
     Modvirt__DomainDefineArgs args = MODVIRT__DOMAIN_DEFINE_ARGS__INIT;
     args.xml = (char *)xml;
     args.flags = flags;
-    if (mv_check_nonnull(xml, "xml", __func__, &err) < 0 ||
-        mv_check_writable(conn, MV_PROC_DOMAIN_DEFINE_XML, __func__, &err) < 0 ||
-        mv_call(conn, MV_PROC_DOMAIN_DEFINE_XML, &args, &ret, &err) < 0 ||
+    if (mvc_check_nonnull(xml, "xml", __func__, &err) < 0 ||
+        mvc_check_writable(conn, MV_PROC_DOMAIN_DEFINE_XML, __func__, &err) < 0 ||
+        mvc_call(conn, MV_PROC_DOMAIN_DEFINE_XML, &args, &ret, &err) < 0 ||
         !(dom = domain_from_reply(conn, ret, &err)))
-        mv_dispatch_error(conn, &err);
+        mvc_dispatch_error(conn, &err);
     return dom;
 }
 
@@ -90,7 +90,7 @@ int virDomainUndefineFlags(virDomainPtr domain, unsigned int flags)
     Modvirt__Empty *ret = dom_flags_call(domain, MV_PROC_DOMAIN_UNDEFINE, flags, __func__);
     if (!ret)
         return -1;
-    mv_reply_free(ret);
+    mvc_reply_free(ret);
     return 0;
 }
 
@@ -107,9 +107,9 @@ static virDomainPtr lookup(virConnectPtr conn, unsigned int proc, const void *ar
 {
     Modvirt__DomainRet *ret = NULL;
     virDomainPtr dom = NULL;
-    if (mv_error_is_set(err) || mv_call(conn, proc, args, &ret, err) < 0 ||
+    if (mv_error_is_set(err) || mvc_call(conn, proc, args, &ret, err) < 0 ||
         !(dom = domain_from_reply(conn, ret, err)))
-        mv_dispatch_error(conn, err);
+        mvc_dispatch_error(conn, err);
     return dom;
 }
 
@@ -117,13 +117,13 @@ virDomainPtr virDomainLookupByName(virConnectPtr conn, const char *name)
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_conn(conn, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return NULL;
     }
     Modvirt__LookupByNameArgs args = MODVIRT__LOOKUP_BY_NAME_ARGS__INIT;
     args.name = (char *)name;
-    mv_check_nonnull(name, "name", __func__, &err);
+    mvc_check_nonnull(name, "name", __func__, &err);
     return lookup(conn, MV_PROC_DOMAIN_LOOKUP_BY_NAME, &args, &err);
 }
 
@@ -131,14 +131,14 @@ virDomainPtr virDomainLookupByUUID(virConnectPtr conn, const unsigned char *uuid
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_conn(conn, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return NULL;
     }
     Modvirt__LookupByUuidArgs args = MODVIRT__LOOKUP_BY_UUID_ARGS__INIT;
     args.uuid.data = (uint8_t *)uuid;
     args.uuid.len = VIR_UUID_BUFLEN;
-    mv_check_nonnull(uuid, "uuid", __func__, &err);
+    mvc_check_nonnull(uuid, "uuid", __func__, &err);
     return lookup(conn, MV_PROC_DOMAIN_LOOKUP_BY_UUID, &args, &err);
 }
 
@@ -147,14 +147,14 @@ virDomainPtr virDomainLookupByUUIDString(virConnectPtr conn, const char *uuidstr
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
     unsigned char uuid[VIR_UUID_BUFLEN];
-    if (mv_check_conn(conn, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return NULL;
     }
     Modvirt__LookupByUuidArgs args = MODVIRT__LOOKUP_BY_UUID_ARGS__INIT;
     args.uuid.data = uuid;
     args.uuid.len = VIR_UUID_BUFLEN;
-    if (mv_check_nonnull(uuidstr, "uuidstr", __func__, &err) == 0 &&
+    if (mvc_check_nonnull(uuidstr, "uuidstr", __func__, &err) == 0 &&
         mv_uuid_parse(uuidstr, uuid) < 0)
         mv_error_set(&err, VIR_ERR_INVALID_ARG, VIR_FROM_NONE,
                      "uuidstr in %s must be a valid UUID", __func__);
@@ -165,8 +165,8 @@ virDomainPtr virDomainLookupByID(virConnectPtr conn, int id)
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_conn(conn, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_conn(conn, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return NULL;
     }
     Modvirt__LookupByIdArgs args = MODVIRT__LOOKUP_BY_ID_ARGS__INIT;
@@ -183,8 +183,8 @@ const char *virDomainGetName(virDomainPtr domain)
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_dom(domain, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_dom(domain, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return NULL;
     }
     return domain->name;
@@ -194,12 +194,12 @@ int virDomainGetUUID(virDomainPtr domain, unsigned char *uuid)
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_dom(domain, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_dom(domain, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return -1;
     }
-    if (mv_check_nonnull(uuid, "uuid", __func__, &err) < 0) {
-        mv_dispatch_error(domain->conn, &err);
+    if (mvc_check_nonnull(uuid, "uuid", __func__, &err) < 0) {
+        mvc_dispatch_error(domain->conn, &err);
         return -1;
     }
     memcpy(uuid, domain->uuid, VIR_UUID_BUFLEN);
@@ -210,12 +210,12 @@ int virDomainGetUUIDString(virDomainPtr domain, char *buf)
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_dom(domain, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_dom(domain, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return -1;
     }
-    if (mv_check_nonnull(buf, "buf", __func__, &err) < 0) {
-        mv_dispatch_error(domain->conn, &err);
+    if (mvc_check_nonnull(buf, "buf", __func__, &err) < 0) {
+        mvc_dispatch_error(domain->conn, &err);
         return -1;
     }
     mv_uuid_format(domain->uuid, buf);
@@ -226,8 +226,8 @@ unsigned int virDomainGetID(virDomainPtr domain)
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_dom(domain, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_dom(domain, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return (unsigned int)-1;
     }
     return (unsigned int)domain->id;
@@ -237,8 +237,8 @@ virConnectPtr virDomainGetConnect(virDomainPtr domain)
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_dom(domain, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_dom(domain, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return NULL;
     }
     return domain->conn;
@@ -250,12 +250,12 @@ char *virDomainGetXMLDesc(virDomainPtr domain, unsigned int flags)
 {
     virResetLastError();
     /* Secrets in the XML are for read-write connections only, as in libvirt. */
-    if (mv_dom_valid(domain) && (domain->conn->flags & VIR_CONNECT_RO) &&
+    if (mvc_dom_valid(domain) && (domain->conn->flags & VIR_CONNECT_RO) &&
         (flags & VIR_DOMAIN_XML_SECURE)) {
         mv_error err = MV_ERROR_INIT;
         mv_error_set(&err, VIR_ERR_OPERATION_DENIED, VIR_FROM_DOMAIN,
                      "virDomainGetXMLDesc with secure flag");
-        mv_dispatch_error(domain->conn, &err);
+        mvc_dispatch_error(domain->conn, &err);
         return NULL;
     }
     Modvirt__StringRet *ret = dom_flags_call(domain, MV_PROC_DOMAIN_GET_XML_DESC, flags,
@@ -263,11 +263,11 @@ char *virDomainGetXMLDesc(virDomainPtr domain, unsigned int flags)
     if (!ret)
         return NULL;
     char *xml = strdup(ret->value ? ret->value : "");
-    mv_reply_free(ret);
+    mvc_reply_free(ret);
     if (!xml) {
         mv_error err = MV_ERROR_INIT;
         mv_error_set(&err, VIR_ERR_NO_MEMORY, VIR_FROM_DOMAIN, "in %s", __func__);
-        mv_dispatch_error(domain->conn, &err);
+        mvc_dispatch_error(domain->conn, &err);
     }
     return xml;
 }
@@ -275,10 +275,10 @@ char *virDomainGetXMLDesc(virDomainPtr domain, unsigned int flags)
 int virDomainGetInfo(virDomainPtr domain, virDomainInfoPtr info)
 {
     virResetLastError();
-    if (mv_dom_valid(domain) && !info) {
+    if (mvc_dom_valid(domain) && !info) {
         mv_error err = MV_ERROR_INIT;
-        mv_check_nonnull(info, "info", __func__, &err);
-        mv_dispatch_error(domain->conn, &err);
+        mvc_check_nonnull(info, "info", __func__, &err);
+        mvc_dispatch_error(domain->conn, &err);
         return -1;
     }
     Modvirt__DomainInfoRet *ret = dom_flags_call(domain, MV_PROC_DOMAIN_GET_INFO, 0, __func__);
@@ -290,17 +290,17 @@ int virDomainGetInfo(virDomainPtr domain, virDomainInfoPtr info)
     info->memory = (unsigned long)ret->memory;
     info->nrVirtCpu = (unsigned short)ret->nr_virt_cpu;
     info->cpuTime = ret->cpu_time;
-    mv_reply_free(ret);
+    mvc_reply_free(ret);
     return 0;
 }
 
 int virDomainGetState(virDomainPtr domain, int *state, int *reason, unsigned int flags)
 {
     virResetLastError();
-    if (mv_dom_valid(domain) && !state) {
+    if (mvc_dom_valid(domain) && !state) {
         mv_error err = MV_ERROR_INIT;
-        mv_check_nonnull(state, "state", __func__, &err);
-        mv_dispatch_error(domain->conn, &err);
+        mvc_check_nonnull(state, "state", __func__, &err);
+        mvc_dispatch_error(domain->conn, &err);
         return -1;
     }
     Modvirt__DomainStateRet *ret = dom_flags_call(domain, MV_PROC_DOMAIN_GET_STATE, flags,
@@ -310,24 +310,24 @@ int virDomainGetState(virDomainPtr domain, int *state, int *reason, unsigned int
     *state = ret->state;
     if (reason)
         *reason = ret->reason;
-    mv_reply_free(ret);
+    mvc_reply_free(ret);
     return 0;
 }
 
 int virDomainGetAutostart(virDomainPtr domain, int *autostart)
 {
     virResetLastError();
-    if (mv_dom_valid(domain) && !autostart) {
+    if (mvc_dom_valid(domain) && !autostart) {
         mv_error err = MV_ERROR_INIT;
-        mv_check_nonnull(autostart, "autostart", __func__, &err);
-        mv_dispatch_error(domain->conn, &err);
+        mvc_check_nonnull(autostart, "autostart", __func__, &err);
+        mvc_dispatch_error(domain->conn, &err);
         return -1;
     }
     Modvirt__BoolRet *ret = dom_flags_call(domain, MV_PROC_DOMAIN_GET_AUTOSTART, 0, __func__);
     if (!ret)
         return -1;
     *autostart = ret->value ? 1 : 0;
-    mv_reply_free(ret);
+    mvc_reply_free(ret);
     return 0;
 }
 
@@ -336,8 +336,8 @@ int virDomainSetAutostart(virDomainPtr domain, int autostart)
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
     Modvirt__Empty *ret = NULL;
-    if (mv_check_dom(domain, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_dom(domain, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return -1;
     }
     Modvirt__Domain w;
@@ -345,12 +345,12 @@ int virDomainSetAutostart(virDomainPtr domain, int autostart)
     Modvirt__DomainSetAutostartArgs args = MODVIRT__DOMAIN_SET_AUTOSTART_ARGS__INIT;
     args.dom = &w;
     args.autostart = autostart != 0;
-    if (mv_check_writable(domain->conn, MV_PROC_DOMAIN_SET_AUTOSTART, __func__, &err) < 0 ||
-        mv_call(domain->conn, MV_PROC_DOMAIN_SET_AUTOSTART, &args, &ret, &err) < 0) {
-        mv_dispatch_error(domain->conn, &err);
+    if (mvc_check_writable(domain->conn, MV_PROC_DOMAIN_SET_AUTOSTART, __func__, &err) < 0 ||
+        mvc_call(domain->conn, MV_PROC_DOMAIN_SET_AUTOSTART, &args, &ret, &err) < 0) {
+        mvc_dispatch_error(domain->conn, &err);
         return -1;
     }
-    mv_reply_free(ret);
+    mvc_reply_free(ret);
     return 0;
 }
 
@@ -362,7 +362,7 @@ static int bool_call(virDomainPtr domain, unsigned int proc, const char *fn)
     if (!ret)
         return -1;
     int v = ret->value ? 1 : 0;
-    mv_reply_free(ret);
+    mvc_reply_free(ret);
     return v;
 }
 

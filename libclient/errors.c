@@ -129,14 +129,14 @@ int virCopyLastError(virErrorPtr to)
 
 virErrorPtr virConnGetLastError(virConnectPtr conn)
 {
-    if (!mv_conn_valid(conn))
+    if (!mvc_conn_valid(conn))
         return NULL;
     return conn->last_error.code != VIR_ERR_OK ? &conn->last_error : NULL;
 }
 
 int virConnCopyLastError(virConnectPtr conn, virErrorPtr to)
 {
-    if (!mv_conn_valid(conn))
+    if (!mvc_conn_valid(conn))
         return -1;
     pthread_mutex_lock(&conn->lock);
     int code = copy_error(conn->last_error.code != VIR_ERR_OK ? &conn->last_error : NULL, to);
@@ -146,7 +146,7 @@ int virConnCopyLastError(virConnectPtr conn, virErrorPtr to)
 
 void virConnResetLastError(virConnectPtr conn)
 {
-    if (!mv_conn_valid(conn))
+    if (!mvc_conn_valid(conn))
         return;
     pthread_mutex_lock(&conn->lock);
     virResetError(&conn->last_error);
@@ -169,7 +169,7 @@ void virSetErrorFunc(void *userData, virErrorFunc handler)
 
 void virConnSetErrorFunc(virConnectPtr conn, void *userData, virErrorFunc handler)
 {
-    if (!mv_conn_valid(conn))
+    if (!mvc_conn_valid(conn))
         return;
     pthread_mutex_lock(&conn->lock);
     conn->handler = handler;
@@ -206,7 +206,7 @@ void virDefaultErrorFunc(virErrorPtr err)
             len && msg[len - 1] == '\n' ? "" : "\n");
 }
 
-void mv_dispatch_error(virConnectPtr conn, mv_error *err)
+void mvc_dispatch_error(virConnectPtr conn, mv_error *err)
 {
     if (!mv_error_is_set(err))
         mv_error_set(err, VIR_ERR_INTERNAL_ERROR, VIR_FROM_NONE,
@@ -226,7 +226,7 @@ void mv_dispatch_error(virConnectPtr conn, mv_error *err)
 
     virErrorFunc handler = NULL;
     void *data = NULL;
-    if (mv_conn_valid(conn)) {
+    if (mvc_conn_valid(conn)) {
         pthread_mutex_lock(&conn->lock);
         copy_error(e, &conn->last_error);
         handler = conn->handler;

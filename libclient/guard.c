@@ -10,35 +10,35 @@
 
 /* ---- validity and checks ----------------------------------------------------------------- */
 
-bool mv_conn_valid(virConnectPtr conn)
+bool mvc_conn_valid(virConnectPtr conn)
 {
-    return conn && conn->magic == MV_CONN_MAGIC &&
+    return conn && conn->magic == MVC_CONN_MAGIC &&
            __atomic_load_n(&conn->refs, __ATOMIC_ACQUIRE) > 0;
 }
 
-bool mv_dom_valid(virDomainPtr dom)
+bool mvc_dom_valid(virDomainPtr dom)
 {
-    return dom && dom->magic == MV_DOM_MAGIC &&
-           __atomic_load_n(&dom->refs, __ATOMIC_ACQUIRE) > 0 && mv_conn_valid(dom->conn);
+    return dom && dom->magic == MVC_DOM_MAGIC &&
+           __atomic_load_n(&dom->refs, __ATOMIC_ACQUIRE) > 0 && mvc_conn_valid(dom->conn);
 }
 
-int mv_check_conn(virConnectPtr conn, const char *fn, mv_error *err)
+int mvc_check_conn(virConnectPtr conn, const char *fn, mv_error *err)
 {
-    if (mv_conn_valid(conn))
+    if (mvc_conn_valid(conn))
         return 0;
     mv_error_set(err, VIR_ERR_INVALID_CONN, VIR_FROM_NONE, "%s", fn);
     return -1;
 }
 
-int mv_check_dom(virDomainPtr dom, const char *fn, mv_error *err)
+int mvc_check_dom(virDomainPtr dom, const char *fn, mv_error *err)
 {
-    if (mv_dom_valid(dom))
+    if (mvc_dom_valid(dom))
         return 0;
     mv_error_set(err, VIR_ERR_INVALID_DOMAIN, VIR_FROM_DOMAIN, "%s", fn);
     return -1;
 }
 
-int mv_check_nonnull(const void *arg, const char *argname, const char *fn, mv_error *err)
+int mvc_check_nonnull(const void *arg, const char *argname, const char *fn, mv_error *err)
 {
     if (arg)
         return 0;
@@ -47,7 +47,7 @@ int mv_check_nonnull(const void *arg, const char *argname, const char *fn, mv_er
     return -1;
 }
 
-int mv_check_writable(virConnectPtr conn, unsigned int proc, const char *fn, mv_error *err)
+int mvc_check_writable(virConnectPtr conn, unsigned int proc, const char *fn, mv_error *err)
 {
     const mv_proc_info *info = mv_proc_lookup(proc);
     if (!(conn->flags & VIR_CONNECT_RO) || (info && info->access == MV_ACCESS_RO))
@@ -59,12 +59,12 @@ int mv_check_writable(virConnectPtr conn, unsigned int proc, const char *fn, mv_
 
 /* ---- the call ---------------------------------------------------------------------------- */
 
-int mv_call(virConnectPtr conn, unsigned int proc, const void *args, void *ret, mv_error *err)
+int mvc_call(virConnectPtr conn, unsigned int proc, const void *args, void *ret, mv_error *err)
 {
-    return mv_rpc_call(conn->rpc, proc, args, (ProtobufCMessage **)ret, err);
+    return mvc_rpc_call(conn->rpc, proc, args, (ProtobufCMessage **)ret, err);
 }
 
-void mv_reply_free(void *ret)
+void mvc_reply_free(void *ret)
 {
     if (ret)
         protobuf_c_message_free_unpacked(ret, NULL);
@@ -72,7 +72,7 @@ void mv_reply_free(void *ret)
 
 /* ---- connections ------------------------------------------------------------------------- */
 
-void mv_conn_ref(virConnectPtr conn)
+void mvc_conn_ref(virConnectPtr conn)
 {
     __atomic_add_fetch(&conn->refs, 1, __ATOMIC_ACQ_REL);
 }
@@ -80,22 +80,22 @@ void mv_conn_ref(virConnectPtr conn)
 /* Tells the daemon goodbye, then releases everything. Runs once, at the last unref. */
 static void conn_destroy(virConnectPtr conn)
 {
-    if (conn->rpc && mv_rpc_is_alive(conn->rpc)) {
+    if (conn->rpc && mvc_rpc_is_alive(conn->rpc)) {
         /* Bounded: a hung driver must not make closing hang. */
-        mv_rpc_set_call_timeout(conn->rpc, 5000);
+        mvc_rpc_set_call_timeout(conn->rpc, 5000);
         Modvirt__Empty *ret = NULL;
         mv_error ignored = MV_ERROR_INIT;
-        if (mv_call(conn, MV_PROC_CONNECT_CLOSE, NULL, &ret, &ignored) == 0)
-            mv_reply_free(ret);
+        if (mvc_call(conn, MV_PROC_CONNECT_CLOSE, NULL, &ret, &ignored) == 0)
+            mvc_reply_free(ret);
         mv_error_clear(&ignored);
     }
     /* libvirt drops the close callback before an explicit close: only its free
      * function runs. */
     if (conn->close_free)
         conn->close_free(conn->close_opaque);
-    mv_rpc_free(conn->rpc);
+    mvc_rpc_free(conn->rpc);
     if (conn->child > 0)
-        mv_stream_reap(conn->child, conn->child_stderr);
+        mvc_stream_reap(conn->child, conn->child_stderr);
     else if (conn->child_stderr >= 0)
         close(conn->child_stderr);
     free(conn->uri);
@@ -106,7 +106,7 @@ static void conn_destroy(virConnectPtr conn)
     free(conn);
 }
 
-int mv_conn_unref(virConnectPtr conn)
+int mvc_conn_unref(virConnectPtr conn)
 {
     int left = __atomic_sub_fetch(&conn->refs, 1, __ATOMIC_ACQ_REL);
     if (left == 0)
@@ -116,7 +116,7 @@ int mv_conn_unref(virConnectPtr conn)
 
 /* ---- domains ----------------------------------------------------------------------------- */
 
-virDomainPtr mv_domain_new(virConnectPtr conn, const char *name, const unsigned char *uuid,
+virDomainPtr mvc_domain_new(virConnectPtr conn, const char *name, const unsigned char *uuid,
                            size_t uuid_len, int id, mv_error *err)
 {
     if (!name || uuid_len != VIR_UUID_BUFLEN) {
@@ -130,11 +130,11 @@ virDomainPtr mv_domain_new(virConnectPtr conn, const char *name, const unsigned 
         mv_error_set(err, VIR_ERR_NO_MEMORY, VIR_FROM_DOMAIN, "domain '%s'", name);
         return NULL;
     }
-    dom->magic = MV_DOM_MAGIC;
+    dom->magic = MVC_DOM_MAGIC;
     dom->refs = 1;
     memcpy(dom->uuid, uuid, VIR_UUID_BUFLEN);
     dom->id = id;
-    mv_conn_ref(conn);
+    mvc_conn_ref(conn);
     dom->conn = conn;
     return dom;
 }
@@ -143,8 +143,8 @@ int virDomainRef(virDomainPtr domain)
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_dom(domain, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_dom(domain, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return -1;
     }
     __atomic_add_fetch(&domain->refs, 1, __ATOMIC_ACQ_REL);
@@ -155,8 +155,8 @@ int virDomainFree(virDomainPtr domain)
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mv_check_dom(domain, __func__, &err) < 0) {
-        mv_dispatch_error(NULL, &err);
+    if (mvc_check_dom(domain, __func__, &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
         return -1;
     }
     if (__atomic_sub_fetch(&domain->refs, 1, __ATOMIC_ACQ_REL) == 0) {
@@ -164,7 +164,7 @@ int virDomainFree(virDomainPtr domain)
         domain->magic = 0;
         free(domain->name);
         free(domain);
-        mv_conn_unref(conn);
+        mvc_conn_unref(conn);
     }
     return 0;
 }

@@ -5,9 +5,9 @@
 #include <limits.h>
 #include <stdlib.h>
 
-uint32_t mv_serial_next(uint32_t prev)
+uint32_t mvc_serial_next(uint32_t prev)
 {
-    return prev >= MV_SERIAL_MAX ? 1 : prev + 1;
+    return prev >= MVC_SERIAL_MAX ? 1 : prev + 1;
 }
 
 static int clamp_ms(long long v)
@@ -17,18 +17,18 @@ static int clamp_ms(long long v)
     return v > INT_MAX ? INT_MAX : (int)v;
 }
 
-enum mv_keepalive_action mv_keepalive_check(const mv_keepalive *ka, long long now, int *wait_ms)
+enum mvc_keepalive_action mvc_keepalive_check(const mvc_keepalive *ka, long long now, int *wait_ms)
 {
     if (ka->interval_ms <= 0) {
         *wait_ms = -1;
-        return MV_KA_WAIT;
+        return MVC_KA_WAIT;
     }
     /* count 0 would mean "dead at once"; treat it as one probe's worth of patience. */
     long long dead_after = (long long)ka->interval_ms * (ka->count ? ka->count : 1);
     long long dead_at = ka->last_rx + dead_after;
     if (now >= dead_at) {
         *wait_ms = 0;
-        return MV_KA_DEAD;
+        return MVC_KA_DEAD;
     }
     /* Probe after a quiet interval, counted from whichever came last: traffic from the
      * peer or our previous probe. */
@@ -37,13 +37,13 @@ enum mv_keepalive_action mv_keepalive_check(const mv_keepalive *ka, long long no
     if (now >= ping_at) {
         long long next = now + ka->interval_ms;
         *wait_ms = clamp_ms((next < dead_at ? next : dead_at) - now);
-        return MV_KA_PING;
+        return MVC_KA_PING;
     }
     *wait_ms = clamp_ms((ping_at < dead_at ? ping_at : dead_at) - now);
-    return MV_KA_WAIT;
+    return MVC_KA_WAIT;
 }
 
-int mv_keepalive_parse(const char *s, int *interval_ms, unsigned int *count, mv_error *err)
+int mvc_keepalive_parse(const char *s, int *interval_ms, unsigned int *count, mv_error *err)
 {
     char *end = NULL;
     errno = 0;

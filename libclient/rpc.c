@@ -18,40 +18,40 @@
 /* One caller waiting for its reply. Linked into rpc->pending while it waits; whoever
  * unlinks it (reader on reply/death, caller on timeout) does so under rpc->lock, and only
  * the caller frees it. */
-typedef struct mv_call {
+typedef struct pending_call {
     uint32_t serial;
     uint32_t proc;
     bool done;
     Modvirt__Envelope *reply; /* FRAME_REPLY envelope, owned until unpacked */
     mv_error err;             /* FRAME_ERROR, or the stream's death */
     pthread_cond_t cond;
-    struct mv_call *next;
-} mv_call;
+    struct pending_call *next;
+} pending_call;
 
-struct mv_rpc {
+struct mvc_rpc {
     int fd;
     int wake[2]; /* pipe that interrupts the reader's poll */
     char *peer;
     pthread_t reader;
 
     pthread_mutex_t lock; /* everything below */
-    mv_call *pending;
+    pending_call *pending;
     uint32_t last_serial;
     bool dead;
     int dead_reason;
     mv_error dead_err;
-    bool stopping;      /* mv_rpc_free asked the reader to leave */
-    bool free_on_exit;  /* mv_rpc_free ran on the reader thread: the reader frees */
-    mv_keepalive ka;
+    bool stopping;      /* mvc_rpc_free asked the reader to leave */
+    bool free_on_exit;  /* mvc_rpc_free ran on the reader thread: the reader frees */
+    mvc_keepalive ka;
     int call_timeout_ms;
-    mv_rpc_dead_fn on_dead;
-    mv_rpc_frame_fn on_frame;
+    mvc_rpc_dead_fn on_dead;
+    mvc_rpc_frame_fn on_frame;
     void *cb_opaque;
 
     pthread_mutex_t write_lock; /* whole frames go out one at a time */
 };
 
-static void rpc_destroy(mv_rpc *rpc);
+static void rpc_destroy(mvc_rpc *rpc);
 
 static long long now_ms(void)
 {
@@ -60,7 +60,7 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void wake_reader(mv_rpc *rpc)
+static void wake_reader(mvc_rpc *rpc)
 {
     char c = 1;
     (void)!write(rpc->wake[1], &c, 1);
@@ -70,7 +70,7 @@ static void wake_reader(mv_rpc *rpc)
 
 /* Writes all of buf; waits for room at most until deadline (-1: no limit). When the
  * stream dies, the reader shuts the socket down, which ends any wait here. */
-static int write_all(mv_rpc *rpc, const uint8_t *buf, size_t len, long long deadline,
+static int write_all(mvc_rpc *rpc, const uint8_t *buf, size_t len, long long deadline,
                      size_t *written, mv_error *err)
 {
     size_t off = 0;
@@ -114,14 +114,14 @@ static int write_all(mv_rpc *rpc, const uint8_t *buf, size_t len, long long dead
 
 /* Marks the stream dead and fails every pending call with err's message. Called with
  * rpc->lock held. Returns true when this call did it (first death). */
-static bool mark_dead_locked(mv_rpc *rpc, int reason, const mv_error *err)
+static bool mark_dead_locked(mvc_rpc *rpc, int reason, const mv_error *err)
 {
     if (rpc->dead)
         return false;
     rpc->dead = true;
     rpc->dead_reason = reason;
     mv_error_set_raw(&rpc->dead_err, err->code, err->domain, err->message);
-    for (mv_call *c = rpc->pending; c; c = c->next) {
+    for (pending_call *c = rpc->pending; c; c = c->next) {
         mv_error_set_raw(&c->err, err->code, err->domain, err->message);
         c->done = true;
         pthread_cond_signal(&c->cond);
@@ -134,7 +134,7 @@ static bool mark_dead_locked(mv_rpc *rpc, int reason, const mv_error *err)
 
 /* Marks the stream dead from the reader thread; the reader tells the owner on its way
  * out, whoever noticed the death first. */
-static void die(mv_rpc *rpc, int reason, mv_error *err)
+static void die(mvc_rpc *rpc, int reason, mv_error *err)
 {
     pthread_mutex_lock(&rpc->lock);
     mark_dead_locked(rpc, reason, err);
@@ -143,11 +143,11 @@ static void die(mv_rpc *rpc, int reason, mv_error *err)
 
 /* ---- reading ----------------------------------------------------------------------------- */
 
-static mv_call *take_pending_locked(mv_rpc *rpc, uint32_t serial)
+static pending_call *take_pending_locked(mvc_rpc *rpc, uint32_t serial)
 {
-    for (mv_call **pp = &rpc->pending; *pp; pp = &(*pp)->next) {
+    for (pending_call **pp = &rpc->pending; *pp; pp = &(*pp)->next) {
         if ((*pp)->serial == serial) {
-            mv_call *c = *pp;
+            pending_call *c = *pp;
             *pp = c->next;
             c->next = NULL;
             return c;
@@ -158,7 +158,7 @@ static mv_call *take_pending_locked(mv_rpc *rpc, uint32_t serial)
 
 /* Sends a small frame from the reader thread without ever blocking on a busy writer:
  * when someone else is writing, the stream is in use and the frame can be skipped. */
-static void reader_send_small(mv_rpc *rpc, uint32_t serial, Modvirt__FrameKind kind,
+static void reader_send_small(mvc_rpc *rpc, uint32_t serial, Modvirt__FrameKind kind,
                               uint32_t proc)
 {
     if (pthread_mutex_trylock(&rpc->write_lock) != 0)
@@ -184,7 +184,7 @@ static void reader_send_small(mv_rpc *rpc, uint32_t serial, Modvirt__FrameKind k
 }
 
 /* Handles one whole frame. -1 when the stream can no longer be trusted. */
-static int handle_frame(mv_rpc *rpc, const uint8_t *data, size_t len, mv_error *err)
+static int handle_frame(mvc_rpc *rpc, const uint8_t *data, size_t len, mv_error *err)
 {
     Modvirt__Envelope *env = mv_envelope_unpack(data, len, err);
     if (!env) {
@@ -195,7 +195,7 @@ static int handle_frame(mv_rpc *rpc, const uint8_t *data, size_t len, mv_error *
     case MODVIRT__FRAME_KIND__FRAME_REPLY:
     case MODVIRT__FRAME_KIND__FRAME_ERROR: {
         pthread_mutex_lock(&rpc->lock);
-        mv_call *c = take_pending_locked(rpc, env->serial);
+        pending_call *c = take_pending_locked(rpc, env->serial);
         if (c) {
             if (env->kind == MODVIRT__FRAME_KIND__FRAME_ERROR) {
                 mv_error_from_wire(&c->err, env->error);
@@ -217,7 +217,7 @@ static int handle_frame(mv_rpc *rpc, const uint8_t *data, size_t len, mv_error *
         break;
     default: {
         pthread_mutex_lock(&rpc->lock);
-        mv_rpc_frame_fn cb = rpc->on_frame;
+        mvc_rpc_frame_fn cb = rpc->on_frame;
         void *opaque = rpc->cb_opaque;
         pthread_mutex_unlock(&rpc->lock);
         if (cb)
@@ -231,7 +231,7 @@ static int handle_frame(mv_rpc *rpc, const uint8_t *data, size_t len, mv_error *
 
 static void *reader_main(void *arg)
 {
-    mv_rpc *rpc = arg;
+    mvc_rpc *rpc = arg;
     mv_frame_reader fr;
     mv_frame_reader_init(&fr, 0);
     mv_error err = MV_ERROR_INIT;
@@ -244,24 +244,24 @@ static void *reader_main(void *arg)
             pthread_mutex_unlock(&rpc->lock);
             break;
         }
-        enum mv_keepalive_action act = mv_keepalive_check(&rpc->ka, now, &wait);
+        enum mvc_keepalive_action act = mvc_keepalive_check(&rpc->ka, now, &wait);
         uint32_t ping_serial = 0;
-        if (act == MV_KA_PING) {
+        if (act == MVC_KA_PING) {
             rpc->ka.last_ping = now;
-            rpc->last_serial = mv_serial_next(rpc->last_serial);
+            rpc->last_serial = mvc_serial_next(rpc->last_serial);
             ping_serial = rpc->last_serial;
         }
         int silent_ms = (int)(now - rpc->ka.last_rx);
         pthread_mutex_unlock(&rpc->lock);
 
-        if (act == MV_KA_DEAD) {
+        if (act == MVC_KA_DEAD) {
             mv_error_set(&err, VIR_ERR_RPC, VIR_FROM_RPC,
                          "connection to %s lost: no answer to keepalive for %d ms", rpc->peer,
                          silent_ms);
             die(rpc, VIR_CONNECT_CLOSE_REASON_KEEPALIVE, &err);
             break;
         }
-        if (act == MV_KA_PING)
+        if (act == MVC_KA_PING)
             reader_send_small(rpc, ping_serial, MODVIRT__FRAME_KIND__FRAME_CALL,
                               MV_PROC_CONNECT_KEEPALIVE);
 
@@ -330,7 +330,7 @@ static void *reader_main(void *arg)
     pthread_mutex_lock(&rpc->lock);
     bool tell = rpc->dead && !rpc->stopping;
     int reason = rpc->dead_reason;
-    mv_rpc_dead_fn cb = rpc->on_dead;
+    mvc_rpc_dead_fn cb = rpc->on_dead;
     void *opaque = rpc->cb_opaque;
     pthread_mutex_unlock(&rpc->lock);
     if (tell && cb)
@@ -340,7 +340,7 @@ static void *reader_main(void *arg)
     bool free_self = rpc->free_on_exit;
     pthread_mutex_unlock(&rpc->lock);
     if (free_self) {
-        /* mv_rpc_free was called from one of our callbacks: finish it here. */
+        /* mvc_rpc_free was called from one of our callbacks: finish it here. */
         pthread_detach(pthread_self());
         rpc_destroy(rpc);
     }
@@ -349,9 +349,9 @@ static void *reader_main(void *arg)
 
 /* ---- life cycle -------------------------------------------------------------------------- */
 
-mv_rpc *mv_rpc_new(int fd, const char *peer, mv_error *err)
+mvc_rpc *mvc_rpc_new(int fd, const char *peer, mv_error *err)
 {
-    mv_rpc *rpc = calloc(1, sizeof(*rpc));
+    mvc_rpc *rpc = calloc(1, sizeof(*rpc));
     if (!rpc) {
         mv_error_set(err, VIR_ERR_NO_MEMORY, VIR_FROM_RPC, "connecting to %s", peer);
         close(fd);
@@ -362,8 +362,8 @@ mv_rpc *mv_rpc_new(int fd, const char *peer, mv_error *err)
     rpc->peer = strdup(peer);
     pthread_mutex_init(&rpc->lock, NULL);
     pthread_mutex_init(&rpc->write_lock, NULL);
-    rpc->ka.interval_ms = MV_KEEPALIVE_INTERVAL_MS;
-    rpc->ka.count = MV_KEEPALIVE_COUNT;
+    rpc->ka.interval_ms = MVC_KEEPALIVE_INTERVAL_MS;
+    rpc->ka.count = MVC_KEEPALIVE_COUNT;
     rpc->ka.last_rx = rpc->ka.last_ping = now_ms();
     if (!rpc->peer || pipe2(rpc->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
         mv_error_set_errno(err, errno ? errno : ENOMEM, VIR_FROM_RPC, "connecting to %s", peer);
@@ -391,7 +391,7 @@ fail:
 
 /* The last step of freeing, once the reader is gone (or by the reader itself, when the
  * owner freed the stream from inside a callback). */
-static void rpc_destroy(mv_rpc *rpc)
+static void rpc_destroy(mvc_rpc *rpc)
 {
     close(rpc->fd);
     close(rpc->wake[0]);
@@ -403,7 +403,7 @@ static void rpc_destroy(mv_rpc *rpc)
     free(rpc);
 }
 
-void mv_rpc_free(mv_rpc *rpc)
+void mvc_rpc_free(mvc_rpc *rpc)
 {
     if (!rpc)
         return;
@@ -424,7 +424,7 @@ void mv_rpc_free(mv_rpc *rpc)
     rpc_destroy(rpc);
 }
 
-void mv_rpc_set_callbacks(mv_rpc *rpc, mv_rpc_dead_fn dead, mv_rpc_frame_fn frame,
+void mvc_rpc_set_callbacks(mvc_rpc *rpc, mvc_rpc_dead_fn dead, mvc_rpc_frame_fn frame,
                           void *opaque)
 {
     pthread_mutex_lock(&rpc->lock);
@@ -434,7 +434,7 @@ void mv_rpc_set_callbacks(mv_rpc *rpc, mv_rpc_dead_fn dead, mv_rpc_frame_fn fram
     pthread_mutex_unlock(&rpc->lock);
 }
 
-void mv_rpc_set_keepalive(mv_rpc *rpc, int interval_ms, unsigned int count)
+void mvc_rpc_set_keepalive(mvc_rpc *rpc, int interval_ms, unsigned int count)
 {
     pthread_mutex_lock(&rpc->lock);
     rpc->ka.interval_ms = interval_ms;
@@ -444,14 +444,14 @@ void mv_rpc_set_keepalive(mv_rpc *rpc, int interval_ms, unsigned int count)
     wake_reader(rpc); /* the reader may be sleeping on the old interval */
 }
 
-void mv_rpc_set_call_timeout(mv_rpc *rpc, int ms)
+void mvc_rpc_set_call_timeout(mvc_rpc *rpc, int ms)
 {
     pthread_mutex_lock(&rpc->lock);
     rpc->call_timeout_ms = ms > 0 ? ms : 0;
     pthread_mutex_unlock(&rpc->lock);
 }
 
-bool mv_rpc_is_alive(mv_rpc *rpc)
+bool mvc_rpc_is_alive(mvc_rpc *rpc)
 {
     pthread_mutex_lock(&rpc->lock);
     bool alive = !rpc->dead;
@@ -461,9 +461,9 @@ bool mv_rpc_is_alive(mv_rpc *rpc)
 
 /* ---- calls ------------------------------------------------------------------------------- */
 
-static bool serial_in_use_locked(mv_rpc *rpc, uint32_t serial)
+static bool serial_in_use_locked(mvc_rpc *rpc, uint32_t serial)
 {
-    for (mv_call *c = rpc->pending; c; c = c->next)
+    for (pending_call *c = rpc->pending; c; c = c->next)
         if (c->serial == serial)
             return true;
     return false;
@@ -480,13 +480,13 @@ static void abstime_after(struct timespec *ts, int ms)
     }
 }
 
-int mv_rpc_call(mv_rpc *rpc, uint32_t proc, const ProtobufCMessage *args,
+int mvc_rpc_call(mvc_rpc *rpc, uint32_t proc, const ProtobufCMessage *args,
                 ProtobufCMessage **ret, mv_error *err)
 {
     const mv_proc_info *info = mv_proc_lookup(proc);
     uint8_t *frame = NULL;
     size_t frame_len = 0;
-    mv_call *call = NULL;
+    pending_call *call = NULL;
     int rc = -1;
     *ret = NULL;
 
@@ -518,7 +518,7 @@ int mv_rpc_call(mv_rpc *rpc, uint32_t proc, const ProtobufCMessage *args,
         goto cleanup;
     }
     do {
-        rpc->last_serial = mv_serial_next(rpc->last_serial);
+        rpc->last_serial = mvc_serial_next(rpc->last_serial);
     } while (serial_in_use_locked(rpc, rpc->last_serial));
     call->serial = rpc->last_serial;
     call->next = rpc->pending;

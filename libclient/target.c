@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *mv_default_uri(const char *modvirt_default, const char *libvirt_default,
+const char *mvc_default_uri(const char *modvirt_default, const char *libvirt_default,
                            uid_t euid)
 {
     if (modvirt_default && modvirt_default[0])
@@ -16,7 +16,7 @@ const char *mv_default_uri(const char *modvirt_default, const char *libvirt_defa
     return euid == 0 ? "qemu:///system" : "qemu:///session";
 }
 
-char *mv_ssh_remote_command(const char *helper, const char *uri, bool readonly, mv_error *err)
+char *mvc_ssh_remote_command(const char *helper, const char *uri, bool readonly, mv_error *err)
 {
     /* The remote side runs the command through a shell, so the URI travels inside single
      * quotes, where only a quote itself would be special. */
@@ -33,7 +33,7 @@ char *mv_ssh_remote_command(const char *helper, const char *uri, bool readonly, 
     return cmd;
 }
 
-void mv_argv_free(char **argv)
+void mvc_argv_free(char **argv)
 {
     if (!argv)
         return;
@@ -51,7 +51,7 @@ static void push(char **argv, size_t *n, const char *s, bool *failed)
     argv[(*n)++] = c;
 }
 
-char **mv_ssh_argv(const mv_uri *u, const char *remote_command, mv_error *err)
+char **mvc_ssh_argv(const mv_uri *u, const char *remote_command, mv_error *err)
 {
     if (!u->host || !u->host[0]) {
         mv_error_set(err, VIR_ERR_INVALID_ARG, VIR_FROM_SSH, "an ssh URI needs a host name");

@@ -26,7 +26,7 @@
 /* Where the system daemons listen, for a session user asking for qemu:///system. */
 #define SYSTEM_RUN_DIR "/run/modvirt"
 
-static void stream_init(mv_stream *s)
+static void stream_init(mvc_stream *s)
 {
     memset(s, 0, sizeof(*s));
     s->fd = -1;
@@ -36,7 +36,7 @@ static void stream_init(mv_stream *s)
 
 /* ---- local ----------------------------------------------------------------------------- */
 
-static int open_local(const mv_uri *u, bool readonly, mv_stream *out, mv_error *err)
+static int open_local(const mv_uri *u, bool readonly, mvc_stream *out, mv_error *err)
 {
     mv_paths paths = {0};
     char *sock = NULL;
@@ -78,7 +78,7 @@ done:
 
 /* ---- ssh -------------------------------------------------------------------------------- */
 
-static int open_ssh(const mv_uri *u, bool readonly, mv_stream *out, char **wire_uri,
+static int open_ssh(const mv_uri *u, bool readonly, mvc_stream *out, char **wire_uri,
                     mv_error *err)
 {
     char *remote_uri = mv_uri_format(u, 0);
@@ -94,8 +94,8 @@ static int open_ssh(const mv_uri *u, bool readonly, mv_stream *out, char **wire_
         mv_error_set(err, VIR_ERR_NO_MEMORY, VIR_FROM_SSH, "building the remote URI");
         goto cleanup;
     }
-    if (!(cmd = mv_ssh_remote_command(SSH_HELPER, remote_uri, readonly, err)) ||
-        !(argv = mv_ssh_argv(u, cmd, err)))
+    if (!(cmd = mvc_ssh_remote_command(SSH_HELPER, remote_uri, readonly, err)) ||
+        !(argv = mvc_ssh_argv(u, cmd, err)))
         goto cleanup;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
         pipe2(ep, O_CLOEXEC) < 0) {
@@ -148,7 +148,7 @@ cleanup:
         if (ep[i] >= 0)
             close(ep[i]);
     }
-    mv_argv_free(argv);
+    mvc_argv_free(argv);
     free(cmd);
     free(remote_uri);
     return rc;
@@ -161,7 +161,7 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void mv_stream_explain(int child_stderr, mv_error *err)
+void mvc_stream_explain(int child_stderr, mv_error *err)
 {
     if (child_stderr < 0 || !mv_error_is_set(err))
         return;
@@ -194,7 +194,7 @@ void mv_stream_explain(int child_stderr, mv_error *err)
     }
 }
 
-void mv_stream_reap(pid_t child, int child_stderr)
+void mvc_stream_reap(pid_t child, int child_stderr)
 {
     if (child_stderr >= 0)
         close(child_stderr);
@@ -214,7 +214,7 @@ void mv_stream_reap(pid_t child, int child_stderr)
 
 /* ---- dispatch on the transport ------------------------------------------------------------ */
 
-int mv_stream_open(const mv_uri *u, bool readonly, mv_stream *out, char **wire_uri,
+int mvc_stream_open(const mv_uri *u, bool readonly, mvc_stream *out, char **wire_uri,
                    mv_error *err)
 {
     stream_init(out);
