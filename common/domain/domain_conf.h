@@ -81,8 +81,8 @@ typedef struct mv_domain_virtio_opts {
 /* ---- <os> ---- */
 typedef struct mv_domain_os {
     const char *firmware;  /* os@firmware: "efi", "bios" */
-    char *type;            /* "hvm" */
-    char *arch;            /* "x86_64" */
+    const char *type;      /* "hvm" */
+    const char *arch;      /* "x86_64", "i686", "aarch64", ... */
     char *machine;         /* "pc", "q35", "pc-i440fx-9.1", ... */
     const char **boot_devs; /* <boot dev='hd'/> in order: hd, cdrom, fd, network */
     size_t nboot_devs;
@@ -104,7 +104,7 @@ typedef struct mv_domain_os {
 /* ---- <features> ---- A flag is true when the element is present. */
 typedef struct mv_domain_features {
     bool acpi, pae, hap_present, privnet, vmcoreinfo_present, smm_present, pmu_present,
-        vmport_present, htm_present, apic;
+        vmport_present, apic;
     mv_tristate apic_eoi;   /* <apic eoi='on'/> */
     mv_tristate hap, vmcoreinfo, smm, pmu, vmport; /* state='on|off' of those present */
     unsigned long long smm_tseg_kib; /* <smm><tseg unit=...>N</tseg></smm>; 0: absent */
@@ -211,7 +211,7 @@ typedef struct mv_domain_disk {
     const char *driver_discard;  /* unmap, ignore */
     const char *driver_error_policy, *driver_rerror_policy; /* stop, report, ignore, enospace */
     const char *driver_detect_zeroes; /* off, on, unmap */
-    const char *driver_copy_on_read;  /* on, off */
+    mv_tristate driver_copy_on_read;
     int driver_iothread, driver_queues, driver_queue_size;
     mv_domain_virtio_opts virtio;
     /* <source/> */
@@ -326,7 +326,8 @@ typedef struct mv_domain_input {
     const char *type;  /* mouse, tablet, keyboard, passthrough, evdev */
     const char *bus;   /* ps2, usb, virtio, xen, none */
     const char *model; /* virtio, virtio-transitional, virtio-non-transitional */
-    char *source_evdev; /* passthrough / evdev */
+    char *source_evdev;      /* passthrough: <source evdev='/dev/input/...'/> */
+    char *source_dev;        /* evdev: <source dev='/dev/input/...'/> */
     const char *source_grab, *source_grab_toggle;
     mv_tristate source_repeat;
     mv_domain_virtio_opts virtio;
@@ -398,9 +399,10 @@ typedef struct mv_domain_audio_io {
     int settings_frequency, settings_channels;
     const char *settings_format; /* s8, u8, s16, u16, s32, u32, f32 */
     char *dev;          /* alsa/oss/coreaudio/pipewire/pulseaudio device */
-    char *server_name, *client_name, *name, *stream_name, *latency;
-    mv_tristate try_mmap, exact_name, try_poll;
-    int frequency_latency;
+    char *server_name, *client_name, *connect_ports; /* jack */
+    char *name, *stream_name;                      /* pulseaudio, pipewire */
+    int latency;
+    mv_tristate exact_name, try_poll;
 } mv_domain_audio_io;
 
 typedef struct mv_domain_audio {
@@ -412,8 +414,7 @@ typedef struct mv_domain_audio {
     char *server_name; /* pulseaudio, jack */
     char *runtime_dir; /* pipewire */
     const char *driver; /* sdl: esd, alsa, arts, pulseaudio */
-    mv_tristate try_poll; /* oss */
-    mv_tristate exclusive;
+    mv_tristate try_mmap, exclusive; /* oss */
     int dsp_policy;
     mv_domain_audio_io input, output;
 } mv_domain_audio;
@@ -452,7 +453,8 @@ typedef struct mv_domain_rng {
     long long rate_bytes, rate_period; /* MV_UNSET when absent */
     const char *backend_model; /* random, egd, builtin */
     char *backend_random;      /* random: the host device, e.g. /dev/urandom */
-    mv_domain_chr *backend_egd; /* egd: the character device (type + source) */
+    mv_domain_chr backend_egd;  /* egd: the character device (type + source); its
+                                 * type is NULL for other backends */
     mv_domain_virtio_opts virtio;
     mv_domain_device_info info;
 } mv_domain_rng;
