@@ -83,18 +83,22 @@ static char *absolute_root(const char *value, mv_error *err)
 static char *home_dir(mv_error *err)
 {
     const char *home = getenv("HOME");
-    if (home && home[0] == '/')
-        return strdup(home);
     struct passwd pw, *res = NULL;
     char buf[4096];
-    if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) != 0 || !res || !pw.pw_dir ||
-        pw.pw_dir[0] != '/') {
-        mv_error_set(err, VIR_ERR_INTERNAL_ERROR, VIR_FROM_NONE,
-                     "cannot find the home directory of uid %u (HOME is not set)",
-                     (unsigned)geteuid());
-        return NULL;
+    if (!home || home[0] != '/') {
+        if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) != 0 || !res || !pw.pw_dir ||
+            pw.pw_dir[0] != '/') {
+            mv_error_set(err, VIR_ERR_INTERNAL_ERROR, VIR_FROM_NONE,
+                         "cannot find the home directory of uid %u (HOME is not set)",
+                         (unsigned)geteuid());
+            return NULL;
+        }
+        home = pw.pw_dir;
     }
-    return strdup(pw.pw_dir);
+    char *copy = strdup(home);
+    if (!copy)
+        mv_error_set(err, VIR_ERR_NO_MEMORY, VIR_FROM_NONE, "computing paths");
+    return copy;
 }
 
 /* The XDG base folder named by `var`, or HOME/fallback when it is unset or relative (the
@@ -151,36 +155,31 @@ int mv_paths_init(mv_paths *p, mv_error *err)
 {
     const char *env_root = getenv("MODVIRT_ROOT");
     char *home = NULL;
+    bool oom = false; /* the only failure not reported where it happens */
     int ret = -1;
 
     memset(p, 0, sizeof(*p));
     if (env_root && env_root[0]) {
         p->system = true;
-        p->root = absolute_root(env_root, err);
-        if (!p->root)
+        if (!(p->root = absolute_root(env_root, err)))
             goto cleanup;
     } else {
         p->system = geteuid() == 0;
-        p->root = strdup("");
-        if (!p->root)
-            goto oom;
-    }
-
-    if (p->system) {
-        if (init_system(p, p->root) < 0)
-            goto oom;
-    } else {
-        home = home_dir(err);
-        if (!home)
+        if (!(p->root = strdup(""))) {
+            oom = true;
             goto cleanup;
-        if (init_session(p, home) < 0)
-            goto oom;
+        }
+    }
+    if (!p->system && !(home = home_dir(err)))
+        goto cleanup;
+    if (p->system ? init_system(p, p->root) < 0 : init_session(p, home) < 0) {
+        oom = true;
+        goto cleanup;
     }
     ret = 0;
-    goto cleanup;
-oom:
-    mv_error_set(err, VIR_ERR_NO_MEMORY, VIR_FROM_NONE, "computing paths");
 cleanup:
+    if (oom)
+        mv_error_set(err, VIR_ERR_NO_MEMORY, VIR_FROM_NONE, "computing paths");
     free(home);
     if (ret < 0)
         mv_paths_free(p);

@@ -162,6 +162,14 @@ cleanup:
     return ret;
 }
 
+/* Sets the error for a file over the read limit; returns the errno that goes with it. */
+static int too_big(const char *path, size_t max, mv_error *err)
+{
+    mv_error_set(err, VIR_ERR_INVALID_ARG, VIR_FROM_CONF,
+                 "file '%s' is larger than the limit of %zu bytes", path, max);
+    return EFBIG;
+}
+
 int mv_file_read(const char *path, size_t max, char **data, size_t *len, mv_error *err)
 {
     char *buf = NULL;
@@ -179,8 +187,8 @@ int mv_file_read(const char *path, size_t max, char **data, size_t *len, mv_erro
         goto cleanup;
     }
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (unsigned long long)st.st_size > max) {
-        saved = EFBIG;
-        goto too_big;
+        saved = too_big(path, max, err);
+        goto cleanup;
     }
     /* Read until EOF rather than trusting st_size: the file may be growing, or not a
      * regular file at all. */
@@ -190,8 +198,8 @@ int mv_file_read(const char *path, size_t max, char **data, size_t *len, mv_erro
             if (ncap > max + 2)
                 ncap = max + 2; /* room for one byte past the limit, and the NUL */
             if (ncap <= cap) {
-                saved = EFBIG;
-                goto too_big;
+                saved = too_big(path, max, err);
+                goto cleanup;
             }
             char *nb = realloc(buf, ncap);
             if (!nb) {
@@ -214,8 +222,8 @@ int mv_file_read(const char *path, size_t max, char **data, size_t *len, mv_erro
             break;
         used += (size_t)n;
         if (used > max) {
-            saved = EFBIG;
-            goto too_big;
+            saved = too_big(path, max, err);
+            goto cleanup;
         }
     }
     buf[used] = '\0';
@@ -224,10 +232,6 @@ int mv_file_read(const char *path, size_t max, char **data, size_t *len, mv_erro
     if (len)
         *len = used;
     ret = 0;
-    goto cleanup;
-too_big:
-    mv_error_set(err, VIR_ERR_INVALID_ARG, VIR_FROM_CONF,
-                 "file '%s' is larger than the limit of %zu bytes", path, max);
 cleanup:
     if (fd >= 0)
         close(fd);
@@ -441,8 +445,10 @@ static int list_names(const char *dir, char ***names, size_t *count, mv_error *e
             strcmp(de->d_name + len - strlen(SUFFIX), SUFFIX) != 0)
             continue;
         char *name = strndup(de->d_name, len - strlen(SUFFIX));
-        if (!name)
-            goto oom;
+        if (!name) {
+            mv_error_set(err, VIR_ERR_NO_MEMORY, VIR_FROM_CONF, "listing '%s'", dir);
+            goto cleanup;
+        }
         if (mv_name_check("name", name, NULL) < 0) {
             free(name);
             continue;
@@ -452,7 +458,8 @@ static int list_names(const char *dir, char ***names, size_t *count, mv_error *e
             char **nl = realloc(list, ncap * sizeof(*nl));
             if (!nl) {
                 free(name);
-                goto oom;
+                mv_error_set(err, VIR_ERR_NO_MEMORY, VIR_FROM_CONF, "listing '%s'", dir);
+                goto cleanup;
             }
             list = nl;
             cap = ncap;
@@ -465,9 +472,6 @@ static int list_names(const char *dir, char ***names, size_t *count, mv_error *e
     *count = n;
     list = NULL;
     ret = 0;
-    goto cleanup;
-oom:
-    mv_error_set(err, VIR_ERR_NO_MEMORY, VIR_FROM_CONF, "listing '%s'", dir);
 cleanup:
     for (size_t i = 0; list && i < n; i++)
         free(list[i]);
