@@ -58,45 +58,57 @@ static void *dom_flags_call(virDomainPtr dom, unsigned int proc, unsigned int fl
 
 /* ---- define / undefine --------------------------------------------------------------------- */
 
-virDomainPtr virDomainDefineXMLFlags(virConnectPtr conn, const char *xml, unsigned int flags)
+/* virDomainDefineXML and virDomainDefineXMLFlags; fn names the one called. */
+static virDomainPtr define_xml(virConnectPtr conn, const char *xml, unsigned int flags,
+                               const char *fn)
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
     Modvirt__DomainRet *ret = NULL;
     virDomainPtr dom = NULL;
-    if (mvc_check_conn(conn, __func__, &err) < 0) {
+    if (mvc_check_conn(conn, fn, &err) < 0) {
         mvc_dispatch_error(NULL, &err);
         return NULL;
     }
     Modvirt__DomainDefineArgs args = MODVIRT__DOMAIN_DEFINE_ARGS__INIT;
     args.xml = (char *)xml;
     args.flags = flags;
-    if (mvc_check_nonnull(xml, "xml", __func__, &err) < 0 ||
-        mvc_check_writable(conn, MV_PROC_DOMAIN_DEFINE_XML, __func__, &err) < 0 ||
+    if (mvc_check_nonnull(xml, "xml", fn, &err) < 0 ||
+        mvc_check_writable(conn, MV_PROC_DOMAIN_DEFINE_XML, fn, &err) < 0 ||
         mvc_call(conn, MV_PROC_DOMAIN_DEFINE_XML, &args, &ret, &err) < 0 ||
         !(dom = domain_from_reply(conn, ret, &err)))
         mvc_dispatch_error(conn, &err);
     return dom;
 }
 
-virDomainPtr virDomainDefineXML(virConnectPtr conn, const char *xml)
+virDomainPtr virDomainDefineXMLFlags(virConnectPtr conn, const char *xml, unsigned int flags)
 {
-    return virDomainDefineXMLFlags(conn, xml, 0);
+    return define_xml(conn, xml, flags, __func__);
 }
 
-int virDomainUndefineFlags(virDomainPtr domain, unsigned int flags)
+virDomainPtr virDomainDefineXML(virConnectPtr conn, const char *xml)
+{
+    return define_xml(conn, xml, 0, __func__);
+}
+
+static int undefine(virDomainPtr domain, unsigned int flags, const char *fn)
 {
     virResetLastError();
-    Modvirt__Empty *ret = dom_flags_call(domain, MV_PROC_DOMAIN_UNDEFINE, flags, __func__);
+    Modvirt__Empty *ret = dom_flags_call(domain, MV_PROC_DOMAIN_UNDEFINE, flags, fn);
     if (!ret)
         return -1;
     mvc_reply_free(ret);
     return 0;
 }
 
+int virDomainUndefineFlags(virDomainPtr domain, unsigned int flags)
+{
+    return undefine(domain, flags, __func__);
+}
+
 int virDomainUndefine(virDomainPtr domain)
 {
-    return virDomainUndefineFlags(domain, 0);
+    return undefine(domain, 0, __func__);
 }
 
 /* ---- lookups ------------------------------------------------------------------------------ */

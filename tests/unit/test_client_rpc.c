@@ -514,7 +514,7 @@ static void test_api_session(void **state)
     assert_null(virDomainDefineXML(conn, "<domain/>"));
     assert_int_equal(virGetLastErrorCode(), VIR_ERR_OPERATION_DENIED);
     assert_string_equal(virGetLastErrorMessage(),
-                        "operation forbidden: read only access prevents virDomainDefineXMLFlags");
+                        "operation forbidden: read only access prevents virDomainDefineXML");
     assert_int_equal(virDomainUndefine(doms[0]), -1);
     assert_int_equal(virGetLastErrorCode(), VIR_ERR_OPERATION_DENIED);
     assert_int_equal(virDomainSetAutostart(doms[0], 1), -1);
