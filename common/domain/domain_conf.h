@@ -69,7 +69,7 @@ typedef struct mv_domain_address {
 typedef struct mv_domain_device_info {
     char *alias;                /* <alias name='...'/>: runtime, or user's "ua-..." */
     mv_domain_address *address; /* NULL: placed by the driver */
-    int boot_order;             /* <boot order='N'/>; MV_UNSET when absent */
+    int boot_order;             /* <boot order='N'/> (N >= 1); 0 when absent */
     char *boot_loadparm;
 } mv_domain_device_info;
 

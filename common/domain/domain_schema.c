@@ -233,9 +233,8 @@ static int cpu_check(void *obj, const xmlNode *node, unsigned int flags, mv_erro
         }
     }
     for (size_t i = 0; i < cpu->ncells; i++) {
-        if (!cpu->cells[i].cpus || !cpu->cells[i].memory_kib) {
-            mv_xml_error(err, VIR_ERR_XML_ERROR, node,
-                         "NUMA <cell> needs 'cpus' and 'memory' attributes");
+        if (!cpu->cells[i].memory_kib) { /* cpus may be absent: a memory-only node */
+            mv_xml_error(err, VIR_ERR_XML_ERROR, node, "NUMA <cell> needs a 'memory' attribute");
             return -1;
         }
     }
@@ -418,6 +417,6 @@ const mv_xml_elem mv_schema_domain = {
         C_PTR(D, "features", features, features), C_PTR(D, "cpu", cpu, cpu),
         C_PTR(D, "clock", clock, clock), C_FLAT("on_poweroff", on_poweroff),
         C_FLAT("on_reboot", on_reboot), C_FLAT("on_crash", on_crash),
-        C_FLATP(D, "pm", pm, has_pm), C_FLAT("devices", devices),
+        C_FLATP(D, "pm", pm, has_pm), C_FLAT_ALWAYS("devices", devices),
         C_LIST(D, "seclabel", seclabel, seclabels, nseclabels), C_END},
     .check = domain_check};

@@ -217,7 +217,7 @@ const mv_xml_elem mv_schema_alias = {
 
 static int boot_check(void *obj, const xmlNode *node, unsigned int flags, mv_error *err)
 {
-    if (((I *)obj)->boot_order == MV_UNSET) {
+    if (((I *)obj)->boot_order == 0) {
         mv_xml_error(err, VIR_ERR_XML_ERROR, node, "<boot> needs an 'order' attribute");
         return -1;
     }
@@ -225,7 +225,7 @@ static int boot_check(void *obj, const xmlNode *node, unsigned int flags, mv_err
 }
 
 const mv_xml_elem mv_schema_boot = {
-    .attrs = (const mv_xml_attr[]){A_INTR(I, "order", boot_order, 1, INT_MAX),
+    .attrs = (const mv_xml_attr[]){A_POS(I, "order", boot_order),
                                    A_STR(I, "loadparm", boot_loadparm), A_END},
     .check = boot_check};
 #undef I
@@ -398,7 +398,8 @@ static const mv_xml_elem ctrl_target_node = {.text = A_INT(C, NULL, target_node)
 static const mv_xml_elem ctrl_target = {
     .attrs = (const mv_xml_attr[]){A_INTR(C, "chassisNr", target_chassis_nr, 1, 255),
                                    A_INTR(C, "chassis", target_chassis, 0, 255),
-                                   A_INTR(C, "port", target_port, 0, 255),
+                                   {.name = "port", .kind = MV_XK_HEX,
+                                    .offset = offsetof(C, target_port), .width = 1, .max = 255},
                                    A_INTR(C, "busNr", target_bus_nr, 0, 254),
                                    A_INTR(C, "index", target_index, 0, 31),
                                    A_ONOFF(C, "hotplug", target_hotplug), A_END},

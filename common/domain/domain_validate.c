@@ -1,12 +1,413 @@
-/* domain_validate.c: whole-definition rules, always (check) and on request (validate). */
+/* domain_validate.c: rules about a whole definition — always (mv_domain_def_check, what
+ * libvirt refuses on every define) and on request (mv_domain_def_validate, what libvirt's
+ * QEMU driver refuses before it would start the guest). */
 #include "common/domain/domain_validate.h"
 
-int mv_domain_def_check(const mv_domain_def *def, mv_error *err)
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define UNLIMITED_KIB 9007199254740991ULL /* libvirt's VIR_DOMAIN_MEMORY_PARAM_UNLIMITED */
+
+static bool streq(const char *a, const char *b)
 {
+    return a && b && strcmp(a, b) == 0;
+}
+
+int mv_validate_fail(mv_error *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg = NULL;
+
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    va_end(ap);
+    mv_error_set(err, msg ? code : VIR_ERR_NO_MEMORY, VIR_FROM_DOMAIN, "%s",
+                 msg ? msg : "validating a domain");
+    free(msg);
+    return -1;
+}
+
+#define fail mv_validate_fail
+
+#define EACH(ARR, N, KIND, USB)                                                              \
+    for (size_t i = 0; i < def->N; i++) {                                                    \
+        device_ref d = {.kind = KIND, .index = i, .info = &def->ARR[i].info};                \
+        d.on_usb = USB;                                                                      \
+        if (fn(def, &d, opaque, err) < 0)                                                    \
+            return -1;                                                                       \
+    }
+
+int mv_for_each_device(const mv_domain_def *def, device_fn fn, void *opaque, mv_error *err)
+{
+    for (size_t i = 0; i < def->ndisks; i++) {
+        device_ref d = {.kind = "disk", .index = i, .info = &def->disks[i].info,
+                        .target = def->disks[i].target_dev,
+                        .on_usb = streq(def->disks[i].target_bus, "usb")};
+        if (fn(def, &d, opaque, err) < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < def->ncontrollers; i++) {
+        device_ref d = {.kind = "controller", .index = i, .info = &def->controllers[i].info,
+                        .controller = &def->controllers[i]};
+        if (fn(def, &d, opaque, err) < 0)
+            return -1;
+    }
+    EACH(filesystems, nfilesystems, "filesystem", false)
+    EACH(nets, nnets, "interface", streq(def->nets[i].model, "usb-net"))
+    EACH(serials, nserials, "serial", streq(def->serials[i].target_type, "usb-serial"))
+    EACH(parallels, nparallels, "parallel", false)
+    EACH(consoles, nconsoles, "console", false)
+    EACH(channels, nchannels, "channel", false)
+    EACH(inputs, ninputs, "input", streq(def->inputs[i].bus, "usb"))
+    EACH(sounds, nsounds, "sound", streq(def->sounds[i].model, "usb"))
+    EACH(videos, nvideos, "video", false)
+    EACH(redirdevs, nredirdevs, "redirdev", true)
+    EACH(hubs, nhubs, "hub", true)
+    EACH(watchdogs, nwatchdogs, "watchdog", false)
+    EACH(rngs, nrngs, "rng", false)
+    EACH(panics, npanics, "panic", false)
+    if (def->memballoon) {
+        device_ref d = {.kind = "memballoon", .info = &def->memballoon->info};
+        if (fn(def, &d, opaque, err) < 0)
+            return -1;
+    }
+    if (def->iommu) {
+        device_ref d = {.kind = "iommu", .info = &def->iommu->info};
+        if (fn(def, &d, opaque, err) < 0)
+            return -1;
+    }
+    if (def->vsock) {
+        device_ref d = {.kind = "vsock", .info = &def->vsock->info};
+        if (fn(def, &d, opaque, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+#undef EACH
+
+void mv_device_name(const device_ref *d, char *buf, size_t n)
+{
+    if (d->target)
+        snprintf(buf, n, "%s '%s'", d->kind, d->target);
+    else if (d->controller)
+        snprintf(buf, n, "controller type='%s' index='%d'", d->controller->type,
+                 d->controller->index);
+    else
+        snprintf(buf, n, "%s #%zu", d->kind, d->index + 1);
+}
+
+/* ---- number lists ("0-3,^2,8") as libvirt's bitmaps ---- */
+
+/* Calls fn for each number set; -1 on a syntax error. */
+int mv_bitmap_walk(const char *s, void (*fn)(long n, void *opaque), void *opaque)
+{
+    const char *p = s;
+
+    if (!*p)
+        return -1;
+    while (*p) {
+        bool neg = false;
+        char *end;
+        long lo, hi;
+
+        while (isspace((unsigned char)*p))
+            p++;
+        if (*p == '^') {
+            neg = true;
+            p++;
+        }
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        lo = strtol(p, &end, 10);
+        hi = lo;
+        p = end;
+        if (*p == '-' && !neg) {
+            p++;
+            if (!isdigit((unsigned char)*p))
+                return -1;
+            hi = strtol(p, &end, 10);
+            p = end;
+            if (hi < lo)
+                return -1;
+        }
+        while (isspace((unsigned char)*p))
+            p++;
+        if (*p == ',')
+            p++;
+        else if (*p)
+            return -1;
+        if (!neg && fn)
+            for (long n = lo; n <= hi && n - lo < 65536; n++)
+                fn(n, opaque);
+    }
     return 0;
 }
 
-int mv_domain_def_validate(const mv_domain_def *def, mv_error *err)
+static void track_max(long n, void *opaque)
 {
+    if (n > *(long *)opaque)
+        *(long *)opaque = n;
+}
+
+int mv_check_bitmap(const char *what, const char *s, long *max, mv_error *err)
+{
+    long m = -1;
+
+    if (s && mv_bitmap_walk(s, track_max, &m) < 0)
+        return fail(err, VIR_ERR_XML_ERROR, "invalid %s '%s': expected a list like '0-3,^2,8'",
+                    what, s);
+    if (max)
+        *max = m;
     return 0;
+}
+
+/* ---- always ---- */
+
+static int collect_boot(const mv_domain_def *def, const device_ref *d, void *opaque,
+                        mv_error *err)
+{
+    const device_ref **seen = opaque;
+    int order = d->info->boot_order;
+    char a[96], b[96];
+
+    if (order == 0)
+        return 0;
+    if (def->os.nboot_devs)
+        return fail(err, VIR_ERR_XML_ERROR,
+                    "per-device boot elements cannot be used together with os/boot elements");
+    for (const device_ref **s = seen; *s; s++) {
+        if ((*s)->info->boot_order == order) {
+            mv_device_name(*s, a, sizeof(a));
+            mv_device_name(d, b, sizeof(b));
+            return fail(err, VIR_ERR_XML_ERROR,
+                        "boot order %d is used for more than one device (%s and %s)", order, a,
+                        b);
+        }
+    }
+    return 0;
+}
+
+typedef struct boot_state {
+    device_ref refs[512];
+    const device_ref *ptrs[513];
+    size_t n;
+} boot_state;
+
+static int boot_add(const mv_domain_def *def, const device_ref *d, void *opaque, mv_error *err)
+{
+    boot_state *st = opaque;
+
+    if (collect_boot(def, d, st->ptrs, err) < 0)
+        return -1;
+    if (d->info->boot_order != 0 && st->n < 512) {
+        st->refs[st->n] = *d;
+        st->ptrs[st->n] = &st->refs[st->n];
+        st->n++;
+        st->ptrs[st->n] = NULL;
+    }
+    return 0;
+}
+
+static int alias_unique(const mv_domain_def *def, const device_ref *d, void *opaque,
+                        mv_error *err)
+{
+    const char **aliases = opaque;
+
+    if (!d->info->alias)
+        return 0;
+    for (size_t i = 0; aliases[i]; i++)
+        if (streq(aliases[i], d->info->alias))
+            return fail(err, VIR_ERR_XML_ERROR, "non unique alias detected: %s", d->info->alias);
+    for (size_t i = 0; i < 1023; i++) {
+        if (!aliases[i]) {
+            aliases[i] = d->info->alias;
+            break;
+        }
+    }
+    return 0;
+}
+
+/* The drive address libvirt gives a disk without one, from its target name ("sdc" is
+ * index 2), for the buses where that does not depend on the controller model. */
+static bool default_drive_address(const mv_domain_disk *d, mv_domain_address *out)
+{
+    static const char *const prefixes[] = {"hd", "sd", "vd", "xvd", "ubd", "fd", NULL};
+    const char *p = d->target_dev;
+    long idx = 0;
+
+    for (size_t i = 0; prefixes[i]; i++) {
+        if (!strncmp(p, prefixes[i], strlen(prefixes[i]))) {
+            p += strlen(prefixes[i]);
+            break;
+        }
+    }
+    if (!*p)
+        return false;
+    for (; *p; p++) {
+        if (*p < 'a' || *p > 'z' || idx > 100000)
+            return false;
+        idx = idx * 26 + (*p - 'a' + 1);
+    }
+    idx--;
+    memset(out, 0, sizeof(*out));
+    out->type = "drive";
+    if (streq(d->target_bus, "ide")) {
+        out->controller = (int)(idx / 4);
+        out->bus = (int)(idx % 4 / 2);
+        out->unit = (int)(idx % 2);
+    } else if (streq(d->target_bus, "sata")) {
+        out->controller = (int)(idx / 6);
+        out->unit = (int)(idx % 6);
+    } else if (streq(d->target_bus, "fdc")) {
+        out->unit = (int)idx;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static const mv_domain_address *drive_address(const mv_domain_disk *d, mv_domain_address *buf)
+{
+    if (d->info.address)
+        return streq(d->info.address->type, "drive") ? d->info.address : NULL;
+    return default_drive_address(d, buf) ? buf : NULL;
+}
+
+static int check_disks(const mv_domain_def *def, mv_error *err)
+{
+    for (size_t i = 0; i < def->ndisks; i++) {
+        const mv_domain_disk *a = &def->disks[i];
+        mv_domain_address abuf, bbuf;
+        const mv_domain_address *aa = drive_address(a, &abuf);
+
+        if ((a->vendor || a->product) && !streq(a->target_bus, "scsi"))
+            return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
+                        "only scsi disks support vendor and product (disk '%s')", a->target_dev);
+        for (size_t j = i + 1; j < def->ndisks; j++) {
+            const mv_domain_disk *b = &def->disks[j];
+            const mv_domain_address *ba = drive_address(b, &bbuf);
+
+            if (streq(a->target_dev, b->target_dev))
+                return fail(err, VIR_ERR_XML_ERROR,
+                            "target '%s' duplicated for disk sources '%s' and '%s'",
+                            a->target_dev, a->src_file ? a->src_file : a->src_dev ? a->src_dev : "",
+                            b->src_file ? b->src_file : b->src_dev ? b->src_dev : "");
+            if (aa && ba && streq(a->target_bus, b->target_bus) &&
+                aa->controller == ba->controller &&
+                aa->bus == ba->bus && aa->target == ba->target && aa->unit == ba->unit)
+                return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
+                            "Found duplicate drive address for disk with target name '%s' "
+                            "controller='%d' bus='%d' target='%d' unit='%d'",
+                            b->target_dev, ba->controller, ba->bus, ba->target, ba->unit);
+        }
+    }
+    return 0;
+}
+
+static bool is_companion(const mv_domain_controller *c)
+{
+    return c->master_startport != MV_UNSET || streq(c->model, "ich9-uhci1") ||
+           streq(c->model, "ich9-uhci2") || streq(c->model, "ich9-uhci3");
+}
+
+static int check_controllers(const mv_domain_def *def, mv_error *err)
+{
+    for (size_t i = 0; i < def->ncontrollers; i++) {
+        const mv_domain_controller *a = &def->controllers[i];
+
+        if (streq(a->type, "pci") &&
+            (streq(a->model, "pci-root") || streq(a->model, "pcie-root")) && a->info.address)
+            return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
+                        "pci-root and pcie-root controllers should not have an address");
+        for (size_t j = i + 1; a->index != MV_UNSET && j < def->ncontrollers; j++) {
+            const mv_domain_controller *b = &def->controllers[j];
+
+            /* USB companion controllers share their master's index */
+            if (streq(a->type, "usb") && (is_companion(a) || is_companion(b)))
+                continue;
+            if (streq(a->type, b->type) && a->index == b->index)
+                return fail(err, VIR_ERR_XML_ERROR, "multiple '%s' controllers with index '%d'",
+                            a->type, a->index);
+        }
+    }
+    return 0;
+}
+
+static int check_cpu(const mv_domain_def *def, mv_error *err)
+{
+    const mv_domain_cpu *cpu = def->cpu;
+
+    if (mv_check_bitmap("vcpu cpuset", def->vcpu_cpuset, NULL, err) < 0)
+        return -1;
+    if (!cpu)
+        return 0;
+    for (size_t i = 0; i < cpu->ncells; i++) {
+        const mv_domain_numa_cell *c = &cpu->cells[i];
+
+        if (mv_check_bitmap("NUMA cell cpus", c->cpus, NULL, err) < 0)
+            return -1;
+        if (c->id != MV_UNSET && (size_t)c->id >= cpu->ncells)
+            goto bad_ids;
+        for (size_t j = i + 1; j < cpu->ncells; j++)
+            if (c->id != MV_UNSET && c->id == cpu->cells[j].id)
+                goto bad_ids;
+    }
+    return 0;
+bad_ids:
+    return fail(err, VIR_ERR_XML_ERROR,
+                "Exactly one 'cell' element per guest NUMA cell allowed, non-contiguous ranges "
+                "or ranges not starting from 0 are not allowed");
+}
+
+static int check_misc(const mv_domain_def *def, mv_error *err)
+{
+    int primaries = 0;
+
+    for (size_t i = 0; i < def->nvideos; i++)
+        if (def->videos[i].primary == MV_TRISTATE_YES && ++primaries > 1)
+            return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
+                        "Only one primary video device is supported");
+    for (size_t i = 0; i < def->naudios; i++)
+        for (size_t j = i + 1; j < def->naudios; j++)
+            if (def->audios[i].id == def->audios[j].id)
+                return fail(err, VIR_ERR_XML_ERROR, "audio id '%d' is used more than once",
+                            def->audios[i].id);
+    if (def->os.loader_format && def->os.nvram_format &&
+        !streq(def->os.loader_format, def->os.nvram_format))
+        return fail(err, VIR_ERR_XML_ERROR, "Format mismatch: loader.format='%s' nvram.format='%s'",
+                    def->os.loader_format, def->os.nvram_format);
+    if (def->os.nvram_template && def->os.loader_stateless == MV_TRISTATE_YES)
+        return fail(err, VIR_ERR_XML_ERROR, "NVRAM template is not permitted when loader is stateless");
+    if (def->memory_backing) {
+        for (size_t i = 0; i < def->memory_backing->npages; i++)
+            if (mv_check_bitmap("hugepage nodeset", def->memory_backing->pages[i].nodeset, NULL,
+                             err) < 0)
+                return -1;
+    }
+    return 0;
+}
+
+int mv_domain_def_check(const mv_domain_def *def, mv_error *err)
+{
+    boot_state *boot = calloc(1, sizeof(*boot));
+    const char **aliases = calloc(1024, sizeof(*aliases));
+    int ret = -1;
+
+    if (!boot || !aliases) {
+        mv_error_set(err, VIR_ERR_NO_MEMORY, VIR_FROM_DOMAIN, "checking a domain");
+        goto cleanup;
+    }
+    if (mv_for_each_device(def, boot_add, boot, err) < 0 ||
+        mv_for_each_device(def, alias_unique, aliases, err) < 0 || check_disks(def, err) < 0 ||
+        check_controllers(def, err) < 0 || check_cpu(def, err) < 0 || check_misc(def, err) < 0)
+        goto cleanup;
+    ret = 0;
+cleanup:
+    free(boot);
+    free(aliases);
+    return ret;
 }

@@ -207,9 +207,10 @@ static int parse_value(const mv_xml_attr *a, bool text, const char *elem, const 
     case MV_XK_INT:
     case MV_XK_HEX:
     case MV_XK_SINT:
+    case MV_XK_POS:
     case MV_XK_LLONG:
         if (hi == 0) {
-            lo = 0;
+            lo = a->kind == MV_XK_POS ? 1 : 0;
             hi = a->kind == MV_XK_LLONG ? LLONG_MAX : INT_MAX;
         }
         if (mv_xml_parse_ll(value, a->kind == MV_XK_HEX ? 0 : 10, &v) < 0 || v < lo ||
@@ -560,10 +561,11 @@ static bool format_value(const mv_xml_attr *a, const void *obj, mv_buf *b, bool 
             mv_buf_addf(b, "%d", v);
         return true;
     }
-    case MV_XK_SINT: {
+    case MV_XK_SINT:
+    case MV_XK_POS: {
         int v = *CFIELD(obj, a->offset, int);
 
-        if (v == INT_MIN)
+        if (v == (a->kind == MV_XK_POS ? 0 : INT_MIN))
             return false;
         mv_buf_addf(b, "%d", v);
         return true;
@@ -663,7 +665,7 @@ static void format_child(const mv_xml_child *c, const void *obj, int level, unsi
     }
     case MV_XC_EMBED:
         format_named(c->elem, c->name, CFIELD(obj, c->offset, char), level, flags, NULL,
-                     c->has_present && *CFIELD(obj, c->aux, bool), out);
+                     c->always || (c->has_present && *CFIELD(obj, c->aux, bool)), out);
         return;
     case MV_XC_PTR: {
         const void *p = *CFIELD(obj, c->offset, const void *);

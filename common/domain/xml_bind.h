@@ -27,6 +27,7 @@ typedef enum mv_xml_kind {
     MV_XK_INT,    /* int in [min, max] (default [0, INT_MAX]); MV_UNSET (-1) when absent */
     MV_XK_HEX,    /* as INT, read in any base, written 0x%0<width>x (PCI addresses) */
     MV_XK_SINT,   /* int that may be -1 (ports: -1 = auto); INT_MIN when absent */
+    MV_XK_POS,    /* int from 1 to max (default INT_MAX); 0 when absent (boot order) */
     MV_XK_LLONG,  /* long long in [min, max] (default [0, LLONG_MAX]); -1 when absent */
     MV_XK_KIB,    /* unsigned long long, a size in KiB without unit; 0 when absent */
     MV_XK_SCALED, /* unsigned long long in KiB, scaled by the element's unit; 0: absent */
@@ -69,6 +70,7 @@ typedef struct mv_xml_child {
     size_t offset;
     size_t aux;       /* LIST: offset of the count; EMBED: offset of a presence bool */
     bool has_present; /* EMBED: aux is a presence bool set when the element appears */
+    bool always;      /* EMBED: written even when empty (<devices/>) */
 } mv_xml_child;
 
 typedef struct mv_xml_elem {
@@ -117,6 +119,7 @@ int mv_xml_parse_ll(const char *s, int base, long long *out);
     {.name = N, .kind = MV_XK_HEX, .offset = offsetof(T, F), .width = W, .max = HI}
 #define A_SINT(T, N, F, LO, HI)                                                              \
     {.name = N, .kind = MV_XK_SINT, .offset = offsetof(T, F), .min = LO, .max = HI}
+#define A_POS(T, N, F) {.name = N, .kind = MV_XK_POS, .offset = offsetof(T, F)}
 #define A_LL(T, N, F) {.name = N, .kind = MV_XK_LLONG, .offset = offsetof(T, F)}
 #define A_KIB(T, N, F) {.name = N, .kind = MV_XK_KIB, .offset = offsetof(T, F)}
 #define A_SCALED(T, N, F) {.name = N, .kind = MV_XK_SCALED, .offset = offsetof(T, F)}
@@ -133,6 +136,7 @@ int mv_xml_parse_ll(const char *s, int base, long long *out);
 #define C_FLATP(T, N, E, P)                                                                  \
     {.name = N, .kind = MV_XC_EMBED, .elem = &(E), .offset = 0, .aux = offsetof(T, P),      \
      .has_present = true}
+#define C_FLAT_ALWAYS(N, E) {.name = N, .kind = MV_XC_EMBED, .elem = &(E), .always = true}
 #define C_EMBED(T, N, E, F) {.name = N, .kind = MV_XC_EMBED, .elem = &(E), .offset = offsetof(T, F)}
 #define C_EMBEDP(T, N, E, F, P)                                                              \
     {.name = N, .kind = MV_XC_EMBED, .elem = &(E), .offset = offsetof(T, F),                \
