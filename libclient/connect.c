@@ -132,7 +132,9 @@ static virConnectPtr conn_open(const char *name, unsigned int flags, const char 
         mvc_stream_explain(conn->child_stderr, err);
         goto fail;
     }
-    conn->uri = strdup(ret->uri && ret->uri[0] ? ret->uri : name);
+    /* A local connection reports the daemon's canonical URI; a tunnelled one the URI
+     * the application opened (with its transport and host), as libvirt does. */
+    conn->uri = strdup(!wire_uri && ret->uri && ret->uri[0] ? ret->uri : name);
     if (!conn->uri) {
         mv_error_set(err, VIR_ERR_NO_MEMORY, VIR_FROM_NONE, "opening '%s'", name);
         goto fail;

@@ -293,14 +293,16 @@ static void *reader_main(void *arg)
         if (got < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
             continue;
         if (got <= 0) {
+            int rerr = got < 0 ? errno : 0;
             if (got == 0)
                 mv_error_set(&err, VIR_ERR_RPC, VIR_FROM_RPC,
                              "connection to %s lost: end of file", rpc->peer);
             else
                 mv_error_set(&err, VIR_ERR_RPC, VIR_FROM_RPC, "connection to %s lost: %s",
-                             rpc->peer, strerror(errno));
-            die(rpc, got == 0 ? VIR_CONNECT_CLOSE_REASON_EOF : VIR_CONNECT_CLOSE_REASON_ERROR,
-                &err);
+                             rpc->peer, strerror(rerr));
+            /* A reset is the peer going away too (it died with our data unread). */
+            bool eof = got == 0 || rerr == ECONNRESET;
+            die(rpc, eof ? VIR_CONNECT_CLOSE_REASON_EOF : VIR_CONNECT_CLOSE_REASON_ERROR, &err);
             break;
         }
         mv_frame_reader_commit(&fr, (size_t)got);

@@ -188,7 +188,9 @@ void mvc_stream_explain(int child_stderr, mv_error *err)
     char *last = strrchr(buf, '\n');
     last = last ? last + 1 : buf;
     char *joined = NULL;
-    if (asprintf(&joined, "%s (ssh: %s)", err->message ? err->message : "", last) >= 0) {
+    bool prefixed = strncmp(last, "ssh:", 4) == 0;
+    if (asprintf(&joined, "%s (%s%s)", err->message ? err->message : "", prefixed ? "" : "ssh: ",
+                 last) >= 0) {
         free(err->message);
         err->message = joined;
     }
