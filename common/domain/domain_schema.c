@@ -356,12 +356,31 @@ static const mv_xml_elem devices = {
         C_PTR(D, "vsock", mv_schema_vsock, vsock), C_END}};
 
 /* ---- <domain> ---- */
+static int name_check(void *obj, const xmlNode *node, unsigned int flags, mv_error *err)
+{
+    mv_error name_err = MV_ERROR_INIT;
+    const char *prefix = "invalid argument: ";
+    const char *msg;
+
+    if (mv_name_check("domain name", ((mv_domain_def *)obj)->name, &name_err) == 0)
+        return 0;
+    msg = name_err.message ? name_err.message : "invalid domain name";
+    if (strncmp(msg, prefix, strlen(prefix)) == 0) /* re-coded as an XML error */
+        msg += strlen(prefix);
+    mv_xml_error(err, VIR_ERR_XML_ERROR, node, "%s", msg);
+    mv_error_clear(&name_err);
+    return -1;
+}
+
+static const mv_xml_elem name = {
+    .text = {.kind = MV_XK_STRING, .offset = offsetof(D, name), .keep_empty = true},
+    .check = name_check};
+
 static const mv_xml_elem uuid = {.text = {.kind = MV_XK_UUID, .offset = offsetof(D, uuid)}};
 
 static int domain_check(void *obj, const xmlNode *node, unsigned int flags, mv_error *err)
 {
     mv_domain_def *def = obj;
-    mv_error name_err = MV_ERROR_INIT;
 
     if (!def->virt_type) {
         mv_xml_error(err, VIR_ERR_XML_ERROR, node, "missing domain type attribute");
@@ -369,12 +388,6 @@ static int domain_check(void *obj, const xmlNode *node, unsigned int flags, mv_e
     }
     if (!def->name) {
         mv_xml_error(err, VIR_ERR_XML_ERROR, node, "missing <name> in domain");
-        return -1;
-    }
-    if (mv_name_check("domain name", def->name, &name_err) < 0) {
-        mv_xml_error(err, VIR_ERR_XML_ERROR, node, "%s",
-                     name_err.message ? name_err.message : "invalid domain name");
-        mv_error_clear(&name_err);
         return -1;
     }
     if (!def->os.type) {
@@ -408,7 +421,7 @@ const mv_xml_elem mv_schema_domain = {
     .attrs = (const mv_xml_attr[]){A_ENUM(D, "type", virt_type, virt_types), A_IGNORED("id"),
                                    A_END},
     .children = (const mv_xml_child[]){
-        C_TEXT(D, "name", name), C_FLAT("uuid", uuid), C_TEXT(D, "title", title),
+        C_FLAT("name", name), C_FLAT("uuid", uuid), C_TEXT(D, "title", title),
         C_TEXT(D, "description", description), C_RAW(D, "metadata", metadata),
         C_FLAT("maxMemory", max_memory), C_FLAT("memory", memory),
         C_FLAT("currentMemory", current_memory),

@@ -468,8 +468,12 @@ static int parse_named(const mv_xml_elem *e, const char *name, const xmlNode *no
         if (parse_value(&e->text, true, name, text, unit, obj, node, err) < 0)
             goto cleanup;
     } else if (!is_blank(text)) {
-        mv_xml_error(err, VIR_ERR_XML_ERROR, node, "unexpected text '%.40s' in <%s>", text,
-                     name);
+        const char *t = text;
+
+        while (isspace((unsigned char)*t))
+            t++;
+        mv_xml_error(err, VIR_ERR_XML_ERROR, node, "unexpected text '%.*s' in <%s>",
+                     (int)strcspn(t, "\n\r\t <"), t, name);
         goto cleanup;
     }
 
