@@ -159,7 +159,7 @@ static pending_call *take_pending_locked(mvc_rpc *rpc, uint32_t serial)
 /* Sends a small frame from the reader thread without ever blocking on a busy writer:
  * when someone else is writing, the stream is in use and the frame can be skipped. */
 static void reader_send_small(mvc_rpc *rpc, uint32_t serial, Modvirt__FrameKind kind,
-                              uint32_t proc)
+                              uint32_t proc, int wait_ms)
 {
     if (pthread_mutex_trylock(&rpc->write_lock) != 0)
         return;
@@ -168,9 +168,8 @@ static void reader_send_small(mvc_rpc *rpc, uint32_t serial, Modvirt__FrameKind 
     size_t len = 0;
     mv_error err = MV_ERROR_INIT;
     if (mv_frame_build(&spec, &frame, &len, &err) == 0) {
-        int wait = rpc->ka.interval_ms > 0 ? rpc->ka.interval_ms : 1000;
         size_t written;
-        if (write_all(rpc, frame, len, now_ms() + wait, &written, &err) < 0) {
+        if (write_all(rpc, frame, len, now_ms() + wait_ms, &written, &err) < 0) {
             pthread_mutex_unlock(&rpc->write_lock);
             free(frame);
             die(rpc, VIR_CONNECT_CLOSE_REASON_ERROR, &err);
@@ -213,7 +212,8 @@ static int handle_frame(mvc_rpc *rpc, const uint8_t *data, size_t len, mv_error 
     case MODVIRT__FRAME_KIND__FRAME_CALL:
         /* The only call a peer may make to a client is a keepalive probe. */
         if (env->proc == MV_PROC_CONNECT_KEEPALIVE)
-            reader_send_small(rpc, env->serial, MODVIRT__FRAME_KIND__FRAME_REPLY, env->proc);
+            reader_send_small(rpc, env->serial, MODVIRT__FRAME_KIND__FRAME_REPLY, env->proc,
+                              1000);
         break;
     default: {
         pthread_mutex_lock(&rpc->lock);
@@ -252,6 +252,7 @@ static void *reader_main(void *arg)
             ping_serial = rpc->last_serial;
         }
         int silent_ms = (int)(now - rpc->ka.last_rx);
+        int ping_wait = rpc->ka.interval_ms; /* a probe must not outstay its interval */
         pthread_mutex_unlock(&rpc->lock);
 
         if (act == MVC_KA_DEAD) {
@@ -263,7 +264,7 @@ static void *reader_main(void *arg)
         }
         if (act == MVC_KA_PING)
             reader_send_small(rpc, ping_serial, MODVIRT__FRAME_KIND__FRAME_CALL,
-                              MV_PROC_CONNECT_KEEPALIVE);
+                              MV_PROC_CONNECT_KEEPALIVE, ping_wait);
 
         struct pollfd fds[2] = {{rpc->fd, POLLIN, 0}, {rpc->wake[0], POLLIN, 0}};
         int n = poll(fds, 2, wait);
@@ -441,7 +442,8 @@ void mvc_rpc_set_keepalive(mvc_rpc *rpc, int interval_ms, unsigned int count)
     pthread_mutex_lock(&rpc->lock);
     rpc->ka.interval_ms = interval_ms;
     rpc->ka.count = count;
-    rpc->ka.last_ping = now_ms();
+    /* Counting starts afresh: silence from before the change must not kill at once. */
+    rpc->ka.last_ping = rpc->ka.last_rx = now_ms();
     pthread_mutex_unlock(&rpc->lock);
     wake_reader(rpc); /* the reader may be sleeping on the old interval */
 }
