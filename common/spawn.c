@@ -117,10 +117,9 @@ char *mv_daemon_find(const char *name, mv_error *err)
         free(cand);
     }
     if (!found)
-        mv_error_set(err, VIR_ERR_NO_CONNECT, VIR_FROM_RPC,
-                     "%s: daemon executable not found (looked at %s%s)", name,
-                     looked ? looked : "nothing",
-                     env && *env ? ", as MODVIRT_DAEMON_DIR says" : "");
+        mv_error_set_errno(err, ENOENT, VIR_FROM_RPC, "cannot find daemon %s (looked at %s%s)",
+                           name, looked ? looked : "nothing",
+                           env && *env ? ", as MODVIRT_DAEMON_DIR says" : "");
 
 cleanup:
     for (size_t i = 0; i < ndirs; i++)
