@@ -19,10 +19,9 @@ char **vmctl_split_command(const char *s)
     size_t cap = 8, n = 0;
     char **argv = calloc(cap, sizeof(char *));
     char *word = malloc(strlen(s) + 1);
-    if (!argv || !word)
-        goto fail;
+    bool ok = argv && word;
     const char *p = s;
-    for (;;) {
+    while (ok) {
         while (*p == ' ' || *p == '\t' || *p == '\n')
             p++;
         if (!*p)
@@ -39,26 +38,28 @@ char **vmctl_split_command(const char *s)
             else
                 word[len++] = *p;
         }
-        if (quote)
-            goto fail; /* unbalanced quotes */
-        if (n + 2 > cap) {
-            cap *= 2;
-            char **na = realloc(argv, cap * sizeof(char *));
-            if (!na)
-                goto fail;
-            argv = na;
+        if (quote) {
+            ok = false; /* unbalanced quotes */
+            break;
         }
-        if (!(argv[n] = strndup(word, len)))
-            goto fail;
+        if (n + 2 > cap) {
+            char **na = realloc(argv, cap * 2 * sizeof(char *));
+            if (!na) {
+                ok = false;
+                break;
+            }
+            argv = na;
+            cap *= 2;
+        }
+        if (!(argv[n] = strndup(word, len))) {
+            ok = false;
+            break;
+        }
         argv[++n] = NULL;
     }
     free(word);
-    if (n == 0)
-        goto fail_quiet;
-    return argv;
-fail:
-    free(word);
-fail_quiet:
+    if (ok && n > 0)
+        return argv;
     for (size_t i = 0; argv && i < n; i++)
         free(argv[i]);
     free(argv);
