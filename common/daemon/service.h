@@ -117,10 +117,12 @@ void mv_wq_init(mv_wq *wq, uv_stream_t *stream, size_t high, void *owner);
 int mv_wq_put(mv_wq *wq, const void *data, size_t len);
 /* Appends a whole frame: the 4-byte length, then payload. -1 on ENOMEM. */
 int mv_wq_put_frame(mv_wq *wq, const uint8_t *payload, size_t len);
-/* Takes ownership of buf (malloc'd): small buffers join the batch, large ones are written
- * as they are. Flushes. -1 on failure (buf is freed either way). */
+/* Takes ownership of buf (malloc'd): small buffers join the batch (written at the next
+ * flush), large ones are written as they are, after the batch. -1 on failure (buf is
+ * freed either way). */
 int mv_wq_put_owned(mv_wq *wq, uint8_t *buf, size_t len);
-/* Writes the batch. -1 when libuv refused the write (on_error has been called). */
+/* Writes the batch now, or — behind a write still in flight — as soon as that completes.
+ * -1 when libuv refused the write (on_error has been called). */
 int mv_wq_flush(mv_wq *wq);
 /* Nothing queued and nothing in flight. */
 bool mv_wq_idle(const mv_wq *wq);

@@ -1,6 +1,10 @@
 /* wqueue.c: a stream's outgoing bytes — small frames batched into one write per loop
  * turn, large ones written as they are, and a high-water mark so a peer that does not
- * read cannot make us buffer without limit. */
+ * read cannot make us buffer without limit.
+ *
+ * While a write is in flight, new small frames keep gathering in the batch, which goes
+ * out when that write completes: a slow reader then costs one buffer the size of what is
+ * waiting, not one buffer (and one write) per loop turn. */
 #include "common/daemon/service.h"
 
 #include <stdlib.h>
@@ -38,6 +42,8 @@ void mv_wq_init(mv_wq *wq, uv_stream_t *stream, size_t high, void *owner)
     wq->owner = owner;
 }
 
+static int write_batch(mv_wq *wq);
+
 static void on_written(uv_write_t *req, int status)
 {
     wreq *r = (wreq *)req;
@@ -53,6 +59,8 @@ static void on_written(uv_write_t *req, int status)
             wq->on_error(wq, status);
         return;
     }
+    if (wq->reqs == 0 && wq->batch_len > 0 && write_batch(wq) < 0)
+        return;
     update_full(wq);
     if (wq->reqs == 0 && wq->queued == 0 && wq->on_idle)
         wq->on_idle(wq);
@@ -135,8 +143,8 @@ int mv_wq_put_owned(mv_wq *wq, uint8_t *buf, size_t len)
         free(buf);
         return rc;
     }
-    /* keep the order: what is batched goes first */
-    if (mv_wq_flush(wq) < 0) {
+    /* keep the order: what is batched goes first, even behind a write in flight */
+    if (wq->batch_len > 0 && write_batch(wq) < 0) {
         free(buf);
         return -1;
     }
@@ -146,10 +154,9 @@ int mv_wq_put_owned(mv_wq *wq, uint8_t *buf, size_t len)
     return rc;
 }
 
-int mv_wq_flush(mv_wq *wq)
+/* Writes the batch now: directly when nothing is ahead of it, else as a queued write. */
+static int write_batch(mv_wq *wq)
 {
-    if (wq->batch_len == 0)
-        return 0;
     if (wq->reqs == 0) {
         /* Nothing ahead of us: write now and keep the batch buffer for the next turn. */
         uv_buf_t b = uv_buf_init((char *)wq->batch, (unsigned int)wq->batch_len);
@@ -166,16 +173,24 @@ int mv_wq_flush(mv_wq *wq)
             wq->batch_len -= (size_t)n;
             wq->queued -= (size_t)n;
         }
-        if (wq->batch_len == 0) {
-            update_full(wq);
+        if (wq->batch_len == 0)
             return 0;
-        }
     }
     uint8_t *buf = wq->batch;
     size_t len = wq->batch_len;
     wq->batch = NULL;
     wq->batch_len = wq->batch_cap = 0;
-    int rc = submit(wq, buf, len);
+    return submit(wq, buf, len);
+}
+
+int mv_wq_flush(mv_wq *wq)
+{
+    if (wq->batch_len == 0)
+        return 0;
+    /* behind a write in flight the batch waits for it (see on_written) and grows */
+    if (wq->reqs > 0)
+        return 0;
+    int rc = write_batch(wq);
     update_full(wq);
     return rc;
 }
