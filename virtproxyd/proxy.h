@@ -35,9 +35,12 @@
 /* Bytes queued toward one peer before we stop reading the side that feeds it. */
 #define PROXY_WQ_HIGH (4u << 20)
 /* Calls of one client waiting for its upstream (reconnect, daemon start) before we stop
- * reading that client; and calls in flight before the same. */
+ * reading that client. */
 #define PROXY_QUEUE_MAX 64
-#define PROXY_CALLS_MAX 4096
+/* Calls of one client in flight before we stop reading it. Kept under the driver
+ * runtime's per-connection limit (CONN_MAX_PENDING, 256), so a daemon never stops reading
+ * an upstream because of a busy client — it must keep answering our keepalives. */
+#define PROXY_CALLS_MAX 128
 /* How long a driver daemon may take to start and say READY. */
 #define PROXY_START_TIMEOUT_MS 30000
 

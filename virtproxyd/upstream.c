@@ -176,7 +176,8 @@ static void on_wq_full(mv_wq *wq, bool full)
 
 static void on_wq_error(mv_wq *wq, int status)
 {
-    up_dead(wq->owner, uv_strerror(status));
+    bool gone = status == UV_EPIPE || status == UV_ECONNRESET;
+    up_dead(wq->owner, gone ? NULL : uv_strerror(status));
 }
 
 /* ---- reading ---------------------------------------------------------------------------- */
@@ -196,7 +197,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         mv_frame_reader_commit(&up->reader, (size_t)nread);
         up_pump(up);
     } else if (nread < 0) {
-        up_dead(up, nread == UV_EOF ? NULL : uv_strerror((int)nread));
+        /* end of file or a reset: the daemon went away, which needs no more words */
+        bool gone = nread == UV_EOF || nread == UV_ECONNRESET || nread == UV_EPIPE;
+        up_dead(up, gone ? NULL : uv_strerror((int)nread));
     }
 }
 
