@@ -20,10 +20,15 @@ static int queue_push(pclient *cl, const uint8_t *payload, size_t len)
         return -1;
     if (!cl->queue) {
         /* one more than the limit: the frame that reached it is still taken */
-        cl->queue = calloc(PROXY_QUEUE_MAX + 1, sizeof(*cl->queue));
-        cl->queue_len = calloc(PROXY_QUEUE_MAX + 1, sizeof(*cl->queue_len));
-        if (!cl->queue || !cl->queue_len)
+        uint8_t **q = calloc(PROXY_QUEUE_MAX + 1, sizeof(*q));
+        size_t *ql = calloc(PROXY_QUEUE_MAX + 1, sizeof(*ql));
+        if (!q || !ql) {
+            free(q);
+            free(ql);
             return -1;
+        }
+        cl->queue = q;
+        cl->queue_len = ql;
     }
     uint8_t *f = malloc(MV_FRAME_HEADER_LEN + len);
     if (!f)

@@ -155,6 +155,7 @@ struct upstream {
     size_t route;
     enum upstream_state state;
     bool replay; /* reconnecting an open connection (vs. the client's first open) */
+    bool retried; /* a second attempt after losing the daemon mid-handshake */
     uv_pipe_t pipe;
     bool pipe_ok;
     uv_timer_t ka_timer;

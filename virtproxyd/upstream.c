@@ -59,12 +59,25 @@ static void up_fail(upstream *up, const mv_error *err)
         proxy_client_upstream_lost(cl, err);
 }
 
+static void up_create(pclient *cl, bool replay, bool retried);
+
 static void up_dead(upstream *up, const char *why)
 {
     mv_error e = MV_ERROR_INIT;
     const char *daemon = proxy_upstream_daemon(up);
     if (up->closing)
         return;
+    /* Lost during the handshake, before any client frame went out: most likely the
+     * daemon was exiting for idleness as we connected. Nothing was said yet, so one
+     * fresh attempt (which starts it again) is safe and invisible to the client. */
+    if (up->state == UP_HANDSHAKE && !up->retried && up->cl) {
+        pclient *cl = up->cl;
+        bool replay = up->replay;
+        MV_INFO("%s went away during the handshake: connecting again", daemon);
+        proxy_upstream_close(up);
+        up_create(cl, replay, true);
+        return;
+    }
     if (mv_error_is_set(&up->last_error)) {
         mv_error_set(&e, VIR_ERR_RPC, VIR_FROM_RPC, "connection to %s lost: %s", daemon,
                      up->last_error.message);
@@ -405,6 +418,11 @@ void proxy_upstream_started(upstream *up, int fd, const mv_error *err)
 
 void proxy_upstream_new(pclient *cl, bool replay)
 {
+    up_create(cl, replay, false);
+}
+
+static void up_create(pclient *cl, bool replay, bool retried)
+{
     proxy *px = cl->px;
     upstream *up = calloc(1, sizeof(*up));
     if (!up) {
@@ -418,6 +436,7 @@ void proxy_upstream_new(pclient *cl, bool replay)
     up->cl = cl;
     up->route = cl->route;
     up->replay = replay;
+    up->retried = retried;
     up->state = UP_STARTING;
     up->next_serial = 1;
     up->last_error = (mv_error)MV_ERROR_INIT;
