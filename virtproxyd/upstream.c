@@ -60,6 +60,7 @@ static void up_fail(upstream *up, const mv_error *err)
 }
 
 static void up_create(pclient *cl, bool replay, bool retried);
+static bool in_flight(const upstream *up);
 
 static void up_dead(upstream *up, const char *why)
 {
@@ -86,7 +87,10 @@ static void up_dead(upstream *up, const char *why)
     } else {
         mv_error_set(&e, VIR_ERR_RPC, VIR_FROM_RPC, "connection to %s lost", daemon);
     }
-    MV_WARN("client pid %d: %s", up->cl ? (int)up->cl->ident.pid : 0, e.message);
+    /* a warning when calls fail; after the client's own close it is the normal end */
+    pclient *cl = up->cl;
+    int level = !cl || cl->draining ? MV_LOG_DEBUG : in_flight(up) ? MV_LOG_WARN : MV_LOG_INFO;
+    mv_log(level, "client pid %d: %s", cl ? (int)cl->ident.pid : 0, e.message);
     up_fail(up, &e);
     mv_error_clear(&e);
 }
