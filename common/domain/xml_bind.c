@@ -452,6 +452,7 @@ static int parse_named(const mv_xml_elem *e, const char *name, const xmlNode *no
     const char *unit = NULL;
     xmlChar *unit_buf = NULL;
     char *text = NULL;
+    bool has_kids = false;
     int ret = -1;
 
     if (parse_attrs(e, name, node, obj, err, &unit, &unit_buf) < 0)
@@ -462,9 +463,13 @@ static int parse_named(const mv_xml_elem *e, const char *name, const xmlNode *no
         mv_error_set(err, VIR_ERR_NO_MEMORY, VIR_FROM_DOMAIN, "reading <%s>", name);
         goto cleanup;
     }
-    if (e->text.kind == MV_XK_STRING && !e->text.keep_empty && !*text) {
+    for (const xmlNode *kid = node->children; kid; kid = kid->next)
+        has_kids = has_kids || kid->type == XML_ELEMENT_NODE;
+    if (has_kids && is_blank(text)) {
+        /* indentation between child elements */
+    } else if (e->text.kind == MV_XK_STRING && !e->text.keep_empty && !*text) {
         /* <loader/>: empty text means no value */
-    } else if (e->text.kind != MV_XK_NONE) {
+    } else if (e->text.kind != MV_XK_NONE && !has_kids) {
         if (parse_value(&e->text, true, name, text, unit, obj, node, err) < 0)
             goto cleanup;
     } else if (!is_blank(text)) {
@@ -534,7 +539,7 @@ static bool format_value(const mv_xml_attr *a, const void *obj, mv_buf *b, bool 
     case MV_XK_STRING:
     case MV_XK_ENUM:
     case MV_XK_MAC: {
-        const char *s = *CFIELD(obj, a->offset, const char *);
+        const char *s = *CFIELD(obj, a->offset, char *);
 
         if (!s)
             return false;
@@ -650,7 +655,7 @@ static void format_child(const mv_xml_child *c, const void *obj, int level, unsi
         }
         return;
     case MV_XC_TEXT: {
-        const char *s = *CFIELD(obj, c->offset, const char *);
+        const char *s = *CFIELD(obj, c->offset, char *);
 
         if (s) {
             mv_buf_indent(out, level);
@@ -661,7 +666,7 @@ static void format_child(const mv_xml_child *c, const void *obj, int level, unsi
         return;
     }
     case MV_XC_RAW: {
-        const char *s = *CFIELD(obj, c->offset, const char *);
+        const char *s = *CFIELD(obj, c->offset, char *);
 
         if (s)
             format_raw(s, level, out);
@@ -672,14 +677,14 @@ static void format_child(const mv_xml_child *c, const void *obj, int level, unsi
                      c->always || (c->has_present && *CFIELD(obj, c->aux, bool)), out);
         return;
     case MV_XC_PTR: {
-        const void *p = *CFIELD(obj, c->offset, const void *);
+        const void *p = *CFIELD(obj, c->offset, void *);
 
         if (p)
             format_named(c->elem, c->name, p, level, flags, NULL, true, out);
         return;
     }
     case MV_XC_LIST: {
-        const char *arr = *CFIELD(obj, c->offset, const char *);
+        const char *arr = *CFIELD(obj, c->offset, char *);
         size_t n = *CFIELD(obj, c->aux, size_t);
 
         for (size_t i = 0; i < n; i++)
@@ -877,7 +882,7 @@ int mv_xml_copy(const mv_xml_elem *e, void *dst, const void *src)
             break;
         case MV_XC_PTR: {
             void **d = FIELD(dst, c->offset, void *);
-            const void *s = *CFIELD(src, c->offset, const void *);
+            const void *s = *CFIELD(src, c->offset, void *);
 
             *d = NULL;
             if (!s)
@@ -895,7 +900,7 @@ int mv_xml_copy(const mv_xml_elem *e, void *dst, const void *src)
         case MV_XC_LIST: {
             char **d = FIELD(dst, c->offset, char *);
             size_t *dn = FIELD(dst, c->aux, size_t);
-            const char *s = *CFIELD(src, c->offset, const char *);
+            const char *s = *CFIELD(src, c->offset, char *);
             size_t n = *CFIELD(src, c->aux, size_t);
 
             *d = NULL;
