@@ -293,10 +293,8 @@ void mv_buf_addf(mv_buf *b, const char *fmt, ...)
 
 void mv_buf_indent(mv_buf *b, int level)
 {
-    static const char spaces[] = "                                ";
-
-    for (int n = level * 2; n > 0; n -= (int)(sizeof(spaces) - 1))
-        mv_buf_addn(b, spaces, (size_t)(n < (int)sizeof(spaces) - 1 ? n : (int)sizeof(spaces) - 1));
+    for (int i = 0; i < level; i++)
+        mv_buf_addn(b, "  ", 2);
 }
 
 void mv_buf_escape(mv_buf *b, const char *s, bool attribute)
