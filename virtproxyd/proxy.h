@@ -8,7 +8,8 @@
  * read-write procedures on read-only connections (refused), and CONNECT_OPEN, which it
  * decodes to pick the daemon.
  *
- *   main.c      config, the service callbacks, the client list
+ *   main.c      main(): proxy_main()
+ *   proxyd.c    config, the service callbacks, the client list
  *   route.c     pure decisions: scheme -> daemon, what to do with a client's frame
  *   client.c    client connections: frames in, local answers, forwarding, drain/close
  *   upstream.c  the connection to a driver daemon: handshake (identify, open, replay),
@@ -76,7 +77,7 @@ enum proxy_action {
 enum proxy_action proxy_classify(const mv_envelope_head *h, enum proxy_open_state open,
                                  bool readonly, bool has_upstream, mv_error *err);
 
-/* ---- main.c ---- */
+/* ---- proxyd.c ---- */
 
 typedef struct pclient pclient;
 typedef struct upstream upstream;
@@ -97,6 +98,9 @@ typedef struct proxy {
     size_t nclients;
     proxy_starter *starters; /* one per route */
 } proxy;
+
+/* Runs virtproxyd (the whole process: see mv_service_main for the exit status). */
+int proxy_main(int argc, char **argv);
 
 /* ---- client.c ---- */
 
@@ -154,7 +158,7 @@ struct upstream {
     pclient *cl; /* NULL once the client is gone */
     size_t route;
     enum upstream_state state;
-    bool replay; /* reconnecting an open connection (vs. the client's first open) */
+    bool replay;  /* reconnecting an open connection (vs. the client's first open) */
     bool retried; /* a second attempt after losing the daemon mid-handshake */
     uv_pipe_t pipe;
     bool pipe_ok;

@@ -8,8 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* virtproxyd is an executable, not a library: its pure decision file is compiled in. */
-#include "virtproxyd/route.c"
+#include "virtproxyd/proxy.h"
 
 typedef struct open_case {
     const char *uri;
