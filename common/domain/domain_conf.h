@@ -79,11 +79,18 @@ typedef struct mv_domain_virtio_opts {
 } mv_domain_virtio_opts;
 
 /* ---- <os> ---- */
+typedef struct mv_domain_firmware_feature {
+    mv_tristate enabled;
+    const char *name; /* enrolled-keys, secure-boot */
+} mv_domain_firmware_feature;
+
 typedef struct mv_domain_os {
     const char *firmware;  /* os@firmware: "efi", "bios" */
     const char *type;      /* "hvm" */
     const char *arch;      /* "x86_64", "i686", "aarch64", ... */
     char *machine;         /* "pc", "q35", "pc-i440fx-9.1", ... */
+    mv_domain_firmware_feature *firmware_features; /* <firmware><feature/></firmware> */
+    size_t nfirmware_features;
     const char **boot_devs; /* <boot dev='hd'/> in order: hd, cdrom, fd, network */
     size_t nboot_devs;
     mv_tristate bootmenu_enable;
@@ -140,6 +147,8 @@ typedef struct mv_domain_cpu {
     int sockets, dies, clusters, cores, threads;
     int cache_level;        /* <cache level= mode=/> */
     const char *cache_mode; /* emulate, passthrough, disable */
+    const char *maxphysaddr_mode; /* passthrough, emulate */
+    int maxphysaddr_bits, maxphysaddr_limit;
     mv_domain_cpu_feature *features;
     size_t nfeatures;
     mv_domain_numa_cell *cells; /* <numa><cell/></numa> */
@@ -183,6 +192,28 @@ typedef struct mv_domain_memory_backing {
     int allocation_threads;
 } mv_domain_memory_backing;
 
+/* ---- <numatune>, <iothreadids> ---- */
+typedef struct mv_domain_memnode {
+    int cellid;
+    const char *mode; /* strict, preferred, interleave, restrictive */
+    char *nodeset;    /* host NUMA nodes, "0-1,^1" as written */
+} mv_domain_memnode;
+
+typedef struct mv_domain_numatune {
+    const char *memory_mode;      /* strict, preferred, interleave, restrictive */
+    char *memory_nodeset;
+    const char *memory_placement; /* static, auto */
+    mv_domain_memnode *memnodes;
+    size_t nmemnodes;
+} mv_domain_numatune;
+
+typedef struct mv_domain_iothread {
+    int id; /* >= 1 */
+    int thread_pool_min, thread_pool_max;
+    bool has_poll;
+    long long poll_max, poll_grow, poll_shrink;
+} mv_domain_iothread;
+
 /* ---- <seclabel> ---- */
 typedef struct mv_domain_seclabel {
     const char *type; /* none, dynamic, static */
@@ -198,6 +229,19 @@ typedef struct mv_domain_disk_host {
     const char *transport; /* tcp, unix, rdma */
     char *socket;
 } mv_domain_disk_host;
+
+/* <iotune>: I/O throttling; every limit is MV_UNSET when absent. */
+typedef struct mv_domain_disk_iotune {
+    long long total_bytes_sec, read_bytes_sec, write_bytes_sec;
+    long long total_iops_sec, read_iops_sec, write_iops_sec;
+    long long total_bytes_sec_max, read_bytes_sec_max, write_bytes_sec_max;
+    long long total_iops_sec_max, read_iops_sec_max, write_iops_sec_max;
+    long long size_iops_sec;
+    char *group_name;
+    long long total_bytes_sec_max_length, read_bytes_sec_max_length,
+        write_bytes_sec_max_length;
+    long long total_iops_sec_max_length, read_iops_sec_max_length, write_iops_sec_max_length;
+} mv_domain_disk_iotune;
 
 typedef struct mv_domain_disk {
     const char *type;   /* file, block, network */
@@ -230,6 +274,8 @@ typedef struct mv_domain_disk {
     const char *target_tray;     /* open, closed */
     mv_tristate target_removable;
     int target_rotation_rate;
+    bool has_iotune;
+    mv_domain_disk_iotune iotune;
     bool readonly, shareable, transient;
     char *serial, *wwn, *vendor, *product;
     int logical_block_size, physical_block_size; /* <blockio/> */
@@ -511,6 +557,9 @@ typedef struct mv_domain_def {
     const char *vcpu_placement; /* static, auto */
     char *vcpu_cpuset;       /* "1-4,^3" as written */
     int iothreads;           /* <iothreads>N</iothreads>; MV_UNSET when absent */
+    mv_domain_iothread *iothread_ids; /* <iothreadids> */
+    size_t niothread_ids;
+    mv_domain_numatune *numatune; /* NULL when absent */
 
     mv_domain_os os;
     mv_domain_features *features; /* NULL when <features> is absent */

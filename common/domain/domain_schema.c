@@ -97,12 +97,58 @@ static const mv_xml_elem vcpu = {
 
 static const mv_xml_elem iothreads = {.text = A_INTR(D, NULL, iothreads, 0, INT_MAX)};
 
+#define IT mv_domain_iothread
+static const mv_xml_elem iothread_poll = {
+    .attrs = (const mv_xml_attr[]){A_LL(IT, "max", poll_max), A_LL(IT, "grow", poll_grow),
+                                   A_LL(IT, "shrink", poll_shrink), A_END}};
+static const mv_xml_elem iothread = {
+    .size = sizeof(IT),
+    .attrs = (const mv_xml_attr[]){A_INTR(IT, "id", id, 1, INT_MAX),
+                                   A_INT(IT, "thread_pool_min", thread_pool_min),
+                                   A_INT(IT, "thread_pool_max", thread_pool_max), A_END},
+    .children = (const mv_xml_child[]){C_FLATP(IT, "poll", iothread_poll, has_poll), C_END}};
+#undef IT
+static const mv_xml_elem iothreadids = {
+    .children = (const mv_xml_child[]){C_LIST(D, "iothread", iothread, iothread_ids,
+                                              niothread_ids),
+                                       C_END}};
+
+#define NT mv_domain_numatune
+static const char *const numa_modes[] = {"strict", "preferred", "interleave", "restrictive",
+                                         NULL};
+static const mv_xml_elem numatune_memory = {
+    .attrs = (const mv_xml_attr[]){A_ENUM(NT, "mode", memory_mode, numa_modes),
+                                   A_STR(NT, "nodeset", memory_nodeset),
+                                   A_ENUM(NT, "placement", memory_placement, placements),
+                                   A_END}};
+static const mv_xml_elem memnode = {
+    .size = sizeof(mv_domain_memnode),
+    .attrs = (const mv_xml_attr[]){A_INT(mv_domain_memnode, "cellid", cellid),
+                                   A_ENUM(mv_domain_memnode, "mode", mode, numa_modes),
+                                   A_STR(mv_domain_memnode, "nodeset", nodeset), A_END}};
+static const mv_xml_elem numatune = {
+    .size = sizeof(NT),
+    .children = (const mv_xml_child[]){C_FLAT("memory", numatune_memory),
+                                       C_LIST(NT, "memnode", memnode, memnodes, nmemnodes),
+                                       C_END}};
+#undef NT
+
 /* ---- <os> ---- */
 #define O mv_domain_os
 static const mv_xml_elem os_type = {
     .attrs = (const mv_xml_attr[]){A_ENUM(O, "arch", arch, arches),
                                    A_STR(O, "machine", machine), A_END},
     .text = A_ENUM(O, NULL, type, os_types)};
+static const char *const fw_features[] = {"enrolled-keys", "secure-boot", NULL};
+static const mv_xml_elem os_fw_feature = {
+    .size = sizeof(mv_domain_firmware_feature),
+    .attrs = (const mv_xml_attr[]){A_YESNO(mv_domain_firmware_feature, "enabled", enabled),
+                                   A_ENUM(mv_domain_firmware_feature, "name", name, fw_features),
+                                   A_END}};
+static const mv_xml_elem os_firmware = {
+    .children = (const mv_xml_child[]){C_LIST(O, "feature", os_fw_feature, firmware_features,
+                                              nfirmware_features),
+                                       C_END}};
 static const mv_xml_elem os_loader = {
     .attrs = (const mv_xml_attr[]){A_YESNO(O, "readonly", loader_readonly),
                                    A_YESNO(O, "secure", loader_secure),
@@ -142,7 +188,8 @@ static int os_check(void *obj, const xmlNode *node, unsigned int flags, mv_error
 
 static const mv_xml_elem os = {
     .attrs = (const mv_xml_attr[]){A_ENUM(O, "firmware", firmware, firmwares), A_END},
-    .children = (const mv_xml_child[]){C_FLAT("type", os_type), C_FLAT("loader", os_loader),
+    .children = (const mv_xml_child[]){C_FLAT("type", os_type), C_FLAT("firmware", os_firmware),
+                                       C_FLAT("loader", os_loader),
                                        C_FLAT("nvram", os_nvram), C_TEXT(O, "kernel", kernel),
                                        C_TEXT(O, "initrd", initrd),
                                        C_TEXT(O, "cmdline", cmdline), C_TEXT(O, "dtb", dtb),
@@ -206,6 +253,11 @@ static const mv_xml_elem cpu_topology = {
 static const mv_xml_elem cpu_cache = {
     .attrs = (const mv_xml_attr[]){A_INTR(CPU, "level", cache_level, 1, 3),
                                    A_ENUM(CPU, "mode", cache_mode, cache_modes), A_END}};
+static const char *const physaddr_modes[] = {"passthrough", "emulate", NULL};
+static const mv_xml_elem cpu_maxphysaddr = {
+    .attrs = (const mv_xml_attr[]){A_ENUM(CPU, "mode", maxphysaddr_mode, physaddr_modes),
+                                   A_INTR(CPU, "bits", maxphysaddr_bits, 1, 255),
+                                   A_INTR(CPU, "limit", maxphysaddr_limit, 1, 255), A_END}};
 static const mv_xml_elem cpu_feature = {
     .size = sizeof(mv_domain_cpu_feature),
     .attrs = (const mv_xml_attr[]){A_ENUM(mv_domain_cpu_feature, "policy", policy, cpu_policies),
@@ -250,6 +302,7 @@ static const mv_xml_elem cpu = {
     .children = (const mv_xml_child[]){C_FLAT("model", cpu_model), C_TEXT(CPU, "vendor", vendor),
                                        C_FLATP(CPU, "topology", cpu_topology, has_topology),
                                        C_FLAT("cache", cpu_cache),
+                                       C_FLAT("maxphysaddr", cpu_maxphysaddr),
                                        C_LIST(CPU, "feature", cpu_feature, features, nfeatures),
                                        C_FLAT("numa", cpu_numa), C_END},
     .check = cpu_check};
@@ -426,7 +479,8 @@ const mv_xml_elem mv_schema_domain = {
         C_FLAT("maxMemory", max_memory), C_FLAT("memory", memory),
         C_FLAT("currentMemory", current_memory),
         C_PTR(D, "memoryBacking", memory_backing, memory_backing), C_FLAT("vcpu", vcpu),
-        C_FLAT("iothreads", iothreads), C_EMBED(D, "os", os, os),
+        C_FLAT("iothreads", iothreads), C_FLAT("iothreadids", iothreadids),
+        C_PTR(D, "numatune", numatune, numatune), C_EMBED(D, "os", os, os),
         C_PTR(D, "features", features, features), C_PTR(D, "cpu", cpu, cpu),
         C_PTR(D, "clock", clock, clock), C_FLAT("on_poweroff", on_poweroff),
         C_FLAT("on_reboot", on_reboot), C_FLAT("on_crash", on_crash),

@@ -291,6 +291,64 @@ static const mv_xml_elem disk_target = {
                                    A_INTR(K, "rotation_rate", target_rotation_rate, 1, 65534),
                                    A_END}};
 
+/* <iotune>: one element per limit, each holding a number. */
+#define IOTUNE_LIMIT(F)                                                                      \
+    static const mv_xml_elem iotune_##F = {.text = A_LL(K, NULL, iotune.F)}
+IOTUNE_LIMIT(total_bytes_sec);
+IOTUNE_LIMIT(read_bytes_sec);
+IOTUNE_LIMIT(write_bytes_sec);
+IOTUNE_LIMIT(total_iops_sec);
+IOTUNE_LIMIT(read_iops_sec);
+IOTUNE_LIMIT(write_iops_sec);
+IOTUNE_LIMIT(total_bytes_sec_max);
+IOTUNE_LIMIT(read_bytes_sec_max);
+IOTUNE_LIMIT(write_bytes_sec_max);
+IOTUNE_LIMIT(total_iops_sec_max);
+IOTUNE_LIMIT(read_iops_sec_max);
+IOTUNE_LIMIT(write_iops_sec_max);
+IOTUNE_LIMIT(size_iops_sec);
+IOTUNE_LIMIT(total_bytes_sec_max_length);
+IOTUNE_LIMIT(read_bytes_sec_max_length);
+IOTUNE_LIMIT(write_bytes_sec_max_length);
+IOTUNE_LIMIT(total_iops_sec_max_length);
+IOTUNE_LIMIT(read_iops_sec_max_length);
+IOTUNE_LIMIT(write_iops_sec_max_length);
+#define C_IOTUNE(F) C_FLAT(#F, iotune_##F)
+
+static int iotune_check(void *obj, const xmlNode *node, unsigned int flags, mv_error *err)
+{
+    const mv_domain_disk_iotune *t = &((K *)obj)->iotune;
+
+    /* libvirt's rule: a total limit and a read/write one exclude each other */
+    if ((t->total_bytes_sec != MV_UNSET &&
+         (t->read_bytes_sec != MV_UNSET || t->write_bytes_sec != MV_UNSET)) ||
+        (t->total_iops_sec != MV_UNSET &&
+         (t->read_iops_sec != MV_UNSET || t->write_iops_sec != MV_UNSET)) ||
+        (t->total_bytes_sec_max != MV_UNSET &&
+         (t->read_bytes_sec_max != MV_UNSET || t->write_bytes_sec_max != MV_UNSET)) ||
+        (t->total_iops_sec_max != MV_UNSET &&
+         (t->read_iops_sec_max != MV_UNSET || t->write_iops_sec_max != MV_UNSET))) {
+        mv_xml_error(err, VIR_ERR_XML_ERROR, node,
+                     "total and read/write limits cannot be set at the same time");
+        return -1;
+    }
+    return 0;
+}
+
+static const mv_xml_elem disk_iotune = {
+    .children =
+        (const mv_xml_child[]){
+            C_IOTUNE(total_bytes_sec), C_IOTUNE(read_bytes_sec), C_IOTUNE(write_bytes_sec),
+            C_IOTUNE(total_iops_sec), C_IOTUNE(read_iops_sec), C_IOTUNE(write_iops_sec),
+            C_IOTUNE(total_bytes_sec_max), C_IOTUNE(read_bytes_sec_max),
+            C_IOTUNE(write_bytes_sec_max), C_IOTUNE(total_iops_sec_max),
+            C_IOTUNE(read_iops_sec_max), C_IOTUNE(write_iops_sec_max),
+            C_IOTUNE(size_iops_sec), C_TEXT(K, "group_name", iotune.group_name),
+            C_IOTUNE(total_bytes_sec_max_length), C_IOTUNE(read_bytes_sec_max_length),
+            C_IOTUNE(write_bytes_sec_max_length), C_IOTUNE(total_iops_sec_max_length),
+            C_IOTUNE(read_iops_sec_max_length), C_IOTUNE(write_iops_sec_max_length), C_END},
+    .check = iotune_check};
+
 static bool streq(const char *a, const char *b)
 {
     return a && b && strcmp(a, b) == 0;
@@ -347,6 +405,7 @@ const mv_xml_elem mv_schema_disk = {
                                        C_FLAT("geometry", disk_geometry),
                                        C_FLAT("blockio", disk_blockio),
                                        C_FLAT("target", disk_target),
+                                       C_FLATP(K, "iotune", disk_iotune, has_iotune),
                                        C_FLAG(K, "readonly", readonly),
                                        C_FLAG(K, "shareable", shareable),
                                        C_FLAG(K, "transient", transient),

@@ -103,7 +103,8 @@ void mv_device_name(const device_ref *d, char *buf, size_t n)
 /* ---- number lists ("0-3,^2,8") as libvirt's bitmaps ---- */
 
 /* Calls fn for each number set; -1 on a syntax error. */
-int mv_bitmap_walk(const char *s, void (*fn)(long n, void *opaque), void *opaque)
+int mv_bitmap_walk_all(const char *s, void (*fn)(long n, bool negated, void *opaque),
+                      void *opaque)
 {
     const char *p = s;
 
@@ -140,11 +141,60 @@ int mv_bitmap_walk(const char *s, void (*fn)(long n, void *opaque), void *opaque
             p++;
         else if (*p)
             return -1;
-        if (!neg && fn)
-            for (long n = lo; n <= hi && n - lo < 65536; n++)
-                fn(n, opaque);
+        for (long n = lo; fn && n <= hi && n - lo < 65536; n++)
+            fn(n, neg, opaque);
     }
     return 0;
+}
+
+typedef struct positive_walk {
+    void (*fn)(long n, void *opaque);
+    void *opaque;
+} positive_walk;
+
+static void call_positive(long n, bool negated, void *opaque)
+{
+    positive_walk *w = opaque;
+
+    if (!negated && w->fn)
+        w->fn(n, w->opaque);
+}
+
+int mv_bitmap_walk(const char *s, void (*fn)(long n, void *opaque), void *opaque)
+{
+    positive_walk w = {fn, opaque};
+
+    return mv_bitmap_walk_all(s, call_positive, &w);
+}
+
+#define BITMAP_BITS 65536
+
+static void bitmap_apply(long n, bool negated, void *opaque)
+{
+    unsigned char *bits = opaque;
+
+    if (n < 0 || n >= BITMAP_BITS)
+        return;
+    if (negated)
+        bits[n / 8] &= (unsigned char)~(1u << (n % 8));
+    else
+        bits[n / 8] |= (unsigned char)(1u << (n % 8));
+}
+
+/* Numbers in s once its ^exclusions are applied ("0,^0" has none); -1 on bad syntax. */
+static long bitmap_count(const char *s)
+{
+    unsigned char *bits = calloc(BITMAP_BITS / 8, 1);
+    long n = 0;
+
+    if (!bits || mv_bitmap_walk_all(s, bitmap_apply, bits) < 0) {
+        free(bits);
+        return -1;
+    }
+    for (size_t i = 0; i < BITMAP_BITS / 8; i++)
+        n += __builtin_popcount(bits[i]);
+    free(bits);
+    return n;
 }
 
 static void track_max(long n, void *opaque)
@@ -391,6 +441,49 @@ static int check_misc(const mv_domain_def *def, mv_error *err)
     return 0;
 }
 
+/* libvirt's rules for <numatune>. */
+static int check_numatune(const mv_domain_def *def, mv_error *err)
+{
+    const mv_domain_numatune *nt = def->numatune;
+    size_t cells = def->cpu ? def->cpu->ncells : 0;
+    bool restrictive;
+
+    if (!nt)
+        return 0;
+    if (nt->memory_nodeset && bitmap_count(nt->memory_nodeset) <= 0)
+        return fail(err, VIR_ERR_CONFIG_UNSUPPORTED, "Invalid value of 'nodeset': %s",
+                    nt->memory_nodeset);
+    if (streq(nt->memory_placement, "static") && !nt->memory_nodeset)
+        return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
+                    "nodeset for NUMA memory tuning must be set if 'placement' is 'static'");
+    if (nt->nmemnodes && !cells)
+        return fail(err, VIR_ERR_XML_ERROR,
+                    "Element 'memnode' is invalid without any guest NUMA cells");
+    restrictive = streq(nt->memory_mode, "restrictive");
+    for (size_t i = 0; i < nt->nmemnodes; i++) {
+        const mv_domain_memnode *m = &nt->memnodes[i];
+
+        if (m->cellid == MV_UNSET || (size_t)m->cellid >= cells)
+            return fail(err, VIR_ERR_XML_ERROR,
+                        "memnode cellid must be a guest NUMA cell (0 to %zu)", cells - 1);
+        if (!m->nodeset || bitmap_count(m->nodeset) <= 0)
+            return fail(err, VIR_ERR_XML_ERROR, "memnode %d needs a valid nodeset", m->cellid);
+        for (size_t j = i + 1; j < nt->nmemnodes; j++)
+            if (nt->memnodes[j].cellid == m->cellid)
+                return fail(err, VIR_ERR_XML_ERROR,
+                            "Multiple memnode elements with cellid %d", m->cellid);
+        if (restrictive && !streq(m->mode, "restrictive"))
+            return fail(err, VIR_ERR_XML_ERROR,
+                        "'restrictive' mode is required in memnode element when mode is "
+                        "'restrictive' in memory element");
+        if (!restrictive && streq(m->mode, "restrictive"))
+            return fail(err, VIR_ERR_XML_ERROR,
+                        "'restrictive' mode is required in memory element when mode is "
+                        "'restrictive' in memnode element");
+    }
+    return 0;
+}
+
 int mv_domain_def_check(const mv_domain_def *def, mv_error *err)
 {
     boot_state *boot = calloc(1, sizeof(*boot));
@@ -403,7 +496,8 @@ int mv_domain_def_check(const mv_domain_def *def, mv_error *err)
     }
     if (mv_for_each_device(def, boot_add, boot, err) < 0 ||
         mv_for_each_device(def, alias_unique, aliases, err) < 0 || check_disks(def, err) < 0 ||
-        check_controllers(def, err) < 0 || check_cpu(def, err) < 0 || check_misc(def, err) < 0)
+        check_controllers(def, err) < 0 || check_cpu(def, err) < 0 || check_misc(def, err) < 0 ||
+        check_numatune(def, err) < 0)
         goto cleanup;
     ret = 0;
 cleanup:

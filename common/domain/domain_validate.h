@@ -45,6 +45,9 @@ int mv_validate_fail(mv_error *err, int code, const char *fmt, ...)
 /* Walks a libvirt number list ("0-3,^2,8"), calling fn for each number it sets.
  * -1 on a syntax error. */
 int mv_bitmap_walk(const char *s, void (*fn)(long n, void *opaque), void *opaque);
+/* The same, with the ^exclusions too (negated true). */
+int mv_bitmap_walk_all(const char *s, void (*fn)(long n, bool negated, void *opaque),
+                       void *opaque);
 
 /* VIR_ERR_XML_ERROR naming what and s when s is not a number list; *max (may be NULL)
  * gets the largest number set, -1 for none. NULL s is fine. */

@@ -470,6 +470,8 @@ static const struct {
      "libvirt treats a path under its own channel directory as one it generated"},
     {"firmware-auto-efi-loader-path-nonstandard.xml",
      "depends on the firmware descriptors installed on the host"},
+    {"numatune-memnode-unavailable-restrictive.xml", "depends on the host's NUMA nodes"},
+    {"numatune-memnode-unavailable-strict.xml", "depends on the host's NUMA nodes"},
     {"usb-controller-default-unavailable-i440fx.xml",
      "depends on the USB controllers libvirt's fake QEMU reports"},
     {"usb-controller-default-unavailable-q35.xml",
