@@ -29,7 +29,10 @@ int mv_daemon_post(mv_daemon *d, void (*fn)(mv_daemon *d, void *opaque), void *o
 
 /* The daemon's event loop, for watchers the driver adds itself (a pidfd per guest, a
  * monitor socket). Use it from the loop thread only (in init, LOOP handlers, or posted
- * functions). */
+ * functions). Watchers that live as long as the driver must be uv_unref()'d: a stop
+ * ends the loop once every connection is closed, and only referenced handles would keep
+ * it running. Close them in the driver's shutdown(): the runtime runs the loop once more
+ * after shutdown, so their close callbacks still fire. */
 struct uv_loop_s *mv_daemon_loop(mv_daemon *d);
 
 #endif
