@@ -34,12 +34,10 @@ virDomainPtr vmctl_domain(vmctl_ctx *ctx, const char *ref)
         dom = virDomainLookupByName(conn, ref);
     if (!dom) {
         /* The name lookup's error is the one worth showing (e.g. "Domain not found"). */
-        virErrorPtr why = virSaveLastError();
         vmctl_error(ctx, "failed to get domain '%s'", ref);
-        if (why && why->code != VIR_ERR_OK)
-            vmctl_error(ctx, "%s", why->message ? why->message : "unknown error");
-        virFreeError(why);
-        virResetLastError(); /* reported: the runner must not print it again */
+        vmctl_lib_error(ctx); /* reported: the runner must not print it again */
+    } else {
+        vmctl_forget_lib_error(ctx); /* an id or UUID attempt that missed is no failure */
     }
     return dom;
 }

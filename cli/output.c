@@ -20,9 +20,17 @@ void vmctl_error(vmctl_ctx *ctx, const char *fmt, ...)
 
 void vmctl_lib_error(vmctl_ctx *ctx)
 {
-    virErrorPtr e = virGetLastError();
-    if (e)
+    virErrorPtr e = ctx->lib_error ? ctx->lib_error : virGetLastError();
+    if (e && e->code != VIR_ERR_OK)
         vmctl_error(ctx, "%s", e->message ? e->message : "unknown error");
+    vmctl_forget_lib_error(ctx);
+}
+
+void vmctl_forget_lib_error(vmctl_ctx *ctx)
+{
+    virFreeError(ctx->lib_error);
+    ctx->lib_error = NULL;
+    virResetLastError();
 }
 
 void vmctl_json_emit(vmctl_ctx *ctx, json_object *doc)

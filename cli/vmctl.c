@@ -14,14 +14,20 @@ virConnectPtr vmctl_conn(vmctl_ctx *ctx)
     ctx->conn = ctx->readonly ? virConnectOpenReadOnly(ctx->uri)
                               : virConnectOpenAuth(ctx->uri, virConnectAuthPtrDefault, 0);
     if (!ctx->conn) {
-        virErrorPtr why = virSaveLastError();
         vmctl_error(ctx, "failed to connect to the hypervisor");
-        if (why && why->code != VIR_ERR_OK)
-            vmctl_error(ctx, "%s", why->message ? why->message : "unknown error");
-        virFreeError(why);
-        virResetLastError(); /* reported here */
+        vmctl_lib_error(ctx); /* reported here, not again by the runner */
     }
     return ctx->conn;
+}
+
+/* The library's error handler: keep a copy of each error as it is raised, since a later
+ * virDomainFree() clears the thread's last error before the runner reports it. */
+static void save_lib_error(void *opaque, virErrorPtr error)
+{
+    vmctl_ctx *ctx = opaque;
+    (void)error;
+    virFreeError(ctx->lib_error);
+    ctx->lib_error = virSaveLastError();
 }
 
 static void usage(FILE *out)
@@ -138,7 +144,8 @@ int vmctl_run(int argc, char **argv, FILE *out, FILE *err)
     if (vmctl_parse_args(&ctx, cmd, ac - ci - 1, av + ci + 1, &args) < 0)
         goto cleanup;
 
-    virResetLastError();
+    vmctl_forget_lib_error(&ctx);
+    virSetErrorFunc(&ctx, save_lib_error);
     rc = cmd->run(&ctx, &args) < 0 ? 1 : 0;
     if (rc != 0)
         vmctl_lib_error(&ctx); /* the library's reason, after the command's own words */
@@ -149,6 +156,8 @@ int vmctl_run(int argc, char **argv, FILE *out, FILE *err)
 cleanup:
     if (ctx.conn)
         virConnectClose(ctx.conn);
+    virSetErrorFunc(NULL, NULL);
+    vmctl_forget_lib_error(&ctx);
     free(av);
     fflush(out);
     fflush(err);

@@ -34,7 +34,12 @@ typedef struct vmctl_ctx {
     const char *uri;   /* -c, or NULL for the default */
     virConnectPtr conn; /* opened on first use by vmctl_conn */
     bool stdin_is_tty;  /* edit offers a retry only then */
+    virErrorPtr lib_error; /* the library's last error, saved when raised (freeing an
+                              object resets the thread's last error, as in libvirt) */
 } vmctl_ctx;
+
+/* Forgets the saved library error once it has been reported or proved irrelevant. */
+void vmctl_forget_lib_error(vmctl_ctx *ctx);
 
 /* The connection, opened on first use. NULL after printing why not. */
 virConnectPtr vmctl_conn(vmctl_ctx *ctx);
