@@ -51,6 +51,10 @@ int mvt_setup(mvt_env *e)
     unsetenv("LISTEN_PID");
     unsetenv("LISTEN_FDS");
     unsetenv("LISTEN_FDNAMES");
+    unsetenv("MODVIRT_KEEPALIVE");
+    unsetenv("MODVIRT_CALL_TIMEOUT_MS");
+    unsetenv("MODVIRT_PROXY_KEEPALIVE_INTERVAL_MS");
+    unsetenv("MODVIRT_PROXY_KEEPALIVE_COUNT");
     return 0;
 }
 
@@ -76,6 +80,9 @@ void mvt_teardown(mvt_env *e)
             char daemon[NAME_MAX + 1];
             snprintf(daemon, sizeof(daemon), "%.*s", (int)(n - 4), de->d_name);
             pid_t pid = mvt_daemon_pid(e, daemon);
+            /* a test that stopped a daemon and failed before resuming it */
+            if (pid > 0)
+                kill(pid, SIGCONT);
             if (pid > 0 && mvt_kill_wait(pid, SIGTERM, 5000) < 0)
                 mvt_kill_wait(pid, SIGKILL, 5000);
         }

@@ -19,10 +19,12 @@ typedef struct mvt_env {
 } mvt_env;
 
 /* Creates the root and exports MODVIRT_ROOT, MODVIRT_DAEMON_DIR; clears variables that
- * would leak the host's choices (MODVIRT_DEFAULT_URI, LIBVIRT_DEFAULT_URI, NOTIFY_SOCKET,
- * LISTEN_*). Returns 0 or -1. */
+ * would leak the host's (or an earlier test's) choices (MODVIRT_DEFAULT_URI,
+ * LIBVIRT_DEFAULT_URI, NOTIFY_SOCKET, LISTEN_*, the keepalive and deadline settings).
+ * Returns 0 or -1. */
 int mvt_setup(mvt_env *e);
-/* Stops every daemon of this root by pid and removes the root. */
+/* Stops every daemon of this root by pid (resuming any a test left SIGSTOPped) and
+ * removes the root. */
 void mvt_teardown(mvt_env *e);
 
 /* Absolute path of a program built into bin/ ("vmctl", "virtproxyd"…). Static buffer. */
@@ -61,5 +63,28 @@ char *mvt_domain_xml(const char *name, const char *uuid_or_null);
 
 /* Counts lines of s that contain needle. */
 int mvt_count_lines_with(const char *s, const char *needle);
+
+/* Bytes sent to, and not yet read by, the connections accepted on the UNIX socket at
+ * path (the kernel's sock_diag), or -1. With the daemon that owns path stopped, this
+ * tells a test that a peer has handed that daemon a frame: the call is in flight. */
+long mvt_unix_queued(const char *path);
+/* Waits until mvt_unix_queued(path) >= min_bytes. The kernel offers no event for this, so
+ * it polls in 1 ms steps up to timeout_ms. 0, or -1 at the deadline. */
+int mvt_wait_unix_queued(const char *path, long min_bytes, int timeout_ms);
+
+/* A thread whose end can be awaited with a deadline (a call held in flight). */
+typedef struct mvt_thread mvt_thread;
+/* Runs fn(arg) on a new thread; NULL when it could not start. */
+mvt_thread *mvt_thread_start(void (*fn)(void *arg), void *arg);
+/* Waits up to timeout_ms (-1: forever) for fn to return: 0 when it did (the thread is
+ * joined and t freed), -1 when it still runs (t stays valid; wait again later). */
+int mvt_thread_join(mvt_thread *t, int timeout_ms);
+
+/* Sends SIGSTOP and waits (polling /proc: a stop of a process that is not our child
+ * raises no event we can wait on) until the kernel shows it stopped. 0, or -1. */
+int mvt_stop_wait(pid_t pid, int timeout_ms);
+
+/* Milliseconds on the monotonic clock. */
+long long mvt_now_ms(void);
 
 #endif
