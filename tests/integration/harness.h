@@ -87,4 +87,23 @@ int mvt_stop_wait(pid_t pid, int timeout_ms);
 /* Milliseconds on the monotonic clock. */
 long long mvt_now_ms(void);
 
+/* ---- harness_proc.c: processes started in the background ---- */
+
+/* Starts argv (argv[0] without '/' is looked up in bin/) with the current environment,
+ * stdin from /dev/null, stdout and stderr appended to log_path (NULL: /dev/null).
+ * Its pid (our child), or -1. */
+pid_t mvt_spawn(const char *const *argv, const char *log_path);
+/* Waits up to timeout_ms for our child pid to exit and reaps it: its exit code (128 +
+ * signal when killed), or -1 when it is still running at the deadline. */
+int mvt_wait_exit(pid_t pid, int timeout_ms);
+/* A datagram socket bound at <root>/<name> that receives sd_notify messages with the
+ * sender's credentials (pass its path as NOTIFY_SOCKET). fd, or -1; *path_out malloc'd. */
+int mvt_notify_open(const mvt_env *e, const char *name, char **path_out);
+/* Waits up to timeout_ms for a notify message holding the line `line` ("READY=1");
+ * earlier messages are skipped. 0 with the sender's pid and (when msg_out is not NULL)
+ * the whole message (malloc'd); -1 at the deadline. */
+int mvt_notify_wait(int fd, const char *line, int timeout_ms, pid_t *sender, char **msg_out);
+/* Waits up to timeout_ms (inotify on its folder, which must exist) for path to exist. */
+int mvt_wait_path(const char *path, int timeout_ms);
+
 #endif

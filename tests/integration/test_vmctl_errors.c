@@ -1,0 +1,403 @@
+/* test_vmctl_errors.c: vmctl's failures against the real daemons — usage errors, unknown
+ * domains, names that must never become paths, read-only refusals, conflicting
+ * definitions — each `error: ...` on stderr with exit status 1; and `edit` through
+ * $EDITOR, run from an argument vector (no shell). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define UUID_DEMO "5ed83087-3852-4e66-8805-134d287f4532"
+#define UUID_OTHER "11111111-2222-3333-4444-555555555555"
+
+static int setup(void **state)
+{
+    mvt_env *e = calloc(1, sizeof(*e));
+    if (!e || mvt_setup(e) < 0) {
+        free(e);
+        return -1;
+    }
+    unsetenv("VISUAL");
+    unsetenv("EDITOR");
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    mvt_env *e = *state;
+    unsetenv("VISUAL");
+    unsetenv("EDITOR");
+    unsetenv("TMPDIR");
+    mvt_teardown(e);
+    free(e);
+    return 0;
+}
+
+/* Writes <root>/<file> holding a definition; returns its path (malloc'd). */
+static char *write_domain(const mvt_env *e, const char *file, const char *name,
+                          const char *uuid)
+{
+    char *xml = NULL;
+    assert_true(asprintf(&xml,
+                         "<domain type='qemu'>\n"
+                         "  <name>%s</name>\n"
+                         "  <uuid>%s</uuid>\n"
+                         "  <memory unit='MiB'>128</memory>\n"
+                         "  <vcpu>2</vcpu>\n"
+                         "  <os>\n"
+                         "    <type arch='x86_64' machine='pc'>hvm</type>\n"
+                         "  </os>\n"
+                         "</domain>\n",
+                         name, uuid) > 0);
+    assert_int_equal(mvt_write(e, file, xml), 0);
+    free(xml);
+    return mvt_path(e, file);
+}
+
+static void define_demo(const mvt_env *e)
+{
+    char *path = write_domain(e, "demo.xml", "demo", UUID_DEMO);
+    mvt_result r;
+    assert_int_equal(mvt_vmctl(&r, "-q", "define", path, NULL), 0);
+    assert_int_equal(r.status, 0);
+    mvt_result_free(&r);
+    free(path);
+}
+
+/* Asserts exit 1, exactly `err` on stderr and `out` on stdout. A command that ran and
+ * failed prints virsh's blank line; one refused while parsing its arguments does not. */
+static void expect_fail(mvt_result *r, const char *out, const char *err)
+{
+    assert_int_equal(r->status, 1);
+    assert_string_equal(r->err, err);
+    assert_string_equal(r->out, out);
+    mvt_result_free(r);
+}
+
+static void test_usage_errors(void **state)
+{
+    (void)state;
+    mvt_result r;
+    assert_int_equal(mvt_vmctl(&r, "nosuch", NULL), 0);
+    expect_fail(&r, "", "error: unknown command: 'nosuch'\n");
+    assert_int_equal(mvt_vmctl(&r, "list", "--foo", NULL), 0);
+    expect_fail(&r, "", "error: command 'list' doesn't support option --foo\n");
+    assert_int_equal(mvt_vmctl(&r, "dominfo", NULL), 0);
+    expect_fail(&r, "", "error: command 'dominfo' requires <domain> option\n");
+    assert_int_equal(mvt_vmctl(&r, "define", NULL), 0);
+    expect_fail(&r, "", "error: command 'define' requires <file> option\n");
+    assert_int_equal(mvt_vmctl(&r, "dominfo", "demo", "extra", NULL), 0);
+    expect_fail(&r, "", "error: unexpected data 'extra'\n");
+    assert_int_equal(mvt_vmctl(&r, "--bogus", "list", NULL), 0);
+    expect_fail(&r, "", "error: unsupported option '--bogus'. See --help.\n");
+    assert_int_equal(mvt_vmctl(&r, "list", "-c", NULL), 0);
+    assert_int_equal(r.status, 1);
+    mvt_result_free(&r);
+    assert_int_equal(mvt_vmctl(&r, "-c", NULL), 0);
+    expect_fail(&r, "", "error: option '-c' requires an argument\n");
+    assert_int_equal(mvt_vmctl(&r, "--json", "nosuch", NULL), 0);
+    expect_fail(&r, "", "error: unknown command: 'nosuch'\n");
+    assert_int_equal(mvt_vmctl(&r, "define", "/nonexistent/demo.xml", NULL), 0);
+    expect_fail(&r, "\n",
+                "error: Failed to open file '/nonexistent/demo.xml': No such file or directory\n");
+}
+
+static void test_unknown_domain(void **state)
+{
+    mvt_env *e = *state;
+    mvt_result r;
+    define_demo(e);
+    const char *cmds[] = {"dominfo", "domstate", "domuuid", "domid", "domname",
+                          "dumpxml", "undefine", "autostart", "edit"};
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        assert_int_equal(mvt_vmctl(&r, cmds[i], "nosuch", NULL), 0);
+        expect_fail(&r, "\n",
+                    "error: failed to get domain 'nosuch'\n"
+                    "error: Domain not found: no domain with matching name 'nosuch'\n");
+    }
+    /* a number is tried as an id, a UUID as a UUID, then each as a name */
+    assert_int_equal(mvt_vmctl(&r, "dominfo", "7", NULL), 0);
+    expect_fail(&r, "\n",
+                "error: failed to get domain '7'\n"
+                "error: Domain not found: no domain with matching name '7'\n");
+    assert_int_equal(mvt_vmctl(&r, "dominfo", UUID_OTHER, NULL), 0);
+    expect_fail(&r, "\n",
+                "error: failed to get domain '" UUID_OTHER "'\n"
+                "error: Domain not found: no domain with matching name '" UUID_OTHER "'\n");
+    /* the domain that exists is untouched by all of that */
+    assert_int_equal(mvt_vmctl(&r, "-q", "list", "--all", "--name", NULL), 0);
+    assert_string_equal(r.out, "demo\n");
+    mvt_result_free(&r);
+}
+
+/* Every file under <root>/etc, as one sorted-by-discovery listing (for "nothing new"). */
+static void list_tree(const char *dir, char *buf, size_t len)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        size_t used = strlen(buf);
+        snprintf(buf + used, len - used, "%s\n", path);
+        if (de->d_type == DT_DIR)
+            list_tree(path, buf, len);
+    }
+    closedir(d);
+}
+
+static void test_bad_names(void **state)
+{
+    mvt_env *e = *state;
+    mvt_result r;
+    define_demo(e);
+    char before[8192] = "", after[8192] = "";
+    char *etc = mvt_path(e, "etc");
+    list_tree(etc, before, sizeof(before));
+
+    char long_name[202];
+    memset(long_name, 'a', 201);
+    long_name[201] = '\0';
+    struct {
+        const char *name;
+        const char *why; /* a fragment the reason must hold */
+    } cases[] = {
+        {"a/b", "'/'"},
+        {"../escape", "'.'"},
+        {"x/../../escape", "'/'"},
+        {"..", "'.'"},
+        {".hidden", "'.'"},
+        {long_name, "200"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *path = write_domain(e, "bad.xml", cases[i].name, UUID_OTHER);
+        assert_int_equal(mvt_vmctl(&r, "define", path, NULL), 0);
+        assert_int_equal(r.status, 1);
+        assert_string_equal(r.out, "\n");
+        char first[512];
+        snprintf(first, sizeof(first), "error: Failed to define domain from %s\nerror: XML error: ",
+                 path);
+        assert_true(strncmp(r.err, first, strlen(first)) == 0);
+        /* one reason line, naming the offending name and the rule */
+        assert_int_equal(mvt_count_lines_with(r.err, "error: "), 2);
+        assert_non_null(strstr(r.err, cases[i].why));
+        char shown[64];
+        snprintf(shown, sizeof(shown), "'%.40s", cases[i].name);
+        assert_non_null(strstr(r.err, shown));
+        mvt_result_free(&r);
+        /* looking such a name up is just "not found" */
+        assert_int_equal(mvt_vmctl(&r, "dominfo", cases[i].name, NULL), 0);
+        assert_int_equal(r.status, 1);
+        assert_int_equal(mvt_count_lines_with(r.err, "error: Domain not found: "), 1);
+        mvt_result_free(&r);
+        free(path);
+    }
+    /* a control character that XML allows in text (a tab) is refused as a name */
+    char *path = write_domain(e, "bad.xml", "tab\tname", UUID_OTHER);
+    assert_int_equal(mvt_vmctl(&r, "define", path, NULL), 0);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "control character"));
+    mvt_result_free(&r);
+    free(path);
+
+    /* nothing was written anywhere under etc/ (no "escape.xml" one level up) */
+    list_tree(etc, after, sizeof(after));
+    assert_string_equal(after, before);
+    assert_int_equal(mvt_vmctl(&r, "-q", "list", "--all", "--name", NULL), 0);
+    assert_string_equal(r.out, "demo\n");
+    mvt_result_free(&r);
+    free(etc);
+}
+
+static void test_readonly_refused(void **state)
+{
+    mvt_env *e = *state;
+    mvt_result r;
+    define_demo(e);
+    char *path = write_domain(e, "other.xml", "other", UUID_OTHER);
+    char want[512];
+    snprintf(want, sizeof(want),
+             "error: Failed to define domain from %s\n"
+             "error: operation forbidden: read only access prevents virDomainDefineXMLFlags\n",
+             path);
+    assert_int_equal(mvt_vmctl(&r, "-r", "define", path, NULL), 0);
+    expect_fail(&r, "\n", want);
+    assert_int_equal(mvt_vmctl(&r, "--readonly", "undefine", "demo", NULL), 0);
+    expect_fail(&r, "\n",
+                "error: Failed to undefine domain 'demo'\n"
+                "error: operation forbidden: read only access prevents virDomainUndefine\n");
+    assert_int_equal(mvt_vmctl(&r, "-r", "autostart", "demo", NULL), 0);
+    expect_fail(&r, "\n",
+                "error: Failed to mark domain 'demo' as autostarted\n"
+                "error: operation forbidden: read only access prevents virDomainSetAutostart\n");
+    assert_int_equal(mvt_vmctl(&r, "-r", "autostart", "--disable", "demo", NULL), 0);
+    expect_fail(&r, "\n",
+                "error: Failed to unmark domain 'demo' as autostarted\n"
+                "error: operation forbidden: read only access prevents virDomainSetAutostart\n");
+    assert_int_equal(mvt_vmctl(&r, "-r", "dumpxml", "--security-info", "demo", NULL), 0);
+    expect_fail(&r, "\n",
+                "error: operation forbidden: virDomainGetXMLDesc with secure flag\n");
+
+    /* reads work, and nothing changed */
+    assert_int_equal(mvt_vmctl(&r, "-r", "-q", "list", "--all", "--name", NULL), 0);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "demo\n");
+    mvt_result_free(&r);
+    assert_int_equal(mvt_vmctl(&r, "-r", "-q", "domstate", "demo", NULL), 0);
+    assert_string_equal(r.out, "shut off\n");
+    mvt_result_free(&r);
+    assert_int_equal(mvt_vmctl(&r, "-r", "dominfo", "demo", NULL), 0);
+    assert_int_equal(mvt_count_lines_with(r.out, "Autostart:      disable"), 1);
+    mvt_result_free(&r);
+    free(path);
+}
+
+static void test_define_conflicts(void **state)
+{
+    mvt_env *e = *state;
+    mvt_result r;
+    define_demo(e);
+    /* the same name with another UUID */
+    char *path = write_domain(e, "dup.xml", "demo", UUID_OTHER);
+    char want[512];
+    snprintf(want, sizeof(want),
+             "error: Failed to define domain from %s\n"
+             "error: operation failed: domain 'demo' already exists with uuid " UUID_DEMO "\n",
+             path);
+    assert_int_equal(mvt_vmctl(&r, "define", path, NULL), 0);
+    expect_fail(&r, "\n", want);
+    free(path);
+    /* the same UUID with another name */
+    path = write_domain(e, "dup.xml", "renamed", UUID_DEMO);
+    snprintf(want, sizeof(want),
+             "error: Failed to define domain from %s\n"
+             "error: operation failed: domain 'demo' is already defined with uuid " UUID_DEMO
+             "\n",
+             path);
+    assert_int_equal(mvt_vmctl(&r, "define", path, NULL), 0);
+    expect_fail(&r, "\n", want);
+    free(path);
+
+    assert_int_equal(mvt_vmctl(&r, "-q", "list", "--all", "--uuid", "--name", NULL), 0);
+    assert_string_equal(r.out, UUID_DEMO " demo\n");
+    mvt_result_free(&r);
+}
+
+/* The stored definition, to show that a failed edit changed nothing. */
+static char *stored(const mvt_env *e)
+{
+    char *path = mvt_path(e, "etc/modvirt/qemu/demo.xml");
+    char *s = mvt_read_file(path);
+    free(path);
+    assert_non_null(s);
+    return s;
+}
+
+static void test_edit(void **state)
+{
+    mvt_env *e = *state;
+    mvt_result r;
+    define_demo(e);
+    char *tmp = mvt_path(e, "tmp");
+    assert_int_equal(mkdir(tmp, 0700), 0);
+    setenv("TMPDIR", tmp, 1);
+
+    /* an editor that changes something (an argument vector: quotes kept, no shell) */
+    setenv("EDITOR", "sed -i -e 's|>2</vcpu>|>3</vcpu>|'", 1);
+    assert_int_equal(mvt_vmctl(&r, "edit", "demo", NULL), 0);
+    assert_string_equal(r.err, "");
+    assert_string_equal(r.out, "Domain 'demo' XML configuration edited.\n\n");
+    mvt_result_free(&r);
+    assert_int_equal(mvt_vmctl(&r, "dominfo", "demo", NULL), 0);
+    assert_int_equal(mvt_count_lines_with(r.out, "CPU(s):         3"), 1);
+    mvt_result_free(&r);
+
+    /* an editor that changes nothing; VISUAL wins over EDITOR */
+    setenv("EDITOR", "false", 1);
+    setenv("VISUAL", "true", 1);
+    char *before = stored(e);
+    assert_int_equal(mvt_vmctl(&r, "--json", "edit", "demo", NULL), 0);
+    assert_string_equal(r.err, "");
+    assert_string_equal(r.out, "{\n  \"name\": \"demo\",\n  \"changed\": false\n}\n");
+    mvt_result_free(&r);
+    assert_int_equal(mvt_vmctl(&r, "edit", "demo", NULL), 0);
+    assert_string_equal(r.out, "Domain 'demo' XML configuration not changed.\n\n");
+    assert_int_equal(r.status, 0);
+    mvt_result_free(&r);
+    unsetenv("VISUAL");
+
+    /* an editor that breaks the XML: the library's reason, exit 1, nothing changed */
+    setenv("EDITOR", "sed -i -e s|</domain>||", 1);
+    assert_int_equal(mvt_vmctl(&r, "edit", "demo", NULL), 0);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.out, "\n");
+    assert_true(strncmp(r.err, "error: XML error: ", 18) == 0);
+    assert_int_equal(mvt_count_lines_with(r.err, "not changed"), 1);
+    mvt_result_free(&r);
+    char *after = stored(e);
+    assert_string_equal(after, before);
+    free(after);
+
+    /* an edit that renames keeps the UUID: libvirt's "already defined" */
+    setenv("EDITOR", "sed -i -e s|<name>demo<|<name>demo2<|", 1);
+    assert_int_equal(mvt_vmctl(&r, "edit", "demo", NULL), 0);
+    assert_int_equal(r.status, 1);
+    assert_true(strncmp(r.err,
+                        "error: operation failed: domain 'demo' is already defined with uuid "
+                        UUID_DEMO "\n",
+                        strlen("error: operation failed: domain 'demo' is already defined "
+                               "with uuid " UUID_DEMO "\n")) == 0);
+    mvt_result_free(&r);
+
+    /* an editor that fails, or is missing */
+    setenv("EDITOR", "false", 1);
+    assert_int_equal(mvt_vmctl(&r, "edit", "demo", NULL), 0);
+    assert_int_equal(r.status, 1);
+    assert_int_equal(mvt_count_lines_with(r.err, "error: editor 'false' exited with status 1"), 1);
+    mvt_result_free(&r);
+    setenv("EDITOR", "/nonexistent/editor", 1);
+    assert_int_equal(mvt_vmctl(&r, "edit", "demo", NULL), 0);
+    assert_int_equal(r.status, 1);
+    assert_int_equal(
+        mvt_count_lines_with(r.err, "error: cannot run editor '/nonexistent/editor': No such file"),
+        1);
+    mvt_result_free(&r);
+
+    after = stored(e);
+    assert_string_equal(after, before);
+    free(after);
+    free(before);
+    /* every temporary file was removed */
+    char left[1024] = "";
+    list_tree(tmp, left, sizeof(left));
+    assert_string_equal(left, "");
+    free(tmp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_domain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readonly_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_define_conflicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_edit, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
