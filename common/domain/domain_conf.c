@@ -9,6 +9,34 @@
 #include "common/domain/domain_validate.h"
 #include "common/domain/xml_util.h"
 
+/* Below this many input bytes the formatted XML cannot reach the limit: indenting an
+ * empty element 256 levels deep, the worst case, makes it about 130 times longer. */
+#define FORMAT_CHECK_BYTES (32 * 1024)
+
+/* What we accept we must be able to read back: a definition whose formatted XML (which
+ * the driver stores) would exceed the document limit is refused now, not at reload. */
+static int check_formatted_size(const mv_domain_def *def, size_t len, mv_error *err)
+{
+    char *out;
+    size_t n;
+
+    if (len < FORMAT_CHECK_BYTES)
+        return 0;
+    out = mv_domain_def_format(def, -1, MV_DOMAIN_DEF_FORMAT_SECURE, err);
+    if (!out)
+        return -1;
+    n = strlen(out);
+    free(out);
+    if (n > MV_DOMAIN_XML_MAX_BYTES) {
+        mv_error_set(err, VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN,
+                     "domain '%s' would be %zu bytes of XML once formatted, more than the "
+                     "limit of %d bytes",
+                     def->name, n, MV_DOMAIN_XML_MAX_BYTES);
+        return -1;
+    }
+    return 0;
+}
+
 mv_domain_def *mv_domain_def_parse(const char *xml, size_t len, unsigned int flags,
                                    mv_error *err)
 {
@@ -44,6 +72,8 @@ mv_domain_def *mv_domain_def_parse(const char *xml, size_t len, unsigned int fla
     if (mv_domain_def_check(def, err) < 0)
         goto cleanup;
     if ((flags & MV_DOMAIN_DEF_PARSE_VALIDATE) && mv_domain_def_validate(def, err) < 0)
+        goto cleanup;
+    if (check_formatted_size(def, len, err) < 0)
         goto cleanup;
     ret = def;
     def = NULL;

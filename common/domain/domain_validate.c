@@ -3,6 +3,8 @@
  * QEMU driver refuses before it would start the guest). */
 #include "common/domain/domain_validate.h"
 
+#include "common/hash.h"
+
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -217,66 +219,70 @@ int mv_check_bitmap(const char *what, const char *s, long *max, mv_error *err)
 
 /* ---- always ---- */
 
-static int collect_boot(const mv_domain_def *def, const device_ref *d, void *opaque,
-                        mv_error *err)
+mv_hash *mv_keyset_new(void)
 {
-    const device_ref **seen = opaque;
-    int order = d->info->boot_order;
-    char a[96], b[96];
-
-    if (order == 0)
-        return 0;
-    if (def->os.nboot_devs)
-        return fail(err, VIR_ERR_XML_ERROR,
-                    "per-device boot elements cannot be used together with os/boot elements");
-    for (const device_ref **s = seen; *s; s++) {
-        if ((*s)->info->boot_order == order) {
-            mv_device_name(*s, a, sizeof(a));
-            mv_device_name(d, b, sizeof(b));
-            return fail(err, VIR_ERR_XML_ERROR,
-                        "boot order %d is used for more than one device (%s and %s)", order, a,
-                        b);
-        }
-    }
-    return 0;
+    return mv_hash_new(free);
 }
 
-typedef struct boot_state {
-    device_ref refs[512];
-    const device_ref *ptrs[513];
-    size_t n;
-} boot_state;
-
-static int boot_add(const mv_domain_def *def, const device_ref *d, void *opaque, mv_error *err)
+int mv_keyset_add(mv_hash *set, const char *key, const char *holder, const char **prev)
 {
-    boot_state *st = opaque;
+    const char *there = mv_hash_get(set, key);
+    char *copy;
 
-    if (collect_boot(def, d, st->ptrs, err) < 0)
+    if (there) {
+        if (prev)
+            *prev = there;
+        return 1;
+    }
+    copy = strdup(holder ? holder : "");
+    if (!copy || mv_hash_put(set, key, copy) < 0) {
+        free(copy);
         return -1;
-    if (d->info->boot_order != 0 && st->n < 512) {
-        st->refs[st->n] = *d;
-        st->ptrs[st->n] = &st->refs[st->n];
-        st->n++;
-        st->ptrs[st->n] = NULL;
     }
     return 0;
 }
 
-static int alias_unique(const mv_domain_def *def, const device_ref *d, void *opaque,
-                        mv_error *err)
+static int oom(mv_error *err)
 {
-    const char **aliases = opaque;
+    return fail(err, VIR_ERR_NO_MEMORY, "checking a domain definition");
+}
 
-    if (!d->info->alias)
-        return 0;
-    for (size_t i = 0; aliases[i]; i++)
-        if (streq(aliases[i], d->info->alias))
-            return fail(err, VIR_ERR_XML_ERROR, "non unique alias detected: %s", d->info->alias);
-    for (size_t i = 0; i < 1023; i++) {
-        if (!aliases[i]) {
-            aliases[i] = d->info->alias;
-            break;
-        }
+/* Boot orders once each, and never with <os><boot>; aliases once each. */
+typedef struct unique_state {
+    mv_hash *boot, *alias;
+} unique_state;
+
+static int unique_device_keys(const mv_domain_def *def, const device_ref *d, void *opaque,
+                              mv_error *err)
+{
+    unique_state *st = opaque;
+    int order = d->info->boot_order;
+    const char *prev = NULL;
+    char key[32], name[96];
+    int rc;
+
+    mv_device_name(d, name, sizeof(name));
+    if (order != 0) {
+        if (def->os.nboot_devs)
+            return fail(err, VIR_ERR_XML_ERROR,
+                        "per-device boot elements cannot be used together with os/boot "
+                        "elements");
+        snprintf(key, sizeof(key), "%d", order);
+        rc = mv_keyset_add(st->boot, key, name, &prev);
+        if (rc < 0)
+            return oom(err);
+        if (rc > 0)
+            return fail(err, VIR_ERR_XML_ERROR,
+                        "boot order %d is used for more than one device (%s and %s)", order,
+                        prev, name);
+    }
+    if (d->info->alias) {
+        rc = mv_keyset_add(st->alias, d->info->alias, name, NULL);
+        if (rc < 0)
+            return oom(err);
+        if (rc > 0)
+            return fail(err, VIR_ERR_XML_ERROR, "non unique alias detected: %s",
+                        d->info->alias);
     }
     return 0;
 }
@@ -329,33 +335,55 @@ static const mv_domain_address *drive_address(const mv_domain_disk *d, mv_domain
 
 static int check_disks(const mv_domain_def *def, mv_error *err)
 {
-    for (size_t i = 0; i < def->ndisks; i++) {
-        const mv_domain_disk *a = &def->disks[i];
-        mv_domain_address abuf, bbuf;
-        const mv_domain_address *aa = drive_address(a, &abuf);
+    mv_hash *targets = mv_keyset_new(), *drives = mv_keyset_new();
+    int ret = -1;
 
-        if ((a->vendor || a->product) && !streq(a->target_bus, "scsi"))
-            return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
-                        "only scsi disks support vendor and product (disk '%s')", a->target_dev);
-        for (size_t j = i + 1; j < def->ndisks; j++) {
-            const mv_domain_disk *b = &def->disks[j];
-            const mv_domain_address *ba = drive_address(b, &bbuf);
-
-            if (streq(a->target_dev, b->target_dev))
-                return fail(err, VIR_ERR_XML_ERROR,
-                            "target '%s' duplicated for disk sources '%s' and '%s'",
-                            a->target_dev, a->src_file ? a->src_file : a->src_dev ? a->src_dev : "",
-                            b->src_file ? b->src_file : b->src_dev ? b->src_dev : "");
-            if (aa && ba && streq(a->target_bus, b->target_bus) &&
-                aa->controller == ba->controller &&
-                aa->bus == ba->bus && aa->target == ba->target && aa->unit == ba->unit)
-                return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
-                            "Found duplicate drive address for disk with target name '%s' "
-                            "controller='%d' bus='%d' target='%d' unit='%d'",
-                            b->target_dev, ba->controller, ba->bus, ba->target, ba->unit);
-        }
+    if (!targets || !drives) {
+        oom(err);
+        goto cleanup;
     }
-    return 0;
+    for (size_t i = 0; i < def->ndisks; i++) {
+        const mv_domain_disk *d = &def->disks[i];
+        const char *src = d->src_file ? d->src_file : d->src_dev ? d->src_dev : "";
+        mv_domain_address buf;
+        const mv_domain_address *a = drive_address(d, &buf);
+        const char *prev = NULL;
+        char key[128];
+        int rc;
+
+        if ((d->vendor || d->product) && !streq(d->target_bus, "scsi")) {
+            fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
+                 "only scsi disks support vendor and product (disk '%s')", d->target_dev);
+            goto cleanup;
+        }
+        rc = mv_keyset_add(targets, d->target_dev, src, &prev);
+        if (rc > 0)
+            fail(err, VIR_ERR_XML_ERROR, "target '%s' duplicated for disk sources '%s' and '%s'",
+                 d->target_dev, prev, src);
+        if (rc != 0)
+            goto cleanup_rc;
+        if (!a)
+            continue;
+        snprintf(key, sizeof(key), "%s %d %d %d %d", d->target_bus ? d->target_bus : "",
+                 a->controller, a->bus, a->target, a->unit);
+        rc = mv_keyset_add(drives, key, d->target_dev, NULL);
+        if (rc > 0)
+            fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
+                 "Found duplicate drive address for disk with target name '%s' "
+                 "controller='%d' bus='%d' target='%d' unit='%d'",
+                 d->target_dev, a->controller, a->bus, a->target, a->unit);
+        if (rc != 0)
+            goto cleanup_rc;
+    }
+    ret = 0;
+    goto cleanup;
+cleanup_rc:
+    if (!mv_error_is_set(err))
+        oom(err);
+cleanup:
+    mv_hash_free(targets);
+    mv_hash_free(drives);
+    return ret;
 }
 
 static bool is_companion(const mv_domain_controller *c)
@@ -366,66 +394,91 @@ static bool is_companion(const mv_domain_controller *c)
 
 static int check_controllers(const mv_domain_def *def, mv_error *err)
 {
+    mv_hash *seen = mv_keyset_new();
+    char key[64];
+    int rc, ret = -1;
+
+    if (!seen)
+        return oom(err);
     for (size_t i = 0; i < def->ncontrollers; i++) {
         const mv_domain_controller *a = &def->controllers[i];
 
         if (streq(a->type, "pci") &&
-            (streq(a->model, "pci-root") || streq(a->model, "pcie-root")) && a->info.address)
-            return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
-                        "pci-root and pcie-root controllers should not have an address");
-        for (size_t j = i + 1; a->index != MV_UNSET && j < def->ncontrollers; j++) {
-            const mv_domain_controller *b = &def->controllers[j];
-
-            /* USB companion controllers share their master's index */
-            if (streq(a->type, "usb") && (is_companion(a) || is_companion(b)))
-                continue;
-            if (streq(a->type, b->type) && a->index == b->index)
-                return fail(err, VIR_ERR_XML_ERROR, "multiple '%s' controllers with index '%d'",
-                            a->type, a->index);
+            (streq(a->model, "pci-root") || streq(a->model, "pcie-root")) && a->info.address) {
+            fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
+                 "pci-root and pcie-root controllers should not have an address");
+            goto cleanup;
+        }
+        /* USB companion controllers share their master's index */
+        if (a->index == MV_UNSET || (streq(a->type, "usb") && is_companion(a)))
+            continue;
+        snprintf(key, sizeof(key), "%s %d", a->type, a->index);
+        rc = mv_keyset_add(seen, key, "", NULL);
+        if (rc != 0) {
+            if (rc > 0)
+                fail(err, VIR_ERR_XML_ERROR, "multiple '%s' controllers with index '%d'",
+                     a->type, a->index);
+            else
+                oom(err);
+            goto cleanup;
         }
     }
-    return 0;
+    ret = 0;
+cleanup:
+    mv_hash_free(seen);
+    return ret;
 }
 
 static int check_cpu(const mv_domain_def *def, mv_error *err)
 {
     const mv_domain_cpu *cpu = def->cpu;
+    bool *seen;
+    int ret = -1;
 
     if (mv_check_bitmap("vcpu cpuset", def->vcpu_cpuset, NULL, err) < 0)
         return -1;
     if (!cpu)
         return 0;
+    seen = calloc(cpu->ncells + 1, sizeof(*seen));
+    if (!seen)
+        return oom(err);
     for (size_t i = 0; i < cpu->ncells; i++) {
         const mv_domain_numa_cell *c = &cpu->cells[i];
 
         if (mv_check_bitmap("NUMA cell cpus", c->cpus, NULL, err) < 0)
-            return -1;
-        if (c->id != MV_UNSET && (size_t)c->id >= cpu->ncells)
-            goto bad_ids;
-        for (size_t j = i + 1; j < cpu->ncells; j++)
-            if (c->id != MV_UNSET && c->id == cpu->cells[j].id)
-                goto bad_ids;
+            goto cleanup;
+        if (c->id == MV_UNSET)
+            continue;
+        if ((size_t)c->id >= cpu->ncells || seen[c->id]) {
+            fail(err, VIR_ERR_XML_ERROR,
+                 "Exactly one 'cell' element per guest NUMA cell allowed, non-contiguous "
+                 "ranges or ranges not starting from 0 are not allowed");
+            goto cleanup;
+        }
+        seen[c->id] = true;
     }
-    return 0;
-bad_ids:
-    return fail(err, VIR_ERR_XML_ERROR,
-                "Exactly one 'cell' element per guest NUMA cell allowed, non-contiguous ranges "
-                "or ranges not starting from 0 are not allowed");
+    ret = 0;
+cleanup:
+    free(seen);
+    return ret;
 }
 
 static int check_misc(const mv_domain_def *def, mv_error *err)
 {
+    bool audio_ids[256] = {false};
     int primaries = 0;
 
     for (size_t i = 0; i < def->nvideos; i++)
         if (def->videos[i].primary == MV_TRISTATE_YES && ++primaries > 1)
             return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
                         "Only one primary video device is supported");
-    for (size_t i = 0; i < def->naudios; i++)
-        for (size_t j = i + 1; j < def->naudios; j++)
-            if (def->audios[i].id == def->audios[j].id)
-                return fail(err, VIR_ERR_XML_ERROR, "audio id '%d' is used more than once",
-                            def->audios[i].id);
+    for (size_t i = 0; i < def->naudios; i++) {
+        int id = def->audios[i].id; /* 1-255 by the schema */
+
+        if (audio_ids[id])
+            return fail(err, VIR_ERR_XML_ERROR, "audio id '%d' is used more than once", id);
+        audio_ids[id] = true;
+    }
     if (def->os.loader_format && def->os.nvram_format &&
         !streq(def->os.loader_format, def->os.nvram_format))
         return fail(err, VIR_ERR_XML_ERROR, "Format mismatch: loader.format='%s' nvram.format='%s'",
@@ -442,11 +495,51 @@ static int check_misc(const mv_domain_def *def, mv_error *err)
 }
 
 /* libvirt's rules for <numatune>. */
+static int check_memnodes(const mv_domain_numatune *nt, size_t cells, mv_error *err)
+{
+    bool restrictive = streq(nt->memory_mode, "restrictive");
+    bool *seen = calloc(cells + 1, sizeof(*seen));
+    int ret = -1;
+
+    if (!seen)
+        return oom(err);
+    for (size_t i = 0; i < nt->nmemnodes; i++) {
+        const mv_domain_memnode *m = &nt->memnodes[i];
+
+        if (m->cellid == MV_UNSET || (size_t)m->cellid >= cells) {
+            fail(err, VIR_ERR_XML_ERROR, "memnode cellid must be a guest NUMA cell (0 to %zu)",
+                 cells - 1);
+            goto cleanup;
+        }
+        if (seen[m->cellid]) {
+            fail(err, VIR_ERR_XML_ERROR, "Multiple memnode elements with cellid %d",
+                 m->cellid);
+            goto cleanup;
+        }
+        seen[m->cellid] = true;
+        if (!m->nodeset || bitmap_count(m->nodeset) <= 0) {
+            fail(err, VIR_ERR_XML_ERROR, "memnode %d needs a valid nodeset", m->cellid);
+            goto cleanup;
+        }
+        if (restrictive != streq(m->mode, "restrictive")) {
+            fail(err, VIR_ERR_XML_ERROR,
+                 restrictive ? "'restrictive' mode is required in memnode element when mode "
+                               "is 'restrictive' in memory element"
+                             : "'restrictive' mode is required in memory element when mode is "
+                               "'restrictive' in memnode element");
+            goto cleanup;
+        }
+    }
+    ret = 0;
+cleanup:
+    free(seen);
+    return ret;
+}
+
 static int check_numatune(const mv_domain_def *def, mv_error *err)
 {
     const mv_domain_numatune *nt = def->numatune;
     size_t cells = def->cpu ? def->cpu->ncells : 0;
-    bool restrictive;
 
     if (!nt)
         return 0;
@@ -459,49 +552,25 @@ static int check_numatune(const mv_domain_def *def, mv_error *err)
     if (nt->nmemnodes && !cells)
         return fail(err, VIR_ERR_XML_ERROR,
                     "Element 'memnode' is invalid without any guest NUMA cells");
-    restrictive = streq(nt->memory_mode, "restrictive");
-    for (size_t i = 0; i < nt->nmemnodes; i++) {
-        const mv_domain_memnode *m = &nt->memnodes[i];
-
-        if (m->cellid == MV_UNSET || (size_t)m->cellid >= cells)
-            return fail(err, VIR_ERR_XML_ERROR,
-                        "memnode cellid must be a guest NUMA cell (0 to %zu)", cells - 1);
-        if (!m->nodeset || bitmap_count(m->nodeset) <= 0)
-            return fail(err, VIR_ERR_XML_ERROR, "memnode %d needs a valid nodeset", m->cellid);
-        for (size_t j = i + 1; j < nt->nmemnodes; j++)
-            if (nt->memnodes[j].cellid == m->cellid)
-                return fail(err, VIR_ERR_XML_ERROR,
-                            "Multiple memnode elements with cellid %d", m->cellid);
-        if (restrictive && !streq(m->mode, "restrictive"))
-            return fail(err, VIR_ERR_XML_ERROR,
-                        "'restrictive' mode is required in memnode element when mode is "
-                        "'restrictive' in memory element");
-        if (!restrictive && streq(m->mode, "restrictive"))
-            return fail(err, VIR_ERR_XML_ERROR,
-                        "'restrictive' mode is required in memory element when mode is "
-                        "'restrictive' in memnode element");
-    }
-    return 0;
+    return check_memnodes(nt, cells, err);
 }
 
 int mv_domain_def_check(const mv_domain_def *def, mv_error *err)
 {
-    boot_state *boot = calloc(1, sizeof(*boot));
-    const char **aliases = calloc(1024, sizeof(*aliases));
+    unique_state st = {mv_keyset_new(), mv_keyset_new()};
     int ret = -1;
 
-    if (!boot || !aliases) {
-        mv_error_set(err, VIR_ERR_NO_MEMORY, VIR_FROM_DOMAIN, "checking a domain");
+    if (!st.boot || !st.alias) {
+        oom(err);
         goto cleanup;
     }
-    if (mv_for_each_device(def, boot_add, boot, err) < 0 ||
-        mv_for_each_device(def, alias_unique, aliases, err) < 0 || check_disks(def, err) < 0 ||
+    if (mv_for_each_device(def, unique_device_keys, &st, err) < 0 || check_disks(def, err) < 0 ||
         check_controllers(def, err) < 0 || check_cpu(def, err) < 0 || check_misc(def, err) < 0 ||
         check_numatune(def, err) < 0)
         goto cleanup;
     ret = 0;
 cleanup:
-    free(boot);
-    free(aliases);
+    mv_hash_free(st.boot);
+    mv_hash_free(st.alias);
     return ret;
 }

@@ -38,6 +38,12 @@ int mv_for_each_device(const mv_domain_def *def, device_fn fn, void *opaque, mv_
 /* "disk 'vda'", "controller type='usb' index='0'", "interface #2". */
 void mv_device_name(const device_ref *d, char *buf, size_t n);
 
+/* A set of string keys (common/hash.h) remembering who added each. */
+struct mv_hash *mv_keyset_new(void);
+/* 0 when added, 1 when key was there already (*prev, if given, gets the holder that
+ * added it), -1 on ENOMEM. */
+int mv_keyset_add(struct mv_hash *set, const char *key, const char *holder, const char **prev);
+
 /* Sets err to code with the message; returns -1. */
 int mv_validate_fail(mv_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

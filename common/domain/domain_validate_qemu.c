@@ -3,6 +3,8 @@
  * refused when it is defined. Messages follow libvirt's where it has one. */
 #include "common/domain/domain_validate.h"
 
+#include "common/hash.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,10 +49,6 @@ static size_t numa_cells(const mv_domain_def *def)
 }
 
 /* ---- PCI addresses ---- */
-typedef struct pci_seen {
-    unsigned int key[256];
-    size_t n;
-} pci_seen;
 
 static unsigned int pci_key(const mv_domain_address *a)
 {
@@ -100,9 +98,11 @@ static int pci_reserved(const mv_domain_def *def, const device_ref *d, unsigned 
 
 static int pci_check(const mv_domain_def *def, const device_ref *d, void *opaque, mv_error *err)
 {
-    pci_seen *seen = opaque;
+    mv_hash *seen = opaque;
     const mv_domain_address *a = d->info->address;
     unsigned int key;
+    char text[16];
+    int rc;
 
     if (!a || !streq(a->type, "pci"))
         return 0;
@@ -117,12 +117,11 @@ static int pci_check(const mv_domain_def *def, const device_ref *d, void *opaque
         return 0; /* no slot yet: the driver places it */
     if (pci_reserved(def, d, key, err) < 0)
         return -1;
-    for (size_t i = 0; i < seen->n; i++)
-        if (seen->key[i] == key)
-            return double_use(key, err);
-    if (seen->n < 256)
-        seen->key[seen->n++] = key;
-    return 0;
+    snprintf(text, sizeof(text), "%08x", key);
+    rc = mv_keyset_add(seen, text, "", NULL);
+    if (rc > 0)
+        return double_use(key, err);
+    return rc < 0 ? fail(err, VIR_ERR_NO_MEMORY, "checking PCI addresses") : 0;
 }
 
 /* ---- disks ---- */
@@ -193,9 +192,11 @@ static int usb_ports(const mv_domain_controller *c)
 }
 
 typedef struct usb_state {
-    const mv_domain_address *addrs[256];
-    bool is_hub[256];
-    size_t n;
+    mv_hash *ports; /* "bus port" of every device with a USB address */
+    mv_hash *hubs;  /* "bus port" of every hub */
+    const mv_domain_address **addrs;
+    size_t n, cap;
+    bool disabled; /* a USB controller with model='none' */
 } usb_state;
 
 static int usb_collect(const mv_domain_def *def, const device_ref *d, void *opaque,
@@ -203,16 +204,9 @@ static int usb_collect(const mv_domain_def *def, const device_ref *d, void *opaq
 {
     usb_state *st = opaque;
     const mv_domain_address *a = d->info->address;
-    bool any = false, disabled = false;
 
     if (d->on_usb) {
-        for (size_t i = 0; i < def->ncontrollers; i++) {
-            if (streq(def->controllers[i].type, "usb")) {
-                any = true;
-                disabled = disabled || streq(def->controllers[i].model, "none");
-            }
-        }
-        if (any && disabled) {
+        if (st->disabled) {
             if (streq(d->kind, "hub"))
                 return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
                             "Can't add USB hub: USB is disabled for this domain");
@@ -220,9 +214,31 @@ static int usb_collect(const mv_domain_def *def, const device_ref *d, void *opaq
                         "Can't add USB %s device. USB bus is disabled", d->kind);
         }
     }
-    if (a && streq(a->type, "usb") && st->n < 256) {
-        st->is_hub[st->n] = streq(d->kind, "hub");
+    if (a && streq(a->type, "usb")) {
+        char key[96];
+        int bus = a->bus == MV_UNSET ? 0 : a->bus;
+
+        if (st->n == st->cap) {
+            size_t cap = st->cap ? st->cap * 2 : 16;
+            const mv_domain_address **grown = realloc(st->addrs, cap * sizeof(*grown));
+
+            if (!grown)
+                return fail(err, VIR_ERR_NO_MEMORY, "checking USB addresses");
+            st->addrs = grown;
+            st->cap = cap;
+        }
         st->addrs[st->n++] = a;
+        if (a->port) {
+            int rc;
+
+            snprintf(key, sizeof(key), "%d %s", bus, a->port);
+            rc = mv_keyset_add(st->ports, key, "", NULL);
+            if (rc > 0)
+                return fail(err, VIR_ERR_XML_ERROR, "Duplicate USB address bus %d port %s", bus,
+                            a->port);
+            if (rc < 0 || (streq(d->kind, "hub") && mv_keyset_add(st->hubs, key, "", NULL) < 0))
+                return fail(err, VIR_ERR_NO_MEMORY, "checking USB addresses");
+        }
     }
     return 0;
 }
@@ -238,18 +254,57 @@ static const mv_domain_controller *usb_controller(const mv_domain_def *def, int 
     return NULL;
 }
 
+/* One device's USB address against the controllers and hubs. */
+static int usb_address_rules(const mv_domain_def *def, const usb_state *st,
+                             const mv_domain_address *a, bool any_usb, mv_error *err)
+{
+    int bus = a->bus == MV_UNSET ? 0 : a->bus;
+    const mv_domain_controller *c = usb_controller(def, bus);
+    char key[96];
+    long first;
+
+    if (!c && (bus != 0 || any_usb))
+        return fail(err, VIR_ERR_XML_ERROR,
+                    "USB bus %d requested but no controller with that index is present", bus);
+    if (!a->port)
+        return 0;
+    first = strtol(a->port, NULL, 10);
+    if (c && usb_ports(c) >= 0 && (first < 1 || first > usb_ports(c)))
+        return fail(err, VIR_ERR_XML_ERROR, "requested USB port %s not present on USB bus %d",
+                    a->port, bus);
+    /* every a.b prefix of a.b.c must be a hub, whose ports are 1-8 */
+    for (const char *p = strchr(a->port, '.'); p; p = strchr(p + 1, '.')) {
+        long n = strtol(p + 1, NULL, 10);
+
+        snprintf(key, sizeof(key), "%d %.*s", bus, (int)(p - a->port), a->port);
+        if (!mv_hash_get(st->hubs, key))
+            return fail(err, VIR_ERR_XML_ERROR,
+                        "there is no hub at port %.*s in USB address bus: %d port: %s",
+                        (int)(p - a->port), a->port, bus, a->port);
+        if (n < 1 || n > USB_HUB_PORTS)
+            return fail(err, VIR_ERR_XML_ERROR,
+                        "requested USB port %s not present on USB bus %d", a->port, bus);
+    }
+    return 0;
+}
+
 static int usb_rules(const mv_domain_def *def, mv_error *err)
 {
-    usb_state *st = calloc(1, sizeof(*st));
+    usb_state st = {mv_keyset_new(), mv_keyset_new(), NULL, 0, 0, false};
+    bool any_usb = false;
     int ret = -1;
 
-    if (!st)
-        return fail(err, VIR_ERR_NO_MEMORY, "validating USB addresses");
+    if (!st.ports || !st.hubs) {
+        fail(err, VIR_ERR_NO_MEMORY, "validating USB addresses");
+        goto cleanup;
+    }
     for (size_t i = 0; i < def->ncontrollers; i++) {
         const mv_domain_controller *c = &def->controllers[i];
 
         if (!streq(c->type, "usb"))
             continue;
+        any_usb = true;
+        st.disabled = st.disabled || streq(c->model, "none");
         if (streq(c->model, "qemu-xhci") && c->ports > 15) {
             fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
                  "'qemu-xhci' controller only supports up to '15' ports");
@@ -260,68 +315,16 @@ static int usb_rules(const mv_domain_def *def, mv_error *err)
             goto cleanup;
         }
     }
-    if (mv_for_each_device(def, usb_collect, st, err) < 0)
+    if (mv_for_each_device(def, usb_collect, &st, err) < 0)
         goto cleanup;
-    for (size_t i = 0; i < st->n; i++) {
-        const mv_domain_address *a = st->addrs[i];
-        int bus = a->bus == MV_UNSET ? 0 : a->bus;
-        const mv_domain_controller *c = usb_controller(def, bus);
-        char path[64];
-        const char *p;
-        long first;
-
-        if (!c && (bus != 0 || def->ncontrollers)) {
-            bool any_usb = false;
-
-            for (size_t k = 0; k < def->ncontrollers; k++)
-                any_usb = any_usb || streq(def->controllers[k].type, "usb");
-            if (bus != 0 || any_usb) {
-                fail(err, VIR_ERR_XML_ERROR,
-                     "USB bus %d requested but no controller with that index is present", bus);
-                goto cleanup;
-            }
-        }
-        if (!a->port)
-            continue;
-        for (size_t j = i + 1; j < st->n; j++) {
-            int bj = st->addrs[j]->bus == MV_UNSET ? 0 : st->addrs[j]->bus;
-
-            if (bj == bus && streq(st->addrs[j]->port, a->port)) {
-                fail(err, VIR_ERR_XML_ERROR, "Duplicate USB address bus %d port %s", bus, a->port);
-                goto cleanup;
-            }
-        }
-        first = strtol(a->port, NULL, 10);
-        if (c && usb_ports(c) >= 0 && (first < 1 || first > usb_ports(c))) {
-            fail(err, VIR_ERR_XML_ERROR, "requested USB port %s not present on USB bus %d",
-                 a->port, bus);
+    for (size_t i = 0; i < st.n; i++)
+        if (usb_address_rules(def, &st, st.addrs[i], any_usb, err) < 0)
             goto cleanup;
-        }
-        /* every a.b prefix of a.b.c must be a hub, whose ports are 1-8 */
-        for (p = strchr(a->port, '.'); p; p = strchr(p + 1, '.')) {
-            bool hub = false;
-            long n = strtol(p + 1, NULL, 10);
-
-            snprintf(path, sizeof(path), "%.*s", (int)(p - a->port), a->port);
-            for (size_t j = 0; j < st->n; j++)
-                hub = hub || (st->is_hub[j] && streq(st->addrs[j]->port, path) &&
-                              (st->addrs[j]->bus == MV_UNSET ? 0 : st->addrs[j]->bus) == bus);
-            if (!hub) {
-                fail(err, VIR_ERR_XML_ERROR,
-                     "there is no hub at port %s in USB address bus: %d port: %s", path, bus,
-                     a->port);
-                goto cleanup;
-            }
-            if (n < 1 || n > USB_HUB_PORTS) {
-                fail(err, VIR_ERR_XML_ERROR, "requested USB port %s not present on USB bus %d",
-                     a->port, bus);
-                goto cleanup;
-            }
-        }
-    }
     ret = 0;
 cleanup:
-    free(st);
+    mv_hash_free(st.ports);
+    mv_hash_free(st.hubs);
+    free(st.addrs);
     return ret;
 }
 
@@ -457,7 +460,7 @@ static int device_rules(const mv_domain_def *def, mv_error *err)
 
 int mv_domain_def_validate(const mv_domain_def *def, mv_error *err)
 {
-    pci_seen *pci = calloc(1, sizeof(*pci));
+    mv_hash *pci = mv_keyset_new();
     int ret = -1;
 
     if (!pci)
@@ -468,6 +471,6 @@ int mv_domain_def_validate(const mv_domain_def *def, mv_error *err)
         goto cleanup;
     ret = 0;
 cleanup:
-    free(pci);
+    mv_hash_free(pci);
     return ret;
 }

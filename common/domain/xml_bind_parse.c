@@ -423,16 +423,24 @@ static int parse_child(const mv_xml_child *c, const xmlNode *kid, void *obj,
     case MV_XC_LIST: {
         char **arr = FIELD(obj, c->offset, char *);
         size_t *count = FIELD(obj, c->aux, size_t);
-        char *grown;
+        char *grown = *arr;
 
-        if (*count >= SIZE_MAX / c->elem->size - 1)
-            return -1;
-        grown = realloc(*arr, (*count + 1) * c->elem->size);
-        if (!grown) {
-            mv_error_set(err, VIR_ERR_NO_MEMORY, VIR_FROM_DOMAIN, "parsing <%s>", c->name);
-            return -1;
+        /* The capacity is the power of two at or above the count: grow when the count
+         * reaches one, so that appending n items costs O(n), not O(n^2). */
+        if (*count == 0 || (*count & (*count - 1)) == 0) {
+            size_t cap = *count ? *count * 2 : 1;
+
+            if (cap > SIZE_MAX / c->elem->size) {
+                mv_xml_error(err, VIR_ERR_XML_ERROR, kid, "too many <%s> elements", c->name);
+                return -1;
+            }
+            grown = realloc(*arr, cap * c->elem->size);
+            if (!grown) {
+                mv_error_set(err, VIR_ERR_NO_MEMORY, VIR_FROM_DOMAIN, "parsing <%s>", c->name);
+                return -1;
+            }
+            *arr = grown;
         }
-        *arr = grown;
         memset(grown + *count * c->elem->size, 0, c->elem->size);
         mv_xml_init(c->elem, grown + *count * c->elem->size);
         (*count)++;

@@ -117,18 +117,47 @@ static char *sized_document(size_t total)
 static void test_size_limit(void **state)
 {
     char *xml = sized_document(MV_DOMAIN_XML_MAX_BYTES + 1);
+    size_t fits = MV_DOMAIN_XML_MAX_BYTES - 4096;
     mv_error err = MV_ERROR_INIT;
     mv_domain_def *def;
+    char *out;
 
     expect_error(xml, MV_DOMAIN_XML_MAX_BYTES + 1, VIR_ERR_XML_ERROR,
                  "domain XML is 10485761 bytes, more than the limit of 10485760 bytes");
     free(xml);
-    xml = sized_document(MV_DOMAIN_XML_MAX_BYTES); /* at the limit: fine */
-    def = mv_domain_def_parse(xml, MV_DOMAIN_XML_MAX_BYTES, 0, &err);
+    /* exactly at the limit passes the size gate; what we would write back (with the
+     * generated UUID, <vcpu>, <devices/>) no longer fits, and that is refused too */
+    xml = sized_document(MV_DOMAIN_XML_MAX_BYTES);
+    expect_error(xml, MV_DOMAIN_XML_MAX_BYTES, VIR_ERR_XML_ERROR,
+                 "domain 'safe' would be 10485853 bytes of XML once formatted");
+    free(xml);
+    xml = sized_document(fits);
+    def = mv_domain_def_parse(xml, fits, 0, &err);
     assert_non_null(def);
     assert_int_equal(strlen(def->description),
-                     MV_DOMAIN_XML_MAX_BYTES - strlen(HEAD "  <description></description>\n" TAIL));
+                     fits - strlen(HEAD "  <description></description>\n" TAIL));
+    out = mv_domain_def_format(def, -1, 0, &err);
+    assert_true(strlen(out) <= MV_DOMAIN_XML_MAX_BYTES); /* and it reads back */
     mv_domain_def_free(def);
+    def = mv_domain_def_parse(out, strlen(out), 0, &err);
+    assert_non_null(def);
+    mv_domain_def_free(def);
+    free(out);
+    free(xml);
+}
+
+/* Escaping can make a small document large: ' becomes &apos; in what we write. */
+static void test_formatted_size(void **state)
+{
+    size_t n = 2 * 1024 * 1024;
+    char *xml = malloc(n + 512);
+    size_t len;
+
+    len = (size_t)sprintf(xml, HEAD "  <description>");
+    memset(xml + len, '\'', n);
+    len += n;
+    len += (size_t)sprintf(xml + len, "</description>\n" TAIL);
+    expect_error(xml, len, VIR_ERR_XML_ERROR, "bytes of XML once formatted, more than the limit");
     free(xml);
 }
 
@@ -284,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_doctype_refused), cmocka_unit_test(test_entity_bomb),
         cmocka_unit_test(test_xxe),             cmocka_unit_test(test_undeclared_entity),
         cmocka_unit_test(test_xinclude_not_processed), cmocka_unit_test(test_size_limit),
+        cmocka_unit_test(test_formatted_size),
         cmocka_unit_test(test_depth_limit),     cmocka_unit_test(test_broken_bytes),
         cmocka_unit_test(test_mutations),
     };
