@@ -26,10 +26,6 @@ int vmctl_cmd_version(vmctl_ctx *ctx, const vmctl_args *args)
         vmctl_error(ctx, "failed to get the library version");
         return -1;
     }
-    if (virConnectGetVersion(conn, &hv) < 0) {
-        vmctl_error(ctx, "failed to get the hypervisor version");
-        return -1;
-    }
     char a[32], b[32], c[32], d[32], line[128];
     vmctl_rec *r = vmctl_rec_new(0);
     /* virsh's four lines; modvirt reports the libvirt API level it implements. */
@@ -39,6 +35,15 @@ int vmctl_cmd_version(vmctl_ctx *ctx, const vmctl_args *args)
     vmctl_rec_str(r, "Using library:", "using_library", line);
     snprintf(line, sizeof(line), "%s %s", type, version_str(api, c, sizeof(c)));
     vmctl_rec_str(r, "Using API:", "using_api", line);
+    if (virConnectGetVersion(conn, &hv) < 0) {
+        /* virsh has printed the first three lines by then; a document is all or nothing */
+        if (ctx->json)
+            vmctl_rec_free(r);
+        else
+            vmctl_rec_emit(ctx, r);
+        vmctl_error(ctx, "failed to get the hypervisor version");
+        return -1;
+    }
     if (hv == 0) {
         /* virsh's sentence when the driver cannot tell */
         if (ctx->json) {
