@@ -536,6 +536,14 @@ typedef struct mv_domain_vsock {
     mv_domain_device_info info;
 } mv_domain_vsock;
 
+/* <qemu:env name= value=/> */
+typedef struct mv_domain_qemu_env {
+    char *name;  /* [A-Za-z_][A-Za-z0-9_]* */
+    char *value; /* may be NULL */
+} mv_domain_qemu_env;
+
+#define MV_DOMAIN_QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"
+
 /* ---- the domain ---- */
 typedef struct mv_domain_def {
     const char *virt_type;   /* <domain type=...>: "qemu" (TCG) or "kvm" */
@@ -615,6 +623,13 @@ typedef struct mv_domain_def {
     size_t npanics;
     mv_domain_iommu *iommu;           /* NULL when absent */
     mv_domain_vsock *vsock;           /* NULL when absent */
+
+    /* <qemu:commandline> (namespace MV_DOMAIN_QEMU_NS): arguments appended to QEMU's
+     * command line and variables added to its environment, as given. */
+    char **qemu_args;
+    size_t nqemu_args;
+    mv_domain_qemu_env *qemu_envs;
+    size_t nqemu_envs;
 } mv_domain_def;
 
 /* Parses a <domain> document of len bytes (it need not be NUL-terminated). Refuses

@@ -2,6 +2,7 @@
  * features, cpu, clock, lifecycle actions, pm, seclabels — as xml_bind tables. */
 #include "common/domain/domain_schema.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #include "common/names.h"
@@ -408,6 +409,58 @@ static const mv_xml_elem devices = {
         C_PTR(D, "iommu", mv_schema_iommu, iommu),
         C_PTR(D, "vsock", mv_schema_vsock, vsock), C_END}};
 
+/* ---- <qemu:commandline> ---- */
+static int qemu_arg_check(void *obj, const xmlNode *node, unsigned int flags, mv_error *err)
+{
+    if (!*(char **)obj) {
+        mv_xml_error(err, VIR_ERR_XML_ERROR, node, "no qemu command-line argument specified");
+        return -1;
+    }
+    return 0;
+}
+
+static const mv_xml_elem qemu_arg = {
+    .size = sizeof(char *),
+    .attrs = (const mv_xml_attr[]){{.name = "value", .kind = MV_XK_STRING, .offset = 0}, A_END},
+    .check = qemu_arg_check};
+
+static int qemu_env_check(void *obj, const xmlNode *node, unsigned int flags, mv_error *err)
+{
+    const char *name = ((mv_domain_qemu_env *)obj)->name;
+
+    if (!name || !*name || !(isalpha((unsigned char)*name) || *name == '_')) {
+        mv_xml_error(err, VIR_ERR_XML_ERROR, node,
+                     "invalid environment name '%s': it must begin with a letter or '_'",
+                     name ? name : "");
+        return -1;
+    }
+    for (const char *p = name; *p; p++) {
+        if (!isalnum((unsigned char)*p) && *p != '_') {
+            mv_xml_error(err, VIR_ERR_XML_ERROR, node,
+                         "invalid environment name '%s': only letters, digits and '_'", name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static const mv_xml_elem qemu_env = {
+    .size = sizeof(mv_domain_qemu_env),
+    .attrs = (const mv_xml_attr[]){A_STR(mv_domain_qemu_env, "name", name),
+                                   A_STR(mv_domain_qemu_env, "value", value), A_END},
+    .check = qemu_env_check};
+
+static const mv_xml_elem qemu_commandline = {
+    .children = (const mv_xml_child[]){{.name = "arg", .kind = MV_XC_LIST, .elem = &qemu_arg,
+                                        .offset = offsetof(D, qemu_args),
+                                        .aux = offsetof(D, nqemu_args),
+                                        .ns_href = MV_DOMAIN_QEMU_NS, .ns_prefix = "qemu"},
+                                       {.name = "env", .kind = MV_XC_LIST, .elem = &qemu_env,
+                                        .offset = offsetof(D, qemu_envs),
+                                        .aux = offsetof(D, nqemu_envs),
+                                        .ns_href = MV_DOMAIN_QEMU_NS, .ns_prefix = "qemu"},
+                                       C_END}};
+
 /* ---- <domain> ---- */
 static int name_check(void *obj, const xmlNode *node, unsigned int flags, mv_error *err)
 {
@@ -485,5 +538,8 @@ const mv_xml_elem mv_schema_domain = {
         C_PTR(D, "clock", clock, clock), C_FLAT("on_poweroff", on_poweroff),
         C_FLAT("on_reboot", on_reboot), C_FLAT("on_crash", on_crash),
         C_FLATP(D, "pm", pm, has_pm), C_FLAT_ALWAYS("devices", devices),
-        C_LIST(D, "seclabel", seclabel, seclabels, nseclabels), C_END},
+        C_LIST(D, "seclabel", seclabel, seclabels, nseclabels),
+        {.name = "commandline", .kind = MV_XC_EMBED, .elem = &qemu_commandline,
+         .ns_href = MV_DOMAIN_QEMU_NS, .ns_prefix = "qemu", .ns_declare = true},
+        C_END},
     .check = domain_check};

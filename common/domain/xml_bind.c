@@ -133,11 +133,23 @@ static void format_raw(const char *xml, int level, mv_buf *out)
 static void format_child(const mv_xml_child *c, const void *obj, int level, unsigned int flags,
                          mv_buf *out)
 {
+    char qname[128], decl[256];
+    const char *name = c->name;
+    const char *extra = NULL;
+
+    if (c->ns_prefix) {
+        snprintf(qname, sizeof(qname), "%s:%s", c->ns_prefix, c->name);
+        name = qname;
+    }
+    if (c->ns_declare) {
+        snprintf(decl, sizeof(decl), " xmlns:%s='%s'", c->ns_prefix, c->ns_href);
+        extra = decl;
+    }
     switch (c->kind) {
     case MV_XC_FLAG:
         if (*CFIELD(obj, c->offset, bool)) {
             mv_buf_indent(out, level);
-            mv_buf_addf(out, "<%s/>\n", c->name);
+            mv_buf_addf(out, "<%s%s/>\n", name, extra ? extra : "");
         }
         return;
     case MV_XC_TEXT: {
@@ -145,9 +157,9 @@ static void format_child(const mv_xml_child *c, const void *obj, int level, unsi
 
         if (s) {
             mv_buf_indent(out, level);
-            mv_buf_addf(out, "<%s>", c->name);
+            mv_buf_addf(out, "<%s%s>", name, extra ? extra : "");
             mv_buf_escape(out, s, false);
-            mv_buf_addf(out, "</%s>\n", c->name);
+            mv_buf_addf(out, "</%s>\n", name);
         }
         return;
     }
@@ -159,14 +171,14 @@ static void format_child(const mv_xml_child *c, const void *obj, int level, unsi
         return;
     }
     case MV_XC_EMBED:
-        format_named(c->elem, c->name, CFIELD(obj, c->offset, char), level, flags, NULL,
+        format_named(c->elem, name, CFIELD(obj, c->offset, char), level, flags, extra,
                      c->always || (c->has_present && *CFIELD(obj, c->aux, bool)), out);
         return;
     case MV_XC_PTR: {
         const void *p = *CFIELD(obj, c->offset, void *);
 
         if (p)
-            format_named(c->elem, c->name, p, level, flags, NULL, true, out);
+            format_named(c->elem, name, p, level, flags, extra, true, out);
         return;
     }
     case MV_XC_LIST: {
@@ -174,7 +186,7 @@ static void format_child(const mv_xml_child *c, const void *obj, int level, unsi
         size_t n = *CFIELD(obj, c->aux, size_t);
 
         for (size_t i = 0; i < n; i++)
-            format_named(c->elem, c->name, arr + i * c->elem->size, level, flags, NULL, true,
+            format_named(c->elem, name, arr + i * c->elem->size, level, flags, extra, true,
                          out);
         return;
     }
@@ -213,15 +225,13 @@ static void format_named(const mv_xml_elem *e, const char *name, const void *obj
                 attrs.data[mark] = '\0';
         }
     }
-    if (first && extra_attrs)
-        mv_buf_add(&attrs, extra_attrs);
     has_text = e->text.kind != MV_XK_NONE && format_value(&e->text, obj, &text, false);
     for (const mv_xml_child *c = e->children; c && c->name; c++)
         format_child(c, obj, level + 1, flags, &kids);
-
-    if (attrs.oom || text.oom || kids.oom)
-        out->oom = true;
+    /* extra attributes (an id, a namespace) never make an empty element worth writing */
     if (attrs.len || has_text || kids.len || always) {
+        if (first && extra_attrs)
+            mv_buf_add(&attrs, extra_attrs);
         mv_buf_indent(out, level);
         mv_buf_addf(out, "<%s", name);
         if (attrs.len)
@@ -244,6 +254,8 @@ static void format_named(const mv_xml_elem *e, const char *name, const void *obj
             mv_buf_add(out, "/>\n");
         }
     }
+    if (attrs.oom || text.oom || kids.oom)
+        out->oom = true;
     mv_buf_clear(&attrs);
     mv_buf_clear(&text);
     mv_buf_clear(&kids);

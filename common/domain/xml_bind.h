@@ -71,6 +71,11 @@ typedef struct mv_xml_child {
     size_t aux;       /* LIST: offset of the count; EMBED: offset of a presence bool */
     bool has_present; /* EMBED: aux is a presence bool set when the element appears */
     bool always;      /* EMBED: written even when empty (<devices/>) */
+    /* An element in a namespace (libvirt's <qemu:commandline>): matched by ns_href
+     * whatever prefix the document uses, written as ns_prefix:name, declaring the
+     * namespace there when ns_declare. Elements without ns_href have no namespace. */
+    const char *ns_href, *ns_prefix;
+    bool ns_declare;
 } mv_xml_child;
 
 typedef struct mv_xml_elem {

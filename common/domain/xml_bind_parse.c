@@ -494,8 +494,12 @@ static int parse_named(const mv_xml_elem *e, const char *name, const xmlNode *no
 
         if (kid->type != XML_ELEMENT_NODE)
             continue;
-        for (const mv_xml_child *k = e->children; !kid->ns && k && k->name; k++, idx++) {
-            if (strcmp(k->name, (const char *)kid->name) == 0) {
+        for (const mv_xml_child *k = e->children; k && k->name; k++, idx++) {
+            bool same_ns = kid->ns ? k->ns_href && kid->ns->href &&
+                                         strcmp(k->ns_href, (const char *)kid->ns->href) == 0
+                                   : !k->ns_href;
+
+            if (same_ns && strcmp(k->name, (const char *)kid->name) == 0) {
                 c = k;
                 break;
             }
