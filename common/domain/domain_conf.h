@@ -6,7 +6,8 @@
  * Ownership: an mv_domain_def owns everything it points to. Strings are owned (char *),
  * except enumerated values (const char *), which point into static tables of the allowed
  * spellings and are never freed: compare them with strcmp ("file", "virtio", ...).
- * Numbers that may be absent hold MV_UNSET (-1); sizes held in KiB are 0 when absent;
+ * Numbers that may be absent hold MV_UNSET (-1) (MV_UNSET_SIGNED where -1 is a value);
+ * sizes held in KiB and boot orders are 0 when absent;
  * yes/no and on/off attributes are mv_tristate. A definition is immutable once published:
  * copy it (mv_domain_def_copy) to change it.
  *
@@ -18,6 +19,7 @@
 #ifndef MV_DOMAIN_CONF_H
 #define MV_DOMAIN_CONF_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -28,6 +30,8 @@
 #define MV_DOMAIN_XML_MAX_DEPTH 256
 
 #define MV_UNSET (-1)
+/* Absent, for the few numbers where -1 means something (a port of -1 is "pick one"). */
+#define MV_UNSET_SIGNED INT_MIN
 
 /* Parse flags. */
 enum {
@@ -96,7 +100,7 @@ typedef struct mv_domain_os {
     mv_tristate bootmenu_enable;
     int bootmenu_timeout;  /* ms */
     mv_tristate bios_useserial;
-    int bios_reboot_timeout;
+    int bios_reboot_timeout;   /* -1 allowed; MV_UNSET_SIGNED when absent */
     const char *smbios_mode; /* emulate, host, sysinfo */
     char *kernel, *initrd, *cmdline, *dtb;
     char *loader;           /* path */
@@ -392,7 +396,8 @@ typedef struct mv_domain_graphics_channel {
 
 typedef struct mv_domain_graphics {
     const char *type; /* vnc, spice, egl-headless, sdl, dbus */
-    int port;         /* -1: autoport; with autoport='yes' the port is runtime */
+    int port;         /* -1: autoport; with autoport='yes' the port is runtime state;
+                       * MV_UNSET_SIGNED when absent (also tls_port, websocket) */
     int tls_port;
     mv_tristate autoport;
     int websocket;
