@@ -23,6 +23,7 @@ enum mv_proc_route {
     MV_ROUTE_INTERNAL, /* proxy -> driver only */
     MV_ROUTE_CONN,     /* the connection's hypervisor driver */
     MV_ROUTE_DOMAIN,   /* the connection's hypervisor driver, about one domain */
+    MV_ROUTE_EVENT,    /* not a call: names the body of a FRAME_EVENT */
 };
 enum mv_proc_run { MV_RUN_LOOP, MV_RUN_JOB };
 

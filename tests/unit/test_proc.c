@@ -36,6 +36,7 @@ static const char *route_word(enum mv_proc_route r)
     case MV_ROUTE_INTERNAL: return "INTERNAL";
     case MV_ROUTE_CONN: return "CONN";
     case MV_ROUTE_DOMAIN: return "DOMAIN";
+    case MV_ROUTE_EVENT: return "EVENT";
     }
     return "?";
 }
