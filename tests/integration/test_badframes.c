@@ -1,0 +1,455 @@
+/* test_badframes.c: raw bytes to virtproxyd-sock, virtproxyd-sock-ro and virtqemud-sock —
+ * garbage, truncated, oversized and empty frames, bad bodies, unknown procedures, a client
+ * posing as the proxy. Each is answered with an error frame and/or a closed connection as
+ * DESIGN.md says; afterwards a normal client is served by the very same daemons. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "harness.h"
+#include "harness_api.h"
+#include "harness_raw.h"
+#include "common/proc.h"
+
+#define URI "qemu:///system"
+#define WAIT_MS 10000
+
+typedef struct target {
+    const char *sock;
+    bool via_proxy;
+    bool readonly;
+} target;
+
+static const target targets[] = {
+    {"virtproxyd-sock", true, false},
+    {"virtproxyd-sock-ro", true, true},
+    {"virtqemud-sock", false, false},
+};
+#define N_TARGETS (sizeof(targets) / sizeof(targets[0]))
+
+typedef struct world {
+    mvt_env env;
+    virConnectPtr conn; /* the normal client, open throughout */
+    pid_t proxy, qemud;
+} world;
+
+static int setup(void **state)
+{
+    world *w = calloc(1, sizeof(*w));
+    if (!w || mvt_setup(&w->env) < 0)
+        goto fail;
+    w->conn = virConnectOpen(URI);
+    if (!w->conn || mvt_api_define(w->conn, "known") < 0)
+        goto fail;
+    w->proxy = mvt_daemon_pid(&w->env, "virtproxyd");
+    w->qemud = mvt_daemon_pid(&w->env, "virtqemud");
+    *state = w;
+    return 0;
+fail:
+    if (w) {
+        if (w->conn)
+            virConnectClose(w->conn);
+        mvt_teardown(&w->env);
+    }
+    free(w);
+    return -1;
+}
+
+static int teardown(void **state)
+{
+    world *w = *state;
+    virConnectClose(w->conn);
+    mvt_teardown(&w->env);
+    free(w);
+    return 0;
+}
+
+/* ---- expectations -------------------------------------------------------------------------- */
+
+static void raw_connect(const world *w, const target *t, mvt_raw *r)
+{
+    char rel[64];
+    snprintf(rel, sizeof(rel), "run/modvirt/%s", t->sock);
+    char *path = mvt_path(&w->env, rel);
+    assert_non_null(path);
+    if (mvt_raw_connect(r, path) < 0)
+        fail_msg("connect %s: %s", path, strerror(errno));
+    free(path);
+}
+
+static Modvirt__Envelope *next_frame(mvt_raw *r, const target *t)
+{
+    Modvirt__Envelope *env = NULL;
+    int rc = mvt_raw_read(r, &env, WAIT_MS);
+    if (rc != 1)
+        fail_msg("%s: expected a frame, got %s", t->sock, rc == 0 ? "end of file" : "nothing");
+    return env;
+}
+
+/* An ERROR frame for serial, with code and a message holding fragment. */
+static void expect_error(mvt_raw *r, const target *t, uint32_t serial, int code,
+                         const char *fragment)
+{
+    Modvirt__Envelope *env = next_frame(r, t);
+    if (env->kind != MODVIRT__FRAME_KIND__FRAME_ERROR || !env->error)
+        fail_msg("%s: expected an error for serial %u, got kind %d", t->sock, serial, env->kind);
+    const char *msg = env->error->message ? env->error->message : "";
+    if (env->serial != serial || env->error->code != code || !strstr(msg, fragment))
+        fail_msg("%s: expected error %d \"%s\" for serial %u, got %d \"%s\" for serial %u",
+                 t->sock, code, fragment, serial, env->error->code, msg, env->serial);
+    mv_envelope_free(env);
+}
+
+/* The connection ends: nothing more, then end of file. */
+static void expect_eof(mvt_raw *r, const target *t)
+{
+    Modvirt__Envelope *env = NULL;
+    int rc = mvt_raw_read(r, &env, WAIT_MS);
+    if (rc != 0)
+        fail_msg("%s: expected the connection closed, got %s", t->sock,
+                 rc > 0 ? "another frame" : "no end of file");
+}
+
+/* A stream-level failure: one error frame (serial 0) saying why, then the close. */
+static void expect_fatal(mvt_raw *r, const target *t, const char *fragment)
+{
+    expect_error(r, t, 0, VIR_ERR_RPC, fragment);
+    expect_eof(r, t);
+}
+
+/* A REPLY for serial; returns its envelope (the caller frees). */
+static Modvirt__Envelope *expect_reply(mvt_raw *r, const target *t, uint32_t serial)
+{
+    Modvirt__Envelope *env = next_frame(r, t);
+    if (env->kind != MODVIRT__FRAME_KIND__FRAME_REPLY || env->serial != serial)
+        fail_msg("%s: expected the reply to serial %u, got kind %d serial %u%s%s", t->sock,
+                 serial, env->kind, env->serial, env->error ? ": " : "",
+                 env->error && env->error->message ? env->error->message : "");
+    return env;
+}
+
+static void send_open(mvt_raw *r, uint32_t serial)
+{
+    Modvirt__ConnectOpenArgs a = MODVIRT__CONNECT_OPEN_ARGS__INIT;
+    a.uri = (char *)URI;
+    assert_int_equal(mvt_raw_call(r, serial, MV_PROC_CONNECT_OPEN, &a.base, NULL, 0), 0);
+}
+
+static void open_conn(mvt_raw *r, const target *t, uint32_t serial)
+{
+    send_open(r, serial);
+    mv_envelope_free(expect_reply(r, t, serial));
+}
+
+static void send_lookup(mvt_raw *r, uint32_t serial, const char *name)
+{
+    Modvirt__LookupByNameArgs a = MODVIRT__LOOKUP_BY_NAME_ARGS__INIT;
+    a.name = (char *)name;
+    assert_int_equal(mvt_raw_call(r, serial, MV_PROC_DOMAIN_LOOKUP_BY_NAME, &a.base, NULL, 0), 0);
+}
+
+/* lookup_by_name("known") on an open raw connection is answered with that domain. */
+static void expect_lookup_works(mvt_raw *r, const target *t, uint32_t serial)
+{
+    send_lookup(r, serial, "known");
+    Modvirt__Envelope *env = expect_reply(r, t, serial);
+    Modvirt__DomainRet *ret = (Modvirt__DomainRet *)mv_body_unpack(
+        &modvirt__domain_ret__descriptor, env->body.data, env->body.len, NULL);
+    assert_non_null(ret);
+    assert_non_null(ret->dom);
+    assert_string_equal(ret->dom->name, "known");
+    assert_int_equal(ret->dom->uuid.len, VIR_UUID_BUFLEN);
+    protobuf_c_message_free_unpacked(&ret->base, NULL);
+    mv_envelope_free(env);
+}
+
+/* A normal client is served — the long-lived connection and a new one — by the same
+ * daemons as before. */
+static void expect_serving(const world *w, const char *after)
+{
+    if (virConnectNumOfDefinedDomains(w->conn) != 1) {
+        mvt_api_error err;
+        mvt_api_error_take(&err);
+        fail_msg("after %s: the open connection is not served: %s", after, err.message);
+    }
+    virConnectPtr c = virConnectOpen(URI);
+    if (!c)
+        fail_msg("after %s: a new connection fails: %s", after, virGetLastErrorMessage());
+    virDomainPtr d = virDomainLookupByName(c, "known");
+    assert_non_null(d);
+    virDomainFree(d);
+    assert_int_equal(virConnectClose(c), 0);
+    if (mvt_daemon_pid(&w->env, "virtproxyd") != w->proxy ||
+        mvt_daemon_pid(&w->env, "virtqemud") != w->qemud)
+        fail_msg("after %s: a daemon was replaced", after);
+}
+
+/* ---- the cases ---------------------------------------------------------------------------- */
+
+static void test_garbage(void **state)
+{
+    world *w = *state;
+    for (size_t i = 0; i < N_TARGETS; i++) {
+        const target *t = &targets[i];
+        mvt_raw r;
+        /* text where a length belongs: "GET " reads as 1,195,725,856 bytes */
+        raw_connect(w, t, &r);
+        const char http[] = "GET / HTTP/1.1\r\nHost: modvirt\r\n\r\n";
+        assert_int_equal(mvt_raw_write(&r, http, sizeof(http) - 1), 0);
+        expect_fatal(&r, t, "frame of 1195725856 bytes exceeds the limit of 33554432 bytes");
+        mvt_raw_close(&r);
+        expect_serving(w, "an HTTP request");
+
+        /* a sane length around bytes that are no envelope */
+        raw_connect(w, t, &r);
+        uint8_t junk[4 + 16] = {0, 0, 0, 16};
+        memset(junk + 4, 0xff, 16);
+        assert_int_equal(mvt_raw_write(&r, junk, sizeof(junk)), 0);
+        expect_fatal(&r, t, "malformed envelope");
+        mvt_raw_close(&r);
+        expect_serving(w, "a junk envelope");
+
+        /* junk right behind a good call: the stream is broken from there on. The call
+         * may still be answered (virtqemud finishes what it read before; the proxy drops
+         * what is in flight on a broken stream, as libvirt does); then the error, then
+         * the close. */
+        raw_connect(w, t, &r);
+        open_conn(&r, t, 1);
+        send_lookup(&r, 2, "known");
+        assert_int_equal(mvt_raw_write(&r, junk, sizeof(junk)), 0);
+        Modvirt__Envelope *env = next_frame(&r, t);
+        if (env->kind == MODVIRT__FRAME_KIND__FRAME_REPLY && env->serial == 2) {
+            mv_envelope_free(env);
+            env = next_frame(&r, t);
+        }
+        assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_ERROR);
+        assert_int_equal(env->serial, 0);
+        assert_non_null(strstr(env->error->message, "malformed envelope"));
+        mv_envelope_free(env);
+        expect_eof(&r, t);
+        mvt_raw_close(&r);
+        expect_serving(w, "junk behind a call");
+    }
+}
+
+static void test_truncated(void **state)
+{
+    world *w = *state;
+    for (size_t i = 0; i < N_TARGETS; i++) {
+        const target *t = &targets[i];
+        mvt_raw r;
+        uint8_t part[4 + 10] = {0, 0, 0, 100, 0x08, 0x01};
+        /* a frame cut short, then the client's end of the stream: closed, no answer */
+        raw_connect(w, t, &r);
+        assert_int_equal(mvt_raw_write(&r, part, sizeof(part)), 0);
+        assert_int_equal(shutdown(r.fd, SHUT_WR), 0);
+        expect_eof(&r, t);
+        mvt_raw_close(&r);
+        expect_serving(w, "a truncated frame");
+
+        /* the same on an open connection, and the client just goes away */
+        raw_connect(w, t, &r);
+        open_conn(&r, t, 1);
+        assert_int_equal(mvt_raw_write(&r, part, sizeof(part)), 0);
+        assert_int_equal(mvt_raw_wait_taken(&r, WAIT_MS), 0);
+        mvt_raw_close(&r);
+        expect_serving(w, "a truncated frame and a vanished client");
+
+        /* only half a length */
+        raw_connect(w, t, &r);
+        assert_int_equal(mvt_raw_write(&r, part, 2), 0);
+        assert_int_equal(shutdown(r.fd, SHUT_WR), 0);
+        expect_eof(&r, t);
+        mvt_raw_close(&r);
+        expect_serving(w, "half a length");
+    }
+}
+
+static void test_oversized_and_empty(void **state)
+{
+    world *w = *state;
+    for (size_t i = 0; i < N_TARGETS; i++) {
+        const target *t = &targets[i];
+        mvt_raw r;
+        /* 32 MiB + 1 announced: refused at the length, before any body is read */
+        raw_connect(w, t, &r);
+        const uint8_t big[4] = {0x02, 0x00, 0x00, 0x01};
+        assert_int_equal(mvt_raw_write(&r, big, sizeof(big)), 0);
+        expect_fatal(&r, t, "frame of 33554433 bytes exceeds the limit of 33554432 bytes");
+        mvt_raw_close(&r);
+        expect_serving(w, "a 32 MiB + 1 frame");
+
+        /* the largest length there is */
+        raw_connect(w, t, &r);
+        const uint8_t huge[4] = {0xff, 0xff, 0xff, 0xff};
+        assert_int_equal(mvt_raw_write(&r, huge, sizeof(huge)), 0);
+        expect_fatal(&r, t, "frame of 4294967295 bytes exceeds the limit");
+        mvt_raw_close(&r);
+        expect_serving(w, "a 4 GiB frame");
+
+        /* length 0, on an open connection */
+        raw_connect(w, t, &r);
+        open_conn(&r, t, 1);
+        const uint8_t zero[4] = {0, 0, 0, 0};
+        assert_int_equal(mvt_raw_write(&r, zero, sizeof(zero)), 0);
+        expect_fatal(&r, t, "empty frame (length 0)");
+        mvt_raw_close(&r);
+        expect_serving(w, "an empty frame");
+    }
+}
+
+/* A valid envelope around a body that is not the procedure's message: that call fails,
+ * the connection does not. */
+static void test_garbage_body(void **state)
+{
+    world *w = *state;
+    const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x7f};
+    for (size_t i = 0; i < N_TARGETS; i++) {
+        const target *t = &targets[i];
+        mvt_raw r;
+        raw_connect(w, t, &r);
+        assert_int_equal(mvt_raw_call(&r, 1, MV_PROC_CONNECT_OPEN, NULL, junk, sizeof(junk)), 0);
+        expect_error(&r, t, 1, VIR_ERR_RPC, "malformed ConnectOpenArgs message");
+        open_conn(&r, t, 2);
+        assert_int_equal(
+            mvt_raw_call(&r, 3, MV_PROC_DOMAIN_LOOKUP_BY_NAME, NULL, junk, sizeof(junk)), 0);
+        expect_error(&r, t, 3, VIR_ERR_RPC, "malformed LookupByNameArgs message");
+        assert_int_equal(
+            mvt_raw_call(&r, 4, MV_PROC_DOMAIN_GET_XML_DESC, NULL, junk, sizeof(junk)), 0);
+        expect_error(&r, t, 4, VIR_ERR_RPC, "malformed DomainFlagsArgs message");
+        expect_lookup_works(&r, t, 5);
+        mvt_raw_close(&r);
+        expect_serving(w, "a garbage body");
+    }
+}
+
+static void test_unknown_procedure(void **state)
+{
+    world *w = *state;
+    for (size_t i = 0; i < N_TARGETS; i++) {
+        const target *t = &targets[i];
+        mvt_raw r;
+        raw_connect(w, t, &r);
+        /* before the open nobody will look at it */
+        assert_int_equal(mvt_raw_call(&r, 1, 9999, NULL, NULL, 0), 0);
+        expect_error(&r, t, 1, t->via_proxy ? VIR_ERR_OPERATION_INVALID : VIR_ERR_NO_SUPPORT,
+                     t->via_proxy ? "connection not open" : "unknown procedure 9999");
+        open_conn(&r, t, 2);
+        /* after it, the daemon says it has no such procedure (the proxy forwards numbers it
+         * does not know: a newer client may talk to an older proxy) */
+        assert_int_equal(mvt_raw_call(&r, 3, 9999, NULL, NULL, 0), 0);
+        expect_error(&r, t, 3, VIR_ERR_NO_SUPPORT, "unknown procedure 9999");
+        assert_int_equal(mvt_raw_call(&r, 4, 0, NULL, NULL, 0), 0);
+        expect_error(&r, t, 4, VIR_ERR_NO_SUPPORT, "unknown procedure 0");
+        /* frames only daemons send */
+        mv_frame_spec reply = {.serial = 5, .kind = MODVIRT__FRAME_KIND__FRAME_REPLY,
+                               .proc = MV_PROC_CONNECT_GET_TYPE};
+        uint8_t *f = NULL;
+        size_t flen = 0;
+        assert_int_equal(mv_frame_build(&reply, &f, &flen, NULL), 0);
+        assert_int_equal(mvt_raw_write(&r, f, flen), 0);
+        free(f);
+        expect_error(&r, t, 5, VIR_ERR_RPC, "unexpected frame of kind 1 from a client");
+        expect_lookup_works(&r, t, 6);
+        mvt_raw_close(&r);
+        expect_serving(w, "unknown procedures");
+    }
+}
+
+static void send_identify(mvt_raw *r, uint32_t serial, bool readonly)
+{
+    Modvirt__IdentifyArgs a = MODVIRT__IDENTIFY_ARGS__INIT;
+    a.uid = 0;
+    a.gid = 0;
+    a.pid = 1;
+    a.readonly = readonly;
+    assert_int_equal(mvt_raw_call(r, serial, MV_PROC_PROXY_IDENTIFY, &a.base, NULL, 0), 0);
+}
+
+static void send_define(mvt_raw *r, uint32_t serial, const char *name)
+{
+    Modvirt__DomainDefineArgs a = MODVIRT__DOMAIN_DEFINE_ARGS__INIT;
+    char *xml = mvt_domain_xml(name, NULL);
+    a.xml = xml;
+    assert_int_equal(mvt_raw_call(r, serial, MV_PROC_DOMAIN_DEFINE_XML, &a.base, NULL, 0), 0);
+    free(xml);
+}
+
+/* PROXY_IDENTIFY is the proxy's word to a driver. The proxy refuses it from any client,
+ * before or after the open, and a read-only client cannot talk itself into writing. */
+static void test_identify_through_proxy(void **state)
+{
+    world *w = *state;
+    for (size_t i = 0; i < N_TARGETS; i++) {
+        const target *t = &targets[i];
+        if (!t->via_proxy)
+            continue;
+        mvt_raw r;
+        raw_connect(w, t, &r);
+        send_identify(&r, 1, false);
+        expect_error(&r, t, 1, VIR_ERR_ACCESS_DENIED, "proxy_identify is reserved for virtproxyd");
+        open_conn(&r, t, 2);
+        send_identify(&r, 3, false);
+        expect_error(&r, t, 3, VIR_ERR_ACCESS_DENIED, "proxy_identify is reserved for virtproxyd");
+        /* the proxy's own serials are not the client's to use */
+        assert_int_equal(mvt_raw_call(&r, 0x80000001u, MV_PROC_CONNECT_GET_TYPE, NULL, NULL, 0), 0);
+        expect_error(&r, t, 0x80000001u, VIR_ERR_RPC, "is not a client serial");
+        send_define(&r, 4, "sneaky");
+        if (t->readonly)
+            expect_error(&r, t, 4, VIR_ERR_OPERATION_DENIED,
+                         "read only access prevents domain_define_xml");
+        else
+            mv_envelope_free(expect_reply(&r, t, 4));
+        mvt_raw_close(&r);
+        if (!t->readonly) {
+            virDomainPtr d = virDomainLookupByName(w->conn, "sneaky");
+            assert_non_null(d);
+            assert_int_equal(virDomainUndefine(d), 0);
+            virDomainFree(d);
+        }
+        expect_serving(w, "a client posing as the proxy");
+    }
+}
+
+/* Straight to virtqemud, a peer of the daemon's own uid is trusted as a proxy: its
+ * identity is taken once, before the open, and honoured (read-only here). */
+static void test_identify_direct(void **state)
+{
+    world *w = *state;
+    const target *t = &targets[N_TARGETS - 1];
+    assert_false(t->via_proxy);
+    mvt_raw r;
+    raw_connect(w, t, &r);
+    send_identify(&r, 1, true);
+    mv_envelope_free(expect_reply(&r, t, 1));
+    send_identify(&r, 2, false);
+    expect_error(&r, t, 2, VIR_ERR_OPERATION_INVALID, "already identified");
+    open_conn(&r, t, 3);
+    send_identify(&r, 4, false);
+    expect_error(&r, t, 4, VIR_ERR_OPERATION_INVALID, "must come before connect_open");
+    send_define(&r, 5, "sneaky");
+    expect_error(&r, t, 5, VIR_ERR_OPERATION_DENIED, "read only access prevents domain_define_xml");
+    expect_lookup_works(&r, t, 6);
+    mvt_raw_close(&r);
+    expect_serving(w, "identify straight to virtqemud");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_oversized_and_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_garbage_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_procedure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_identify_through_proxy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_identify_direct, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

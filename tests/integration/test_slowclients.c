@@ -1,0 +1,367 @@
+/* test_slowclients.c: clients that are slow on purpose, on virtproxyd-sock,
+ * virtproxyd-sock-ro and virtqemud-sock — one that sends its frames a byte at a time, one
+ * that floods calls and never reads the answers. Neither stalls anyone else, neither
+ * loses a call, and the daemons that served them are the ones still running. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "harness.h"
+#include "harness_api.h"
+#include "harness_raw.h"
+#include "common/proc.h"
+
+#define URI "qemu:///system"
+#define WAIT_MS 10000
+/* The flooder's domain: each answer to its calls carries this much description. */
+#define BIG_DESCRIPTION (64 * 1024)
+/* More than this written without the daemon pushing back means it does not. */
+#define FLOOD_CAP (1024 * 1024)
+
+typedef struct target {
+    const char *sock;
+} target;
+
+static const target targets[] = {{"virtproxyd-sock"}, {"virtproxyd-sock-ro"}, {"virtqemud-sock"}};
+#define N_TARGETS (sizeof(targets) / sizeof(targets[0]))
+
+typedef struct world {
+    mvt_env env;
+    virConnectPtr conn;
+    pid_t proxy, qemud;
+    unsigned char big_uuid[VIR_UUID_BUFLEN];
+} world;
+
+static int define_big(virConnectPtr c, unsigned char *uuid)
+{
+    char *desc = malloc(BIG_DESCRIPTION + 1);
+    char *xml = NULL;
+    int ret = -1;
+    if (!desc)
+        return -1;
+    memset(desc, 'b', BIG_DESCRIPTION);
+    desc[BIG_DESCRIPTION] = '\0';
+    if (asprintf(&xml,
+                 "<domain type='qemu'><name>big</name><description>%s</description>"
+                 "<memory unit='MiB'>64</memory><os><type>hvm</type></os></domain>",
+                 desc) < 0) {
+        xml = NULL;
+        goto cleanup;
+    }
+    virDomainPtr d = virDomainDefineXML(c, xml);
+    if (d && virDomainGetUUID(d, uuid) == 0)
+        ret = 0;
+    if (d)
+        virDomainFree(d);
+cleanup:
+    free(xml);
+    free(desc);
+    return ret;
+}
+
+static int setup(void **state)
+{
+    world *w = calloc(1, sizeof(*w));
+    if (!w || mvt_setup(&w->env) < 0)
+        goto fail;
+    w->conn = virConnectOpen(URI);
+    if (!w->conn || define_big(w->conn, w->big_uuid) < 0)
+        goto fail;
+    w->proxy = mvt_daemon_pid(&w->env, "virtproxyd");
+    w->qemud = mvt_daemon_pid(&w->env, "virtqemud");
+    *state = w;
+    return 0;
+fail:
+    if (w) {
+        if (w->conn)
+            virConnectClose(w->conn);
+        mvt_teardown(&w->env);
+    }
+    free(w);
+    return -1;
+}
+
+static int teardown(void **state)
+{
+    world *w = *state;
+    virConnectClose(w->conn);
+    mvt_teardown(&w->env);
+    free(w);
+    return 0;
+}
+
+static void raw_connect(const world *w, const target *t, mvt_raw *r)
+{
+    char rel[64];
+    snprintf(rel, sizeof(rel), "run/modvirt/%s", t->sock);
+    char *path = mvt_path(&w->env, rel);
+    assert_non_null(path);
+    if (mvt_raw_connect(r, path) < 0)
+        fail_msg("connect %s: %s", path, strerror(errno));
+    free(path);
+}
+
+/* The next frame must be the REPLY to serial; returns it (the caller frees). */
+static Modvirt__Envelope *expect_reply(mvt_raw *r, const target *t, uint32_t serial)
+{
+    Modvirt__Envelope *env = NULL;
+    int rc = mvt_raw_read(r, &env, WAIT_MS);
+    if (rc != 1)
+        fail_msg("%s: no reply to serial %u (%s)", t->sock, serial, rc ? "timeout" : "closed");
+    if (env->kind != MODVIRT__FRAME_KIND__FRAME_REPLY || env->serial != serial)
+        fail_msg("%s: expected the reply to serial %u, got kind %d serial %u%s%s", t->sock,
+                 serial, env->kind, env->serial, env->error ? ": " : "",
+                 env->error && env->error->message ? env->error->message : "");
+    return env;
+}
+
+/* A normal client is served, by the same daemons as before. */
+static void expect_serving(const world *w, const char *during)
+{
+    if (virConnectNumOfDefinedDomains(w->conn) != 1)
+        fail_msg("%s: the open connection is not served: %s", during, virGetLastErrorMessage());
+    virConnectPtr c = virConnectOpen(URI);
+    if (!c)
+        fail_msg("%s: a new connection fails: %s", during, virGetLastErrorMessage());
+    virDomainPtr d = virDomainLookupByName(c, "big");
+    assert_non_null(d);
+    char *xml = virDomainGetXMLDesc(d, 0);
+    assert_non_null(xml);
+    assert_true(strlen(xml) > BIG_DESCRIPTION);
+    free(xml);
+    virDomainFree(d);
+    assert_int_equal(virConnectClose(c), 0);
+    if (mvt_daemon_pid(&w->env, "virtproxyd") != w->proxy ||
+        mvt_daemon_pid(&w->env, "virtqemud") != w->qemud)
+        fail_msg("%s: a daemon was replaced", during);
+}
+
+static void build_open(uint32_t serial, uint8_t **f, size_t *len)
+{
+    Modvirt__ConnectOpenArgs a = MODVIRT__CONNECT_OPEN_ARGS__INIT;
+    a.uri = (char *)URI;
+    assert_int_equal(mvt_raw_build(serial, MV_PROC_CONNECT_OPEN, &a.base, NULL, 0, f, len), 0);
+}
+
+/* get_xml_desc of the big domain. */
+static void build_xml_call(const world *w, uint32_t serial, uint8_t **f, size_t *len)
+{
+    Modvirt__Domain dom = MODVIRT__DOMAIN__INIT;
+    dom.name = (char *)"big";
+    dom.uuid.data = (uint8_t *)w->big_uuid;
+    dom.uuid.len = VIR_UUID_BUFLEN;
+    dom.id = -1;
+    Modvirt__DomainFlagsArgs a = MODVIRT__DOMAIN_FLAGS_ARGS__INIT;
+    a.dom = &dom;
+    assert_int_equal(mvt_raw_build(serial, MV_PROC_DOMAIN_GET_XML_DESC, &a.base, NULL, 0, f, len),
+                     0);
+}
+
+/* Sends frame one byte per write, each taken by the daemon before the next goes; in the
+ * middle of it, a normal client must be served. */
+static void send_dribbled(const world *w, mvt_raw *r, const uint8_t *frame, size_t len,
+                          const char *what)
+{
+    for (size_t i = 0; i < len; i++) {
+        assert_int_equal(mvt_raw_write(r, frame + i, 1), 0);
+        assert_int_equal(mvt_raw_wait_taken(r, WAIT_MS), 0);
+        if (i == len / 2)
+            expect_serving(w, what);
+    }
+}
+
+static void test_one_byte_at_a_time(void **state)
+{
+    world *w = *state;
+    for (size_t i = 0; i < N_TARGETS; i++) {
+        const target *t = &targets[i];
+        mvt_raw r;
+        uint8_t *f = NULL;
+        size_t len = 0;
+        raw_connect(w, t, &r);
+        build_open(1, &f, &len);
+        send_dribbled(w, &r, f, len, "a client dribbling its open");
+        free(f);
+        mv_envelope_free(expect_reply(&r, t, 1));
+
+        build_xml_call(w, 2, &f, &len);
+        send_dribbled(w, &r, f, len, "a client dribbling a call");
+        free(f);
+        Modvirt__Envelope *env = expect_reply(&r, t, 2);
+        Modvirt__StringRet *ret = (Modvirt__StringRet *)mv_body_unpack(
+            &modvirt__string_ret__descriptor, env->body.data, env->body.len, NULL);
+        assert_non_null(ret);
+        assert_non_null(strstr(ret->value, "<name>big</name>"));
+        protobuf_c_message_free_unpacked(&ret->base, NULL);
+        mv_envelope_free(env);
+        mvt_raw_close(&r);
+        expect_serving(w, "after a dribbling client");
+    }
+}
+
+/* Writes get_xml_desc calls without reading, until the daemon stops taking them: the
+ * socket stays full for 300 ms. Returns how many calls were (at least partly) sent;
+ * *rest (rest_len bytes) is what is left of the last one. */
+static uint32_t flood(const world *w, const target *t, mvt_raw *r, uint8_t **rest,
+                      size_t *rest_len)
+{
+    uint32_t started = 0;
+    size_t written = 0;
+    uint8_t *f = NULL;
+    size_t len = 0, off = 0;
+    fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) | O_NONBLOCK);
+    for (;;) {
+        if (!f) {
+            build_xml_call(w, 2 + started, &f, &len);
+            off = 0;
+        }
+        ssize_t n = send(r->fd, f + off, len - off, MSG_NOSIGNAL);
+        if (n > 0) {
+            if (off == 0)
+                started++;
+            off += (size_t)n;
+            written += (size_t)n;
+            if (off == len) {
+                free(f);
+                f = NULL;
+            }
+            if (written > FLOOD_CAP)
+                fail_msg("%s: %zu bytes of calls taken from a client that reads nothing",
+                         t->sock, written);
+            continue;
+        }
+        assert_true(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+        struct pollfd p = {.fd = r->fd, .events = POLLOUT};
+        if (poll(&p, 1, 300) == 0)
+            break;
+    }
+    *rest = f;
+    *rest_len = f ? len - off : 0;
+    if (f && off > 0)
+        memmove(f, f + off, len - off);
+    return started;
+}
+
+/* Reads the answers to calls 2 .. 2 + count - 1, in order, finishing the send of rest. */
+static void collect(const target *t, mvt_raw *r, uint32_t count, uint8_t *rest, size_t rest_len)
+{
+    size_t off = 0;
+    uint32_t next = 2;
+    long long deadline = mvt_now_ms() + 60000;
+    while (next < 2 + count) {
+        const uint8_t *payload = NULL;
+        size_t len = 0;
+        int got = mv_frame_reader_next(&r->rd, &payload, &len, NULL);
+        assert_true(got >= 0);
+        if (got > 0) {
+            mv_envelope_head h;
+            assert_int_equal(mv_envelope_peek(payload, len, &h, NULL), 0);
+            if (h.kind != MODVIRT__FRAME_KIND__FRAME_REPLY || h.serial != next)
+                fail_msg("%s: expected the reply to serial %u, got kind %u serial %u", t->sock,
+                         next, h.kind, h.serial);
+            next++;
+            continue;
+        }
+        struct pollfd p = {.fd = r->fd, .events = POLLIN | (off < rest_len ? POLLOUT : 0)};
+        long long left = deadline - mvt_now_ms();
+        if (left <= 0 || poll(&p, 1, (int)left) != 1)
+            fail_msg("%s: only %u of %u calls answered", t->sock, next - 2, count);
+        if ((p.revents & POLLOUT) && off < rest_len) {
+            ssize_t n = send(r->fd, rest + off, rest_len - off, MSG_NOSIGNAL);
+            if (n > 0)
+                off += (size_t)n;
+        }
+        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+            size_t avail = 0;
+            uint8_t *space = mv_frame_reader_space(&r->rd, 1 << 20, &avail);
+            assert_non_null(space);
+            ssize_t n = read(r->fd, space, avail);
+            if (n == 0)
+                fail_msg("%s: closed after %u of %u answers", t->sock, next - 2, count);
+            if (n > 0)
+                mv_frame_reader_commit(&r->rd, (size_t)n);
+            else
+                assert_true(errno == EAGAIN || errno == EINTR);
+        }
+    }
+    free(rest);
+}
+
+static long rss_kib(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    char *s = mvt_read_file(path);
+    const char *p = s ? strstr(s, "VmRSS:") : NULL;
+    long kib = p ? strtol(p + 6, NULL, 10) : -1;
+    free(s);
+    return kib;
+}
+
+static void test_flood_without_reading(void **state)
+{
+    world *w = *state;
+    for (size_t i = 0; i < N_TARGETS; i++) {
+        const target *t = &targets[i];
+        mvt_raw r;
+        raw_connect(w, t, &r);
+        uint8_t *f = NULL;
+        size_t len = 0;
+        build_open(1, &f, &len);
+        assert_int_equal(mvt_raw_write(&r, f, len), 0);
+        free(f);
+        mv_envelope_free(expect_reply(&r, t, 1));
+
+        uint8_t *rest = NULL;
+        size_t rest_len = 0;
+        uint32_t sent = flood(w, t, &r, &rest, &rest_len);
+        /* the daemons pushed back long before taking FLOOD_CAP; they serve everyone else */
+        assert_true(sent > 1);
+        print_message("    %s: stalled after %u calls; RSS virtproxyd %ld KiB, virtqemud %ld KiB\n",
+                      t->sock, sent, rss_kib(w->proxy), rss_kib(w->qemud));
+        expect_serving(w, "a client flooding without reading");
+        /* nothing was dropped: every call is answered, in order, once it reads */
+        collect(t, &r, sent, rest, rest_len);
+        mvt_raw_close(&r);
+        expect_serving(w, "after a flooding client");
+    }
+}
+
+/* The flooder gives up without reading a thing: its connection goes, nothing else. */
+static void test_flood_then_vanish(void **state)
+{
+    world *w = *state;
+    for (size_t i = 0; i < N_TARGETS; i++) {
+        const target *t = &targets[i];
+        mvt_raw r;
+        raw_connect(w, t, &r);
+        uint8_t *f = NULL;
+        size_t len = 0;
+        build_open(1, &f, &len);
+        assert_int_equal(mvt_raw_write(&r, f, len), 0);
+        free(f);
+        mv_envelope_free(expect_reply(&r, t, 1));
+        uint8_t *rest = NULL;
+        size_t rest_len = 0;
+        assert_true(flood(w, t, &r, &rest, &rest_len) > 1);
+        free(rest);
+        mvt_raw_close(&r);
+        expect_serving(w, "a flooding client that vanished");
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_one_byte_at_a_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flood_without_reading, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flood_then_vanish, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
