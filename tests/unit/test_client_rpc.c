@@ -600,7 +600,11 @@ static void test_api_close_callback_on_death(void **state)
     assert_int_equal(virConnectIsAlive(conn), 0);
     assert_int_equal(virConnectNumOfDomains(conn), -1); /* fails fast */
     assert_int_equal(virConnectUnregisterCloseCallback(conn, close_cb), 0);
-    assert_int_equal(virConnectClose(conn), 0);
+    /* The reader thread holds a reference while it runs the callback, and our callback
+     * woke us from inside it: for an instant that reference may still be there. Either
+     * way the connection is freed (LeakSanitizer checks) once the reader lets go. */
+    int left = virConnectClose(conn);
+    assert_true(left == 0 || left == 1);
     fake_stop(f);
     unlink(path);
     rmdir(dir);
