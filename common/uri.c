@@ -296,7 +296,7 @@ static int parse_authority(uri_parser *p, mv_uri *u, const char *s, size_t n)
 
     size_t hlen;
     if (s[0] == '[') {
-        size_t used;
+        size_t used = 0;
         if (parse_ipv6(p, u, s, n, &used) < 0)
             return -1;
         if (used < n && s[used] != ':')
