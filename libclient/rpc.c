@@ -69,7 +69,8 @@ static void wake_reader(mvc_rpc *rpc)
 /* ---- writing ----------------------------------------------------------------------------- */
 
 /* Writes all of buf; waits for room at most until deadline (-1: no limit). When the
- * stream dies, the reader shuts the socket down, which ends any wait here. */
+ * stream dies, the reader shuts the socket down, which ends any wait here. -1 on
+ * failure; -2 when the peer has closed the stream (its reason may still be unread). */
 static int write_all(mvc_rpc *rpc, const uint8_t *buf, size_t len, long long deadline,
                      size_t *written, mv_error *err)
 {
@@ -102,9 +103,10 @@ static int write_all(mvc_rpc *rpc, const uint8_t *buf, size_t len, long long dea
             }
             continue;
         }
+        int gone = n < 0 && (errno == EPIPE || errno == ECONNRESET);
         mv_error_set(err, VIR_ERR_RPC, VIR_FROM_RPC, "cannot send to %s: %s", rpc->peer,
                      n == 0 ? "connection closed" : strerror(errno));
-        return -1;
+        return gone ? -2 : -1;
     }
     *written = off;
     return 0;
@@ -169,7 +171,9 @@ static void reader_send_small(mvc_rpc *rpc, uint32_t serial, Modvirt__FrameKind 
     mv_error err = MV_ERROR_INIT;
     if (mv_frame_build(&spec, &frame, &len, &err) == 0) {
         size_t written;
-        if (write_all(rpc, frame, len, now_ms() + wait_ms, &written, &err) < 0) {
+        /* a peer that closed (-2) is left for the read that follows: it reports the
+         * peer's last words, or its end of file */
+        if (write_all(rpc, frame, len, now_ms() + wait_ms, &written, &err) == -1) {
             pthread_mutex_unlock(&rpc->write_lock);
             free(frame);
             die(rpc, VIR_CONNECT_CLOSE_REASON_ERROR, &err);
@@ -188,6 +192,14 @@ static int handle_frame(mvc_rpc *rpc, const uint8_t *data, size_t len, mv_error 
     Modvirt__Envelope *env = mv_envelope_unpack(data, len, err);
     if (!env) {
         mv_error_prefix(err, "malformed frame from %s: ", rpc->peer);
+        return -1;
+    }
+    if (env->kind == MODVIRT__FRAME_KIND__FRAME_ERROR && env->serial == 0) {
+        /* Serial 0 answers no call: the peer is closing the stream and says why (too
+         * many clients, a frame it could not read). That reason, not the reset or end
+         * of file that follows, is what every pending call must report. */
+        mv_error_from_wire(err, env->error);
+        mv_envelope_free(env);
         return -1;
     }
     switch (env->kind) {
@@ -552,7 +564,11 @@ int mvc_rpc_call(mvc_rpc *rpc, uint32_t proc, const ProtobufCMessage *args,
     if (timeout > 0)
         abstime_after(&until, timeout);
     pthread_mutex_lock(&rpc->lock);
-    if (wrc < 0 && !call->done) {
+    /* The peer closed the stream, maybe after saying why (a daemon refusing a client
+     * over its limit does): the reader is about to read those words and the end of file
+     * behind them, and fails this call with them. */
+    bool peer_closed = wrc == -2 && !rpc->dead && !rpc->stopping;
+    if (wrc < 0 && !call->done && !peer_closed) {
         take_pending_locked(rpc, call->serial);
         if (broken)
             mark_dead_locked(rpc, VIR_CONNECT_CLOSE_REASON_ERROR, &werr);

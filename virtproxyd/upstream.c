@@ -191,10 +191,18 @@ static void on_wq_full(mv_wq *wq, bool full)
         proxy_client_update(up->cl);
 }
 
+static bool can_take(const upstream *up);
+
 static void on_wq_error(mv_wq *wq, int status)
 {
+    upstream *up = wq->owner;
     bool gone = status == UV_EPIPE || status == UV_ECONNRESET;
-    up_dead(wq->owner, gone ? NULL : uv_strerror(status));
+    /* A daemon that closed on purpose (too many clients) said why first: when we read
+     * (or are about to), its last words and the end of file behind them are still to
+     * come, and on_read ends the upstream with them. */
+    if (gone && can_take(up))
+        return;
+    up_dead(up, gone ? NULL : uv_strerror(status));
 }
 
 /* ---- reading ---------------------------------------------------------------------------- */
