@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +23,8 @@
 
 #include "harness.h"
 #include "harness_api.h"
+#include "harness_raw.h"
+#include "common/proc.h"
 
 #define URI "qemu:///system"
 #define N_CLIENTS 100
@@ -320,11 +323,154 @@ static void test_hundred_vmctl_processes(void **state)
     free(ps);
 }
 
+/* ---- limits and churn ----------------------------------------------------------------------- */
+
+/* Opens a connection, retrying while the daemon has not yet noticed an earlier close
+ * (it counts a client gone only once its socket is closed; nothing tells us when). */
+static virConnectPtr open_retrying(int timeout_ms)
+{
+    long long deadline = mvt_now_ms() + timeout_ms;
+    for (;;) {
+        virConnectPtr c = virConnectOpen(URI);
+        if (c || mvt_now_ms() >= deadline)
+            return c;
+        struct timespec step = {0, 5000000};
+        nanosleep(&step, NULL);
+    }
+}
+
+static void expect_too_many(const char *limit_text)
+{
+    long long t0 = mvt_now_ms();
+    virConnectPtr c = virConnectOpen(URI);
+    long long took = mvt_now_ms() - t0;
+    if (c)
+        fail_msg("a connection past the limit was accepted");
+    mvt_api_error err;
+    mvt_api_error_take(&err);
+    assert_int_equal(err.code, VIR_ERR_RPC);
+    if (!strstr(err.message, limit_text))
+        fail_msg("expected \"%s\" in: %s", limit_text, err.message);
+    /* refused at once, not after a timeout */
+    assert_true(took < 5000);
+}
+
+/* max_clients is a clear error for the one client too many, and room again once one
+ * leaves: for the proxy's own clients, and for the proxy's connections to virtqemud. */
+static void test_client_limits(void **state)
+{
+    const mvt_env *e = *state;
+    assert_int_equal(mvt_write(e, "etc/modvirt/virtproxyd.conf", "max_clients = 3\n"), 0);
+    virConnectPtr c[3];
+    for (int i = 0; i < 3; i++) {
+        c[i] = virConnectOpen(URI);
+        assert_non_null(c[i]);
+    }
+    expect_too_many("too many client connections (limit 3)");
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(virConnectNumOfDefinedDomains(c[i]), 0);
+    assert_int_equal(virConnectClose(c[0]), 0);
+    c[0] = open_retrying(5000);
+    assert_non_null(c[0]);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(virConnectClose(c[i]), 0);
+
+    /* virtqemud with room for two: the proxy's third upstream is refused, and its client
+     * is told why */
+    pid_t qemud = mvt_daemon_pid(e, "virtqemud");
+    assert_int_equal(mvt_kill_wait(qemud, SIGTERM, 10000), 0);
+    assert_int_equal(mvt_write(e, "etc/modvirt/virtqemud.conf", "max_clients = 2\n"), 0);
+    c[0] = open_retrying(5000);
+    c[1] = open_retrying(5000);
+    assert_non_null(c[0]);
+    assert_non_null(c[1]);
+    expect_too_many("too many client connections (limit 2)");
+    assert_int_equal(virConnectNumOfDefinedDomains(c[0]), 0);
+    assert_int_equal(virConnectNumOfDefinedDomains(c[1]), 0);
+    assert_int_equal(virConnectClose(c[1]), 0);
+    c[1] = open_retrying(5000);
+    assert_non_null(c[1]);
+    assert_int_equal(virConnectClose(c[0]), 0);
+    assert_int_equal(virConnectClose(c[1]), 0);
+}
+
+static int count_fds(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* Waits (closes are noticed asynchronously) until pid holds at most `most` fds. */
+static int fds_settle(pid_t pid, int most, int timeout_ms)
+{
+    long long deadline = mvt_now_ms() + timeout_ms;
+    int n;
+    while ((n = count_fds(pid)) > most && mvt_now_ms() < deadline) {
+        struct timespec step = {0, 5000000};
+        nanosleep(&step, NULL);
+    }
+    return n;
+}
+
+/* 300 connections come and go (half of them closing properly, half just dropping the
+ * socket mid-call); the daemons end with the descriptors they started with. */
+static void test_connection_churn(void **state)
+{
+    const mvt_env *e = *state;
+    virConnectPtr keep = virConnectOpen(URI);
+    assert_non_null(keep);
+    assert_int_equal(mvt_api_define(keep, "steady"), 0);
+    pid_t proxy = mvt_daemon_pid(e, "virtproxyd");
+    pid_t qemud = mvt_daemon_pid(e, "virtqemud");
+    int proxy_fds = count_fds(proxy), qemud_fds = count_fds(qemud);
+    assert_true(proxy_fds > 0 && qemud_fds > 0);
+
+    char *sock = mvt_path(e, "run/modvirt/virtproxyd-sock");
+    for (int i = 0; i < 300; i++) {
+        if (i % 2 == 0) {
+            virConnectPtr c = virConnectOpen(URI);
+            assert_non_null(c);
+            assert_int_equal(virConnectNumOfDefinedDomains(c), 1);
+            assert_int_equal(virConnectClose(c), 0);
+            continue;
+        }
+        /* a client that opens, sends a call and vanishes without waiting */
+        mvt_raw r;
+        assert_int_equal(mvt_raw_connect(&r, sock), 0);
+        Modvirt__ConnectOpenArgs open = MODVIRT__CONNECT_OPEN_ARGS__INIT;
+        open.uri = (char *)URI;
+        assert_int_equal(mvt_raw_call(&r, 1, MV_PROC_CONNECT_OPEN, &open.base, NULL, 0), 0);
+        assert_int_equal(
+            mvt_raw_call(&r, 2, MV_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS, NULL, NULL, 0), 0);
+        mvt_raw_close(&r);
+    }
+    free(sock);
+
+    /* everything the churn opened is closed again (allow for nothing extra) */
+    assert_int_equal(fds_settle(proxy, proxy_fds, 10000), proxy_fds);
+    assert_int_equal(fds_settle(qemud, qemud_fds, 10000), qemud_fds);
+    assert_int_equal(virConnectNumOfDefinedDomains(keep), 1);
+    assert_int_equal(mvt_daemon_pid(e, "virtproxyd"), proxy);
+    assert_int_equal(mvt_daemon_pid(e, "virtqemud"), qemud);
+    assert_int_equal(virConnectClose(keep), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_hundred_connections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hundred_vmctl_processes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connection_churn, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
