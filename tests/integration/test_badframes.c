@@ -3,6 +3,7 @@
  * posing as the proxy. Each is answered with an error frame and/or a closed connection as
  * DESIGN.md says; afterwards a normal client is served by the very same daemons. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -356,9 +357,50 @@ static void test_unknown_procedure(void **state)
         assert_int_equal(mvt_raw_write(&r, f, flen), 0);
         free(f);
         expect_error(&r, t, 5, VIR_ERR_RPC, "unexpected frame of kind 1 from a client");
+        /* stream data for a stream nobody opened: aborted, by serial */
+        mv_frame_spec data = {.serial = 7, .kind = MODVIRT__FRAME_KIND__FRAME_STREAM,
+                              .proc = MV_PROC_CONNECT_GET_TYPE, .raw_body = (const uint8_t *)"x",
+                              .raw_body_len = 1};
+        assert_int_equal(mv_frame_build(&data, &f, &flen, NULL), 0);
+        assert_int_equal(mvt_raw_write(&r, f, flen), 0);
+        free(f);
+        Modvirt__Envelope *env = next_frame(&r, t);
+        assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_STREAM);
+        assert_int_equal(env->serial, 7);
+        assert_int_equal(env->stream_status, MODVIRT__STREAM_STATUS__STREAM_ABORT);
+        assert_non_null(env->error);
+        assert_non_null(strstr(env->error->message, "no stream is open with serial 7"));
+        mv_envelope_free(env);
         expect_lookup_works(&r, t, 6);
         mvt_raw_close(&r);
         expect_serving(w, "unknown procedures");
+    }
+}
+
+/* Two calls in flight with one serial: the proxy cannot tell their answers apart, so the
+ * stream is broken. (virtqemud is held stopped so the first is provably still in
+ * flight when the second arrives.) */
+static void test_duplicate_serial(void **state)
+{
+    world *w = *state;
+    for (size_t i = 0; i < N_TARGETS; i++) {
+        const target *t = &targets[i];
+        if (!t->via_proxy)
+            continue;
+        mvt_raw r;
+        raw_connect(w, t, &r);
+        open_conn(&r, t, 1);
+        char *qsock = mvt_path(&w->env, "run/modvirt/virtqemud-sock");
+        assert_int_equal(mvt_stop_wait(w->qemud, 5000), 0);
+        long before = mvt_unix_queued(qsock);
+        send_lookup(&r, 7, "known");
+        assert_int_equal(mvt_wait_unix_queued(qsock, before + 1, WAIT_MS), 0);
+        send_lookup(&r, 7, "known");
+        expect_fatal(&r, t, "serial 7 is already used by a call in flight");
+        assert_int_equal(kill(w->qemud, SIGCONT), 0);
+        mvt_raw_close(&r);
+        free(qsock);
+        expect_serving(w, "a duplicate serial");
     }
 }
 
@@ -448,6 +490,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_oversized_and_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_procedure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_serial, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identify_through_proxy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identify_direct, setup, teardown),
     };

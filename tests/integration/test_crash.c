@@ -395,6 +395,72 @@ static void test_qemud_killed_during_defines(void **state)
     free(wr);
 }
 
+/* ---- a burst of calls right after a kill ---------------------------------------------------- */
+
+#define BURST_THREADS 8
+#define BURST_CALLS 40
+
+typedef struct burst {
+    virConnectPtr conn;
+    pthread_barrier_t *go;
+    int ok;
+    char error[1100];
+} burst;
+
+static void burst_run(void *opaque)
+{
+    burst *b = opaque;
+    pthread_barrier_wait(b->go);
+    for (int i = 0; i < BURST_CALLS; i++) {
+        virDomainPtr d = virDomainLookupByName(b->conn, crash_names[i % N_CRASH]);
+        if (!d) {
+            mvt_api_error err;
+            mvt_api_error_take(&err);
+            snprintf(b->error, sizeof(b->error), "call %d: %s", i, err.message);
+            return;
+        }
+        virDomainFree(d);
+        b->ok++;
+    }
+}
+
+/* kill -9 of an idle virtqemud, then 8 threads fire calls on one connection at once:
+ * they all wait for the one restart (queued in the proxy, not lost, not refused) and
+ * every one of them is answered. */
+static void test_burst_after_kill(void **state)
+{
+    const mvt_env *e = *state;
+    virConnectPtr c = virConnectOpen(URI);
+    assert_non_null(c);
+    for (size_t i = 0; i < N_CRASH; i++)
+        assert_int_equal(mvt_api_define(c, crash_names[i]), 0);
+    pid_t qemud = mvt_daemon_pid(e, "virtqemud");
+    assert_true(qemud > 0);
+    assert_int_equal(mvt_kill_wait(qemud, SIGKILL, 5000), 0);
+
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, BURST_THREADS);
+    burst b[BURST_THREADS];
+    mvt_thread *t[BURST_THREADS];
+    for (int i = 0; i < BURST_THREADS; i++) {
+        b[i] = (burst){.conn = c, .go = &go};
+        t[i] = mvt_thread_start(burst_run, &b[i]);
+        assert_non_null(t[i]);
+    }
+    for (int i = 0; i < BURST_THREADS; i++)
+        assert_int_equal(mvt_thread_join(t[i], 60000), 0);
+    pthread_barrier_destroy(&go);
+    for (int i = 0; i < BURST_THREADS; i++) {
+        if (b[i].error[0])
+            fail_msg("thread %d: %s", i, b[i].error);
+        assert_int_equal(b[i].ok, BURST_CALLS);
+    }
+    pid_t qemud2 = mvt_daemon_pid(e, "virtqemud");
+    assert_true(qemud2 > 0);
+    assert_int_not_equal(qemud2, qemud);
+    assert_int_equal(virConnectClose(c), 0);
+}
+
 /* ---- kill -9 of the proxy ------------------------------------------------------------------ */
 
 typedef struct close_seen {
@@ -479,6 +545,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_qemud_killed_mid_call, setup, teardown),
         cmocka_unit_test_setup_teardown(test_qemud_killed_during_defines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_burst_after_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proxy_killed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@
  * that floods calls and never reads the answers. Neither stalls anyone else, neither
  * loses a call, and the daemons that served them are the ones still running. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -248,11 +249,37 @@ static uint32_t flood(const world *w, const target *t, mvt_raw *r, uint8_t **res
     return started;
 }
 
-/* Reads the answers to calls 2 .. 2 + count - 1, in order, finishing the send of rest. */
-static void collect(const target *t, mvt_raw *r, uint32_t count, uint8_t *rest, size_t rest_len)
+/* One answer taken by collect(): in order and a REPLY, unless lost_ok, when any order
+ * will do and an ERROR saying virtqemud was lost counts too. Returns 1 for a lost one. */
+static int take_answer(const target *t, const uint8_t *payload, size_t len, uint32_t next,
+                       uint32_t count, bool lost_ok, unsigned char *seen)
+{
+    Modvirt__Envelope *env = mv_envelope_unpack(payload, len, NULL);
+    assert_non_null(env);
+    uint32_t s = env->serial;
+    bool reply = env->kind == MODVIRT__FRAME_KIND__FRAME_REPLY;
+    bool lost = env->kind == MODVIRT__FRAME_KIND__FRAME_ERROR && env->error &&
+                env->error->code == VIR_ERR_RPC && env->error->message &&
+                strstr(env->error->message, "connection to virtqemud lost");
+    if (s < 2 || s >= 2 + count || seen[s - 2] || !(reply || (lost_ok && lost)) ||
+        (!lost_ok && s != next))
+        fail_msg("%s: unexpected answer: kind %d serial %u (%s) while %u were due", t->sock,
+                 env->kind, s, env->error && env->error->message ? env->error->message : "",
+                 count);
+    seen[s - 2] = 1;
+    mv_envelope_free(env);
+    return lost ? 1 : 0;
+}
+
+/* Reads one answer to each of calls 2 .. 2 + count - 1 (see take_answer), finishing the
+ * send of rest meanwhile. Returns how many were answered as lost. */
+static uint32_t collect(const target *t, mvt_raw *r, uint32_t count, uint8_t *rest,
+                        size_t rest_len, bool lost_ok)
 {
     size_t off = 0;
-    uint32_t next = 2;
+    uint32_t next = 2, lost = 0;
+    unsigned char *seen = calloc(count, 1);
+    assert_non_null(seen);
     long long deadline = mvt_now_ms() + 60000;
     while (next < 2 + count) {
         const uint8_t *payload = NULL;
@@ -260,11 +287,7 @@ static void collect(const target *t, mvt_raw *r, uint32_t count, uint8_t *rest, 
         int got = mv_frame_reader_next(&r->rd, &payload, &len, NULL);
         assert_true(got >= 0);
         if (got > 0) {
-            mv_envelope_head h;
-            assert_int_equal(mv_envelope_peek(payload, len, &h, NULL), 0);
-            if (h.kind != MODVIRT__FRAME_KIND__FRAME_REPLY || h.serial != next)
-                fail_msg("%s: expected the reply to serial %u, got kind %u serial %u", t->sock,
-                         next, h.kind, h.serial);
+            lost += (uint32_t)take_answer(t, payload, len, next, count, lost_ok, seen);
             next++;
             continue;
         }
@@ -291,6 +314,8 @@ static void collect(const target *t, mvt_raw *r, uint32_t count, uint8_t *rest, 
         }
     }
     free(rest);
+    free(seen);
+    return lost;
 }
 
 static long rss_kib(pid_t pid)
@@ -327,9 +352,50 @@ static void test_flood_without_reading(void **state)
                       t->sock, sent, rss_kib(w->proxy), rss_kib(w->qemud));
         expect_serving(w, "a client flooding without reading");
         /* nothing was dropped: every call is answered, in order, once it reads */
-        collect(t, &r, sent, rest, rest_len);
+        assert_int_equal(collect(t, &r, sent, rest, rest_len, false), 0);
         mvt_raw_close(&r);
         expect_serving(w, "after a flooding client");
+    }
+}
+
+/* virtqemud dies (kill -9) while a flooder's calls fill every queue between them: each
+ * call is answered exactly once — its reply, or "connection to virtqemud lost" — and the
+ * same connection carries on with a fresh virtqemud. */
+static void test_flood_then_driver_killed(void **state)
+{
+    world *w = *state;
+    for (size_t i = 0; i < N_TARGETS; i++) {
+        const target *t = &targets[i];
+        if (strncmp(t->sock, "virtproxyd", 10) != 0)
+            continue;
+        mvt_raw r;
+        raw_connect(w, t, &r);
+        uint8_t *f = NULL;
+        size_t len = 0;
+        build_open(1, &f, &len);
+        assert_int_equal(mvt_raw_write(&r, f, len), 0);
+        free(f);
+        mv_envelope_free(expect_reply(&r, t, 1));
+        uint8_t *rest = NULL;
+        size_t rest_len = 0;
+        uint32_t sent = flood(w, t, &r, &rest, &rest_len);
+        assert_true(sent > 1);
+        assert_int_equal(mvt_kill_wait(w->qemud, SIGKILL, 5000), 0);
+        uint32_t lost = collect(t, &r, sent, rest, rest_len, true);
+        print_message("    %s: %u calls, %u lost with virtqemud\n", t->sock, sent, lost);
+        /* the calls in flight at the kill were lost; the ones behind them were served */
+        assert_true(lost > 0);
+        assert_true(lost < sent);
+
+        build_xml_call(w, 2 + sent, &f, &len);
+        fcntl(r.fd, F_SETFL, fcntl(r.fd, F_GETFL) & ~O_NONBLOCK);
+        assert_int_equal(mvt_raw_write(&r, f, len), 0);
+        free(f);
+        mv_envelope_free(expect_reply(&r, t, 2 + sent));
+        mvt_raw_close(&r);
+        w->qemud = mvt_daemon_pid(&w->env, "virtqemud");
+        assert_true(w->qemud > 0);
+        expect_serving(w, "a flooding client whose driver was killed");
     }
 }
 
@@ -361,6 +427,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_one_byte_at_a_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flood_without_reading, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flood_then_driver_killed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flood_then_vanish, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
