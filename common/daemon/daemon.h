@@ -35,4 +35,38 @@ int mv_daemon_post(mv_daemon *d, void (*fn)(mv_daemon *d, void *opaque), void *o
  * after shutdown, so their close callbacks still fire. */
 struct uv_loop_s *mv_daemon_loop(mv_daemon *d);
 
+/* ---- events: what a driver emits, from any thread -------------------------------------
+ *
+ * The runtime owns registrations (CONNECT_DOMAIN_EVENT_REGISTER_ANY / DEREGISTER_ANY never
+ * reach the driver), stamps each event with the daemon's next sequence number, keeps it
+ * in a bounded backlog that survives the daemon's restarts (a file in the run dir, written
+ * off the loop), and pushes it as a FRAME_EVENT to every connection registered for
+ * event_id and, when the registration names one, for that domain. Emitting never blocks
+ * on a client. 0, or -1 once the daemon is stopping (the event is dropped). */
+
+/* A VIR_DOMAIN_EVENT_ID_LIFECYCLE event: event is a virDomainEventType, detail its
+ * detail enum (VIR_DOMAIN_EVENT_STARTED_BOOTED, ...). uuid is 16 raw bytes; id is the
+ * domain's id, -1 when inactive. */
+int mv_daemon_emit_lifecycle(mv_daemon *d, const char *name, const unsigned char *uuid, int id,
+                             int event, int detail);
+
+/* The generic form: body is the event's message, of the EVENT procedure `proc` in
+ * procedures.def, whose field 1 is callback_id — leave it 0, the runtime sets it for each
+ * registration. event_id is the virDomainEventID registrations ask for; name/uuid say
+ * which domain it is about (for registrations that filter by domain). */
+int mv_daemon_emit_event(mv_daemon *d, int event_id, uint32_t proc, const char *name,
+                         const unsigned char *uuid, const ProtobufCMessage *body);
+
+/* ---- streams: what a stream-opening handler (DOMAIN_OPEN_CONSOLE) does -----------------
+ *
+ * Hands fd (a pty master or a connected UNIX socket; the runtime makes it non-blocking)
+ * to the call's stream. Once the handler's reply is sent, the runtime bridges fd and the
+ * FRAME_STREAM frames carrying this call's serial, both ways, with flow control (it stops
+ * reading fd while the client's queue is full, and stops reading the client's stream
+ * frames while fd cannot take more): EOF or an error on fd ends the stream with
+ * STREAM_FINISH / STREAM_ABORT; the client's FINISH or ABORT, or its connection closing,
+ * closes fd. The runtime owns fd from this call on, also when it fails or the handler
+ * then fails (fd is closed). One stream per call; 0, or -1 + mv_call_error(call). */
+int mv_call_attach_stream_fd(mv_call *call, int fd);
+
 #endif
