@@ -163,7 +163,8 @@ int mvt_thread_join(mvt_thread *t, int timeout_ms)
     return 0;
 }
 
-/* ---- stopped processes ------------------------------------------------------------------------ */
+/* ---- stopped processes ------------------------------------------------------------------------
+ */
 
 /* The state letter of /proc/<pid>/stat ('R', 'S', 'T'…), or 0. */
 static char proc_state(pid_t pid)

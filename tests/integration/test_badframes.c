@@ -102,8 +102,8 @@ static void expect_error(mvt_raw *r, const target *t, uint32_t serial, int code,
         fail_msg("%s: expected an error for serial %u, got kind %d", t->sock, serial, env->kind);
     const char *msg = env->error->message ? env->error->message : "";
     if (env->serial != serial || env->error->code != code || !strstr(msg, fragment))
-        fail_msg("%s: expected error %d \"%s\" for serial %u, got %d \"%s\" for serial %u",
-                 t->sock, code, fragment, serial, env->error->code, msg, env->serial);
+        fail_msg("%s: expected error %d \"%s\" for serial %u, got %d \"%s\" for serial %u", t->sock,
+                 code, fragment, serial, env->error->code, msg, env->serial);
     mv_envelope_free(env);
 }
 
@@ -129,8 +129,8 @@ static Modvirt__Envelope *expect_reply(mvt_raw *r, const target *t, uint32_t ser
 {
     Modvirt__Envelope *env = next_frame(r, t);
     if (env->kind != MODVIRT__FRAME_KIND__FRAME_REPLY || env->serial != serial)
-        fail_msg("%s: expected the reply to serial %u, got kind %d serial %u%s%s", t->sock,
-                 serial, env->kind, env->serial, env->error ? ": " : "",
+        fail_msg("%s: expected the reply to serial %u, got kind %d serial %u%s%s", t->sock, serial,
+                 env->kind, env->serial, env->error ? ": " : "",
                  env->error && env->error->message ? env->error->message : "");
     return env;
 }
@@ -321,8 +321,8 @@ static void test_garbage_body(void **state)
         assert_int_equal(
             mvt_raw_call(&r, 3, MV_PROC_DOMAIN_LOOKUP_BY_NAME, NULL, junk, sizeof(junk)), 0);
         expect_error(&r, t, 3, VIR_ERR_RPC, "malformed LookupByNameArgs message");
-        assert_int_equal(
-            mvt_raw_call(&r, 4, MV_PROC_DOMAIN_GET_XML_DESC, NULL, junk, sizeof(junk)), 0);
+        assert_int_equal(mvt_raw_call(&r, 4, MV_PROC_DOMAIN_GET_XML_DESC, NULL, junk, sizeof(junk)),
+                         0);
         expect_error(&r, t, 4, VIR_ERR_RPC, "malformed DomainFlagsArgs message");
         expect_lookup_works(&r, t, 5);
         mvt_raw_close(&r);
@@ -349,7 +349,8 @@ static void test_unknown_procedure(void **state)
         assert_int_equal(mvt_raw_call(&r, 4, 0, NULL, NULL, 0), 0);
         expect_error(&r, t, 4, VIR_ERR_NO_SUPPORT, "unknown procedure 0");
         /* frames only daemons send */
-        mv_frame_spec reply = {.serial = 5, .kind = MODVIRT__FRAME_KIND__FRAME_REPLY,
+        mv_frame_spec reply = {.serial = 5,
+                               .kind = MODVIRT__FRAME_KIND__FRAME_REPLY,
                                .proc = MV_PROC_CONNECT_GET_TYPE};
         uint8_t *f = NULL;
         size_t flen = 0;
@@ -358,8 +359,10 @@ static void test_unknown_procedure(void **state)
         free(f);
         expect_error(&r, t, 5, VIR_ERR_RPC, "unexpected frame of kind 1 from a client");
         /* stream data for a stream nobody opened: aborted, by serial */
-        mv_frame_spec data = {.serial = 7, .kind = MODVIRT__FRAME_KIND__FRAME_STREAM,
-                              .proc = MV_PROC_CONNECT_GET_TYPE, .raw_body = (const uint8_t *)"x",
+        mv_frame_spec data = {.serial = 7,
+                              .kind = MODVIRT__FRAME_KIND__FRAME_STREAM,
+                              .proc = MV_PROC_CONNECT_GET_TYPE,
+                              .raw_body = (const uint8_t *)"x",
                               .raw_body_len = 1};
         assert_int_equal(mv_frame_build(&data, &f, &flen, NULL), 0);
         assert_int_equal(mvt_raw_write(&r, f, flen), 0);

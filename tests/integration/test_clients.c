@@ -202,7 +202,8 @@ static void test_hundred_connections(void **state)
     free(t);
 }
 
-/* ---- 100 vmctl processes ----------------------------------------------------------------------- */
+/* ---- 100 vmctl processes -----------------------------------------------------------------------
+ */
 
 typedef struct proc {
     pid_t pid;
@@ -449,8 +450,8 @@ static void test_connection_churn(void **state)
         Modvirt__ConnectOpenArgs open = MODVIRT__CONNECT_OPEN_ARGS__INIT;
         open.uri = (char *)URI;
         assert_int_equal(mvt_raw_call(&r, 1, MV_PROC_CONNECT_OPEN, &open.base, NULL, 0), 0);
-        assert_int_equal(
-            mvt_raw_call(&r, 2, MV_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS, NULL, NULL, 0), 0);
+        assert_int_equal(mvt_raw_call(&r, 2, MV_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS, NULL, NULL, 0),
+                         0);
         mvt_raw_close(&r);
     }
     free(sock);

@@ -153,6 +153,48 @@ static void test_stopped_proxy_is_declared_dead(void **state)
     free(sock);
 }
 
+/* Opening a connection to a proxy that accepts but never answers (stopped) does not
+ * hang: the keepalive bounds the open too, for the C API and for vmctl. */
+static void test_open_against_stopped_proxy(void **state)
+{
+    const mvt_env *e = *state;
+    virConnectPtr c = virConnectOpen(URI);
+    assert_non_null(c);
+    assert_int_equal(virConnectClose(c), 0);
+    pid_t proxy = mvt_daemon_pid(e, "virtproxyd");
+    assert_true(proxy > 0);
+    assert_int_equal(mvt_stop_wait(proxy, 5000), 0);
+    setenv("MODVIRT_KEEPALIVE", "200,3", 1);
+
+    long long t0 = mvt_now_ms();
+    assert_null(virConnectOpen(URI));
+    long long took = mvt_now_ms() - t0;
+    mvt_api_error err;
+    mvt_api_error_take(&err);
+    assert_int_equal(err.code, VIR_ERR_RPC);
+    assert_non_null(strstr(err.message, "no answer to keepalive"));
+    assert_true(took >= 600 - 50);
+    assert_true(took <= 600 + 200 + SLACK_MS);
+
+    mvt_result r;
+    t0 = mvt_now_ms();
+    assert_int_equal(mvt_vmctl(&r, "-c", URI, "list", "--all", NULL), 0);
+    took = mvt_now_ms() - t0;
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "error: failed to connect to the hypervisor\n"));
+    assert_non_null(strstr(r.err, "no answer to keepalive"));
+    assert_true(took <= 600 + 200 + 2 * SLACK_MS);
+    mvt_result_free(&r);
+
+    /* resumed, the same proxy serves again */
+    assert_int_equal(kill(proxy, SIGCONT), 0);
+    c = virConnectOpen(URI);
+    assert_non_null(c);
+    assert_int_equal(virConnectNumOfDefinedDomains(c), 0);
+    assert_int_equal(mvt_daemon_pid(e, "virtproxyd"), proxy);
+    assert_int_equal(virConnectClose(c), 0);
+}
+
 /* The driver stops answering: calls with a 500 ms deadline fail with
  * VIR_ERR_OPERATION_TIMEOUT, while the connection stays alive — the proxy still answers
  * a keepalive far shorter than the deadline. After SIGCONT the next calls are served,
@@ -249,6 +291,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_stopped_proxy_is_declared_dead, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_against_stopped_proxy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stopped_driver_times_out_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proxy_keepalive_fails_hung_driver_calls, setup,
                                         teardown),

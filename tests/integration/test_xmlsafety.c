@@ -123,9 +123,9 @@ static char *doc_billion_laughs(const world *w)
         decl = xasprintf("%s\">\n", next);
         free(next);
     }
-    char *doc = xasprintf("<?xml version=\"1.0\"?>\n<!DOCTYPE domain [\n%s]>\n" HEAD BODY
-                          "</domain>\n",
-                          decl, "&lol9;");
+    char *doc =
+        xasprintf("<?xml version=\"1.0\"?>\n<!DOCTYPE domain [\n%s]>\n" HEAD BODY "</domain>\n",
+                  decl, "&lol9;");
     free(decl);
     return doc;
 }
@@ -140,10 +140,11 @@ static char *doc_xxe_file(const world *w)
 
 static char *doc_xxe_http(const world *w)
 {
-    return xasprintf("<?xml version=\"1.0\"?>\n"
-                     "<!DOCTYPE domain [ <!ENTITY xxe SYSTEM \"http://127.0.0.1:%d/xxe\"> ]>\n" HEAD
-                         BODY "  <description>&xxe;</description>\n</domain>\n",
-                     w->port, "xxe-http");
+    return xasprintf(
+        "<?xml version=\"1.0\"?>\n"
+        "<!DOCTYPE domain [ <!ENTITY xxe SYSTEM \"http://127.0.0.1:%d/xxe\"> ]>\n" HEAD BODY
+        "  <description>&xxe;</description>\n</domain>\n",
+        w->port, "xxe-http");
 }
 
 /* A parameter entity pulls in an external DTD, which would declare what &ext; means. */
@@ -258,8 +259,7 @@ static char *doc_not_utf8(const world *w)
 static char *doc_wrong_encoding(const world *w)
 {
     (void)w;
-    return xasprintf("<?xml version='1.0' encoding='UTF-16'?>\n" HEAD BODY "</domain>\n",
-                     "utf16");
+    return xasprintf("<?xml version='1.0' encoding='UTF-16'?>\n" HEAD BODY "</domain>\n", "utf16");
 }
 
 static char *doc_unknown_element(const world *w)
@@ -277,7 +277,8 @@ static char *doc_unknown_attribute(const world *w)
 static char *doc_unknown_device(const world *w)
 {
     (void)w;
-    return xasprintf(HEAD BODY "  <devices>\n    <teleporter model='x'/>\n  </devices>\n</domain>\n",
+    return xasprintf(HEAD BODY
+                     "  <devices>\n    <teleporter model='x'/>\n  </devices>\n</domain>\n",
                      "unknown-dev");
 }
 
@@ -306,7 +307,8 @@ static const bad_case bad_cases[] = {
 };
 #define N_BAD (sizeof(bad_cases) / sizeof(bad_cases[0]))
 
-/* ---- checks ----------------------------------------------------------------------------------- */
+/* ---- checks -----------------------------------------------------------------------------------
+ */
 
 static void expect_fragments(const bad_case *bc, const char *via, const char *msg)
 {
@@ -347,7 +349,8 @@ static void test_refused_by_api(void **state)
     for (size_t i = 0; i < N_BAD; i++) {
         const bad_case *bc = &bad_cases[i];
         char *doc = bc->make(w);
-        for (unsigned flags = 0; flags <= VIR_DOMAIN_DEFINE_VALIDATE; flags += VIR_DOMAIN_DEFINE_VALIDATE) {
+        for (unsigned flags = 0; flags <= VIR_DOMAIN_DEFINE_VALIDATE;
+             flags += VIR_DOMAIN_DEFINE_VALIDATE) {
             virDomainPtr d = virDomainDefineXMLFlags(w->conn, doc, flags);
             if (d)
                 fail_msg("%s (flags %u): defined", bc->what, flags);
@@ -465,11 +468,10 @@ static void test_limits_are_exact(void **state)
 static void test_xinclude_is_inert(void **state)
 {
     world *w = *state;
-    char *doc = xasprintf(HEAD BODY
-                          "  <metadata>\n"
-                          "    <xi:include xmlns:xi='http://www.w3.org/2001/XInclude' "
-                          "href='file://%s' parse='text'/>\n"
-                          "  </metadata>\n</domain>\n",
+    char *doc = xasprintf(HEAD BODY "  <metadata>\n"
+                                    "    <xi:include xmlns:xi='http://www.w3.org/2001/XInclude' "
+                                    "href='file://%s' parse='text'/>\n"
+                                    "  </metadata>\n</domain>\n",
                           "xinclude", w->secret_path);
     virDomainPtr d = virDomainDefineXML(w->conn, doc);
     assert_non_null(d);
