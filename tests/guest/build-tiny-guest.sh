@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# tests/guest/build-tiny-guest.sh [CACHE_DIR]: builds the tiny test guest (Debian's cloud
+# kernel + a busybox initramfs) into a cache and prints the kernel and initrd paths.
+#
+# Nothing is installed on the host: the kernel package is fetched with `apt-get download`
+# and unpacked with `dpkg -x`; busybox comes from the host's busybox-static. The cache
+# defaults to $MODVIRT_TEST_CACHE, else ./test-cache. Idempotent and safe to run from
+# many tests at once (one flock around the build).
+#
+# Output on stdout, two lines:   kernel /abs/path/vmlinuz
+#                                initrd /abs/path/initrd.cpio.gz
+# Exit 0 on success; non-zero (reason on stderr) when the guest cannot be built.
+#
+# The guest's /init (see write_init below) prints MARKER on the serial console (ttyS0)
+# once booted, then powers off when the ACPI power button is pressed (QMP
+# system_powerdown). A line typed on the console is answered with MARKER again, and the
+# lines "poweroff", "reboot" and "panic" make the guest do that itself, so tests can
+# drive guest-initiated shutdowns, resets and crashes.
+set -euo pipefail
+
+MARKER=MODVIRT-TINY-GUEST-READY
+cache=${1:-${MODVIRT_TEST_CACHE:-$PWD/test-cache}}
+mkdir -p "$cache"
+cache=$(cd "$cache" && pwd)
+self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
+
+die() { echo "build-tiny-guest: $*" >&2; exit 1; }
+
+for tool in dpkg dpkg-deb apt-get cpio gzip flock; do
+  command -v "$tool" >/dev/null || die "missing tool: $tool"
+done
+busybox=""
+for b in /bin/busybox /usr/bin/busybox; do
+  # Only a static busybox runs inside an initramfs that has no libc.
+  if [ -x "$b" ] && ! LC_ALL=C ldd "$b" >/dev/null 2>&1; then busybox=$b; break; fi
+done
+[ -n "$busybox" ] || die "no static busybox (apt-get install busybox-static)"
+
+exec 9>"$cache/.lock"
+flock 9
+
+kernel_dir=$cache/kernel
+initrd=$cache/initrd.cpio.gz
+
+# 1. The kernel: the package linux-image-cloud-amd64 depends on, unpacked once.
+fetch_kernel() {
+  local pkg deb
+  pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+        awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+  [ -n "$pkg" ] || die "apt-cache knows no linux-image-cloud-amd64 (run apt-get update)"
+  mkdir -p "$cache/deb"
+  deb=$(ls "$cache/deb/${pkg}_"*.deb 2>/dev/null | head -n1 || true)
+  if [ -z "$deb" ]; then
+    deb=$(ls "/var/cache/apt/archives/${pkg}_"*.deb 2>/dev/null | head -n1 || true)
+    if [ -n "$deb" ]; then
+      cp "$deb" "$cache/deb/"
+    else
+      echo "build-tiny-guest: downloading $pkg" >&2
+      (cd "$cache/deb" && apt-get download -q "$pkg" >&2) ||
+        die "apt-get download $pkg failed"
+    fi
+    deb=$(ls "$cache/deb/${pkg}_"*.deb | head -n1)
+  fi
+  rm -rf "$kernel_dir.tmp"
+  mkdir -p "$kernel_dir.tmp"
+  dpkg -x "$deb" "$kernel_dir.tmp"
+  rm -rf "$kernel_dir"
+  mv "$kernel_dir.tmp" "$kernel_dir"
+}
+
+vmlinuz=$(ls "$kernel_dir"/boot/vmlinuz-* 2>/dev/null | head -n1 || true)
+if [ -z "$vmlinuz" ]; then
+  fetch_kernel
+  vmlinuz=$(ls "$kernel_dir"/boot/vmlinuz-* 2>/dev/null | head -n1 || true)
+  [ -n "$vmlinuz" ] || die "no boot/vmlinuz-* in the kernel package"
+fi
+
+# Copies module NAME.ko (plain, .xz or .zst) from the unpacked kernel, uncompressed.
+copy_module() { # copy_module NAME DEST_DIR
+  local f
+  f=$(find "$kernel_dir/lib/modules" -name "$1.ko" -o -name "$1.ko.xz" -o -name "$1.ko.zst" |
+      head -n1)
+  [ -n "$f" ] || die "module $1 not found in the kernel package"
+  case "$f" in
+    *.xz) xz -dc "$f" >"$2/$1.ko" ;;
+    *.zst) zstd -qdc "$f" >"$2/$1.ko" ;;
+    *) cp "$f" "$2/$1.ko" ;;
+  esac
+}
+
+write_init() { # write_init FILE
+  cat >"$1" <<EOF
+#!/bin/busybox sh
+# The tiny guest's init: see tests/guest/build-tiny-guest.sh.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+insmod /lib/modules/button.ko 2>/dev/null
+insmod /lib/modules/evdev.ko 2>/dev/null
+button=""
+for n in /sys/class/input/event*; do
+  if grep -q "Power Button" "\$n/device/name" 2>/dev/null; then
+    button=/dev/input/\${n##*/}
+    break
+  fi
+done
+# Console commands: any line answers the marker again (a console attached after boot
+# can ask for it); a few words make the guest act on its own.
+(
+  while read -r line; do
+    case "\$line" in
+      poweroff) poweroff -f ;;
+      reboot) reboot -f ;;
+      panic) echo c >/proc/sysrq-trigger ;;
+    esac
+    echo "$MARKER"
+  done
+) </dev/console >/dev/console 2>&1 &
+echo "$MARKER"
+if [ -n "\$button" ]; then
+  # One struct input_event (24 bytes) from the power button, then off.
+  dd if="\$button" of=/dev/null bs=24 count=1 2>/dev/null
+  poweroff -f
+fi
+echo "tiny guest: no power button found" >&2
+while :; do sleep 3600; done
+EOF
+  chmod 755 "$1"
+}
+
+# 2. The initramfs: rebuilt when missing or older than this script or the kernel.
+if [ ! -s "$initrd" ] || [ "$self" -nt "$initrd" ] || [ "$vmlinuz" -nt "$initrd" ]; then
+  work=$(mktemp -d "$cache/initrd.XXXXXX")
+  trap 'rm -rf "$work"' EXIT
+  mkdir -p "$work"/{bin,dev,proc,sys,lib/modules}
+  cp "$busybox" "$work/bin/busybox"
+  copy_module button "$work/lib/modules"
+  copy_module evdev "$work/lib/modules"
+  write_init "$work/init"
+  (cd "$work" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -9n) \
+    >"$initrd.tmp"
+  mv "$initrd.tmp" "$initrd"
+fi
+
+echo "kernel $vmlinuz"
+echo "initrd $initrd"
