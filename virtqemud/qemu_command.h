@@ -1,0 +1,104 @@
+/* qemu_command.h: a domain definition turned into the argv of qemu-system (QEMU 7.2),
+ * and the TCP ports its displays listen on.
+ *
+ *   qemu_command.c          the builder: machine, accel, memory, cpus, boot, misc;
+ *                           the result object; shell-quoted text for XML-to-native
+ *   qemu_command_devices.c  disks, controllers, NICs, character devices, displays,
+ *                           sound, watchdog, balloon, rng, input, video
+ *   qemu_ports.c            the VNC/SPICE port allocator
+ *   qemu_native.c           the capabilities, domain capabilities and XML-to-native
+ *                           handlers (procedures 27, 28, 29)
+ *
+ * The argv always starts with -S -no-user-config -nodefaults and a -chardev socket +
+ * -mon for QMP at the given monitor path; QEMU is spawned from it directly (no shell).
+ * Disks use -blockdev (file/host_device + format node) and -device, as QEMU 7.2 prefers.
+ * Anything the definition asks for that QEMU 7.2 cannot do is refused with an error
+ * naming the element — never silently dropped. */
+#ifndef QEMU_COMMAND_H
+#define QEMU_COMMAND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "common/domain/domain_conf.h"
+#include "common/error.h"
+#include "virtqemud/qemu_caps.h"
+
+/* ---- qemu_ports.c ---------------------------------------------------------------------- */
+
+#define QEMU_VNC_PORT_MIN 5900
+#define QEMU_VNC_PORT_MAX 65535
+
+typedef struct qemu_ports qemu_ports;
+
+/* An allocator of ports in [min, max]. Thread-safe. */
+qemu_ports *qemu_ports_new(int min, int max, mv_error *err);
+void qemu_ports_free(qemu_ports *p); /* NULL tolerated */
+/* The lowest port that is neither handed out nor bound by anyone on the host (checked
+ * by binding it); it stays taken until released. -1 + err when none is left. */
+int qemu_ports_acquire(qemu_ports *p, mv_error *err);
+/* Marks a port taken that a running guest already uses (re-attach after a restart).
+ * -1 + err when it is outside the range or already taken. */
+int qemu_ports_reserve(qemu_ports *p, int port, mv_error *err);
+/* Gives a port back (the guest stopped). Ports never acquired are ignored. */
+void qemu_ports_release(qemu_ports *p, int port);
+
+/* ---- qemu_command.c -------------------------------------------------------------------- */
+
+enum {
+    /* For XML-to-native: allocate nothing; autoport displays show port 5900 (VNC
+     * display :0) as libvirt's domxml-to-native does. */
+    QEMU_COMMAND_DRY_RUN = 1u << 0,
+};
+
+typedef struct qemu_command_params {
+    const qemu_caps *caps;    /* required: binary, machines, devices, KVM */
+    const char *monitor_path; /* QMP unix socket */
+    int id;                   /* the domain id this run gets */
+    const char *sock_dir;     /* folder for per-guest unix sockets (unix chardevs with
+                               * no path, SPICE/VNC sockets): short, see DESIGN.md */
+    qemu_ports *ports;        /* autoport VNC/SPICE ports; NULL only with DRY_RUN */
+    unsigned int flags;       /* QEMU_COMMAND_* */
+} qemu_command_params;
+
+/* Which character device of the definition a chardev id belongs to. */
+typedef enum qemu_chr_kind {
+    QEMU_CHR_SERIAL,
+    QEMU_CHR_CONSOLE,
+    QEMU_CHR_CHANNEL,
+    QEMU_CHR_PARALLEL,
+} qemu_chr_kind;
+
+/* A pty chardev: after start, the caller reads its path from query-chardev
+ * ("filename": "pty:/dev/pts/N") and stores it in the live definition's
+ * tty/source_path of def-><kind>s[index]. */
+typedef struct qemu_command_pty {
+    char *chardev_id;   /* "charserial0" */
+    qemu_chr_kind kind;
+    size_t index;
+} qemu_command_pty;
+
+typedef struct qemu_command {
+    char **argv;          /* NULL-terminated; argv[0] is the binary */
+    char **env;           /* NULL-terminated "NAME=VALUE" to add (qemu:env) */
+    qemu_command_pty *ptys;
+    size_t nptys;
+    int *ports;           /* ports taken from params->ports: release at stop */
+    size_t nports;
+    qemu_ports *port_owner; /* where they came from (borrowed) */
+} qemu_command;
+
+/* Builds the command line for running `def`. def is the live copy the caller will
+ * publish: autoport ports are written into def->graphics[i].port / tls_port, aliases of
+ * character devices into their info.alias. On error, every port taken is released. */
+int qemu_command_build(mv_domain_def *def, const qemu_command_params *params,
+                       qemu_command **out, mv_error *err);
+/* Frees cmd; does NOT release its ports (a running guest keeps them). */
+void qemu_command_free(qemu_command *cmd);
+/* Releases cmd's ports to their allocator (the guest stopped or never started). */
+void qemu_command_release_ports(qemu_command *cmd);
+
+/* The argv as one line for a human or a shell: env assignments first, each argument
+ * single-quoted when it holds anything but [A-Za-z0-9_,.:/=+@%-]. malloc'd or NULL. */
+char *qemu_command_to_string(const qemu_command *cmd);
+
+#endif
