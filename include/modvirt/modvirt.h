@@ -194,6 +194,19 @@ struct _virNodeInfo {
 
 int virNodeGetInfo(virConnectPtr conn, virNodeInfoPtr info);
 
+typedef enum {
+    VIR_CONNECT_GET_DOMAIN_CAPABILITIES_DISABLE_DEPRECATED_FEATURES = (1 << 0),
+} virConnectGetDomainCapabilitiesFlags;
+
+char *virConnectGetCapabilities(virConnectPtr conn); /* caller frees */
+/* Any of emulatorbin, arch, machine, virttype may be NULL (the default). Caller frees. */
+char *virConnectGetDomainCapabilities(virConnectPtr conn, const char *emulatorbin,
+                                      const char *arch, const char *machine,
+                                      const char *virttype, unsigned int flags);
+/* nativeFormat "qemu-argv". Caller frees. */
+char *virConnectDomainXMLToNative(virConnectPtr conn, const char *nativeFormat,
+                                  const char *domainXml, unsigned int flags);
+
 /* ---- domains ----------------------------------------------------------------------------- */
 
 typedef enum {
@@ -387,6 +400,57 @@ int virDomainGetAutostart(virDomainPtr domain, int *autostart);
 int virDomainSetAutostart(virDomainPtr domain, int autostart);
 int virDomainIsActive(virDomainPtr domain);
 int virDomainIsPersistent(virDomainPtr domain);
+
+/* ---- the lifecycle of running domains -------------------------------------------------- */
+
+typedef enum {
+    VIR_DOMAIN_NONE = 0,
+    VIR_DOMAIN_START_PAUSED = (1 << 0),
+    VIR_DOMAIN_START_AUTODESTROY = (1 << 1),
+    VIR_DOMAIN_START_BYPASS_CACHE = (1 << 2),
+    VIR_DOMAIN_START_FORCE_BOOT = (1 << 3),
+    VIR_DOMAIN_START_VALIDATE = (1 << 4),
+    VIR_DOMAIN_START_RESET_NVRAM = (1 << 5),
+} virDomainCreateFlags;
+
+typedef enum {
+    VIR_DOMAIN_SHUTDOWN_DEFAULT = 0,
+    VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN = (1 << 0),
+    VIR_DOMAIN_SHUTDOWN_GUEST_AGENT = (1 << 1),
+    VIR_DOMAIN_SHUTDOWN_INITCTL = (1 << 2),
+    VIR_DOMAIN_SHUTDOWN_SIGNAL = (1 << 3),
+    VIR_DOMAIN_SHUTDOWN_PARAVIRT = (1 << 4),
+} virDomainShutdownFlagValues;
+
+typedef enum {
+    VIR_DOMAIN_REBOOT_DEFAULT = 0,
+    VIR_DOMAIN_REBOOT_ACPI_POWER_BTN = (1 << 0),
+    VIR_DOMAIN_REBOOT_GUEST_AGENT = (1 << 1),
+    VIR_DOMAIN_REBOOT_INITCTL = (1 << 2),
+    VIR_DOMAIN_REBOOT_SIGNAL = (1 << 3),
+    VIR_DOMAIN_REBOOT_PARAVIRT = (1 << 4),
+} virDomainRebootFlagValues;
+
+typedef enum {
+    VIR_DOMAIN_DESTROY_DEFAULT = 0,
+    VIR_DOMAIN_DESTROY_GRACEFUL = (1 << 0),
+    VIR_DOMAIN_DESTROY_REMOVE_LOGS = (1 << 1),
+} virDomainDestroyFlagsValues;
+
+/* Start a defined domain; on success the handle carries the new id. */
+int virDomainCreate(virDomainPtr domain);
+int virDomainCreateWithFlags(virDomainPtr domain, unsigned int flags);
+/* Start a transient domain from XML; a new handle (free it) or NULL. */
+virDomainPtr virDomainCreateXML(virConnectPtr conn, const char *xmlDesc, unsigned int flags);
+int virDomainShutdown(virDomainPtr domain);
+int virDomainShutdownFlags(virDomainPtr domain, unsigned int flags);
+/* Stop at once; on success the handle's id is -1 again. */
+int virDomainDestroy(virDomainPtr domain);
+int virDomainDestroyFlags(virDomainPtr domain, unsigned int flags);
+int virDomainReboot(virDomainPtr domain, unsigned int flags);
+int virDomainReset(virDomainPtr domain, unsigned int flags);
+int virDomainSuspend(virDomainPtr domain);
+int virDomainResume(virDomainPtr domain);
 
 int virDomainRef(virDomainPtr domain);
 int virDomainFree(virDomainPtr domain);
