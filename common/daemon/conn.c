@@ -15,6 +15,7 @@ static void conn_free(mv_conn *c)
 {
     mv_frame_reader_free(&c->reader);
     mv_wq_free(&c->wq);
+    mv_events_conn_gone(c);
     if (c->data && c->data_free)
         c->data_free(c->data);
     free(c->uri);

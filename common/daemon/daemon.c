@@ -9,6 +9,8 @@ static int daemon_start(mv_service *s, void *opaque, mv_error *err)
 {
     mv_daemon *d = opaque;
     d->svc = s;
+    if (mv_events_start(d, err) < 0)
+        return -1;
     if (d->driver->init && d->driver->init(d, err) < 0) {
         if (!mv_error_is_set(err))
             mv_error_set(err, VIR_ERR_INTERNAL_ERROR, d->driver->error_domain,
@@ -30,6 +32,7 @@ static void daemon_stop(mv_service *s, void *opaque)
 {
     mv_daemon *d = opaque;
     d->stopping = true;
+    mv_events_stopping(d);
     if (d->nconns || d->jobs)
         MV_INFO("finishing %zu connections and %u running calls", d->nconns, d->jobs);
     mv_conns_drain_all(d);
@@ -46,6 +49,7 @@ static void daemon_finish(mv_service *s, void *opaque)
     mv_daemon *d = opaque;
     if (d->driver->shutdown)
         d->driver->shutdown(d);
+    mv_events_finish(d);
 }
 
 static const mv_service_ops daemon_ops = {

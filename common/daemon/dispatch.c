@@ -427,6 +427,13 @@ void mv_dispatch_frame(mv_conn *c, const uint8_t *bytes, size_t len)
         do_close(c, serial, p, args);
         args = NULL;
         break;
+    case MV_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY:
+        mv_events_register(c, serial, env->resume_seq,
+                           (const Modvirt__EventRegisterArgs *)args);
+        break;
+    case MV_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY:
+        mv_events_deregister(c, serial, (const Modvirt__EventDeregisterArgs *)args);
+        break;
     default: {
         mv_call *call = call_new(c, p, serial, args, &err);
         if (!call)

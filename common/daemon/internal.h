@@ -36,6 +36,9 @@
 #define CONN_DRAIN_MS 5000
 
 typedef struct mv_conn mv_conn;
+typedef struct mv_events mv_events; /* events.c */
+typedef struct mv_evreg mv_evreg;   /* one event registration of a connection */
+typedef struct mv_stream mv_stream; /* stream.c */
 
 struct mv_daemon {
     const mv_driver *driver;
@@ -48,6 +51,7 @@ struct mv_daemon {
     uv_timer_t reaper; /* cuts off draining connections that cannot be written */
     bool reaper_ok;
     bool stopping;
+    mv_events *events; /* numbering, backlog and its file */
 };
 
 struct mv_conn {
@@ -71,6 +75,8 @@ struct mv_conn {
     unsigned running;               /* JOB calls on worker threads */
     mv_call *wait_head, *wait_tail; /* JOB calls waiting for a running slot */
     unsigned nwaiting;
+    mv_evreg *evregs;   /* event registrations (events.c) */
+    mv_stream *streams; /* open streams (stream.c) */
     mv_conn *prev, *next;
 };
 
@@ -113,5 +119,20 @@ void mv_dispatch_frame(mv_conn *c, const uint8_t *env, size_t len);
 int mv_dispatch_gate(const mv_proc_info *p, bool opened, bool readonly, mv_error *err);
 /* Frees the calls still waiting for a slot (the connection is closing). */
 void mv_dispatch_drop_waiting(mv_conn *c);
+
+/* ---- events.c: registrations, numbering, delivery, the backlog file ---- */
+/* Loads the backlog (before the driver's init, which may emit). */
+int mv_events_start(mv_daemon *d, mv_error *err);
+/* Emitting fails from now on (stop requested). */
+void mv_events_stopping(mv_daemon *d);
+/* After the loop ended: writes what is unsaved, frees. */
+void mv_events_finish(mv_daemon *d);
+/* CONNECT_DOMAIN_EVENT_REGISTER_ANY / DEREGISTER_ANY, answered on the loop. The reply
+ * envelope's seq is the last number handed out, so the caller knows where it stands. */
+void mv_events_register(mv_conn *c, uint32_t serial, uint64_t resume_seq,
+                        const Modvirt__EventRegisterArgs *a);
+void mv_events_deregister(mv_conn *c, uint32_t serial, const Modvirt__EventDeregisterArgs *a);
+/* Frees the connection's registrations. */
+void mv_events_conn_gone(mv_conn *c);
 
 #endif
