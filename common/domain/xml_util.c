@@ -87,6 +87,11 @@ static void on_error(void *ctx, xmlErrorPtr e)
         n = strlen(st->first_error);
         while (n > 0 && (st->first_error[n - 1] == '\n' || st->first_error[n - 1] == ' '))
             st->first_error[--n] = '\0';
+        /* Some libxml2 messages span lines ("...encoding !\nBytes: 0xE9"); an error is
+         * one line wherever it is shown (vmctl prefixes each line with "error: "). */
+        for (char *c = st->first_error; *c; c++)
+            if (*c == '\n' || *c == '\r')
+                *c = ' ';
     }
     st->first_error_line = e->line;
 }
