@@ -4,7 +4,7 @@
  *   qemu_caps_probe.c   running the binary with -qmp stdio (blocking, argv, no shell)
  *   qemu_caps_format.c  capabilities and domain capabilities XML as libvirt writes them
  *
- * A probe runs `BINARY -S -no-user-config -nodefaults -nographic -machine none
+ * A probe runs `BINARY -S -no-user-config -nodefaults -display none -machine none
  * -qmp stdio` and asks query-version, query-target, query-machines and qom-list-types;
  * a second, short run with `-accel kvm` asks query-kvm: KVM is usable only when it
  * answers enabled and present. Results are kept on disk under
