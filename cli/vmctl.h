@@ -13,6 +13,9 @@
  *   cmd_define.c  define, undefine, dumpxml, autostart
  *   cmd_edit.c    edit (through $VISUAL / $EDITOR)
  *   cmd_help.c    help [COMMAND | KEYWORD]
+ *   cmd_life.c    start, create, shutdown, destroy, reboot, reset, suspend, resume
+ *   cmd_devices.c domiflist, domblklist, vncdisplay (from the XML), capabilities,
+ *                 domcapabilities, domxml-to-native
  *
  * Only cli/ prints. Output goes to ctx->out and ctx->err so tests can capture it. */
 #ifndef VMCTL_H
@@ -186,6 +189,22 @@ int vmctl_cmd_dumpxml(vmctl_ctx *ctx, const vmctl_args *args);
 int vmctl_cmd_autostart(vmctl_ctx *ctx, const vmctl_args *args);
 int vmctl_cmd_edit(vmctl_ctx *ctx, const vmctl_args *args);
 int vmctl_cmd_help(vmctl_ctx *ctx, const vmctl_args *args);
+/* cmd_life.c: the lifecycle */
+int vmctl_cmd_start(vmctl_ctx *ctx, const vmctl_args *args);
+int vmctl_cmd_create(vmctl_ctx *ctx, const vmctl_args *args);
+int vmctl_cmd_shutdown(vmctl_ctx *ctx, const vmctl_args *args);
+int vmctl_cmd_reboot(vmctl_ctx *ctx, const vmctl_args *args);
+int vmctl_cmd_destroy(vmctl_ctx *ctx, const vmctl_args *args);
+int vmctl_cmd_reset(vmctl_ctx *ctx, const vmctl_args *args);
+int vmctl_cmd_suspend(vmctl_ctx *ctx, const vmctl_args *args);
+int vmctl_cmd_resume(vmctl_ctx *ctx, const vmctl_args *args);
+/* cmd_devices.c: devices from the XML, capabilities, native formats */
+int vmctl_cmd_domiflist(vmctl_ctx *ctx, const vmctl_args *args);
+int vmctl_cmd_domblklist(vmctl_ctx *ctx, const vmctl_args *args);
+int vmctl_cmd_vncdisplay(vmctl_ctx *ctx, const vmctl_args *args);
+int vmctl_cmd_capabilities(vmctl_ctx *ctx, const vmctl_args *args);
+int vmctl_cmd_domcapabilities(vmctl_ctx *ctx, const vmctl_args *args);
+int vmctl_cmd_domxml_to_native(vmctl_ctx *ctx, const vmctl_args *args);
 
 /* Splits an $EDITOR value into argv (whitespace separated, '...' and "..." quoting).
  * NULL-terminated, malloc'd; NULL on unbalanced quotes or ENOMEM. (cmd_edit.c) */

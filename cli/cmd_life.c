@@ -1,0 +1,229 @@
+/* cmd_life.c: start, create, shutdown, destroy, reboot, reset, suspend, resume — the
+ * lifecycle commands, with virsh's messages. */
+#include "cli/vmctl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* DESIGN.md's limit on an XML document (as define). */
+#define XML_MAX (10u * 1024 * 1024)
+
+/* The success line, or in JSON mode {"name": ..., key: true}. */
+static void report(vmctl_ctx *ctx, const char *name, const char *key, const char *fmt)
+{
+    if (ctx->json) {
+        json_object *doc = json_object_new_object();
+        json_object_object_add(doc, "name", json_object_new_string(name));
+        json_object_object_add(doc, key, json_object_new_boolean(1));
+        vmctl_json_emit(ctx, doc);
+    } else {
+        fprintf(ctx->out, fmt, name);
+        fputc('\n', ctx->out);
+    }
+}
+
+/* virsh's --mode words for shutdown and reboot, in the order of the flag bits. */
+static const char *const mode_words[] = {"acpi", "agent", "initctl", "signal", "paravirt"};
+
+/* "acpi,agent" -> flag bits (bit i for mode_words[i]); -1 after printing virsh's error. */
+static int parse_modes(vmctl_ctx *ctx, const char *modes, unsigned int *flags)
+{
+    *flags = 0;
+    if (!modes)
+        return 0;
+    char *copy = strdup(modes);
+    int rc = 0;
+    if (!copy) {
+        vmctl_error(ctx, "out of memory");
+        return -1;
+    }
+    char *save = NULL;
+    for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        size_t i = 0;
+        while (i < sizeof(mode_words) / sizeof(mode_words[0]) && strcmp(w, mode_words[i]) != 0)
+            i++;
+        if (i == sizeof(mode_words) / sizeof(mode_words[0])) {
+            vmctl_error(ctx, "Unknown mode %s value, expecting 'acpi', 'agent', 'initctl', "
+                             "'signal' or 'paravirt'", w);
+            rc = -1;
+            break;
+        }
+        *flags |= 1u << i;
+    }
+    free(copy);
+    return rc;
+}
+
+int vmctl_cmd_start(vmctl_ctx *ctx, const vmctl_args *args)
+{
+    unsigned int flags = 0;
+    if (vmctl_arg_bool(args, "paused"))
+        flags |= VIR_DOMAIN_START_PAUSED;
+    if (vmctl_arg_bool(args, "autodestroy"))
+        flags |= VIR_DOMAIN_START_AUTODESTROY;
+    if (vmctl_arg_bool(args, "bypass-cache"))
+        flags |= VIR_DOMAIN_START_BYPASS_CACHE;
+    if (vmctl_arg_bool(args, "force-boot"))
+        flags |= VIR_DOMAIN_START_FORCE_BOOT;
+    if (vmctl_arg_bool(args, "reset-nvram"))
+        flags |= VIR_DOMAIN_START_RESET_NVRAM;
+    virDomainPtr dom = vmctl_domain_arg(ctx, args);
+    if (!dom)
+        return -1;
+    const char *name = virDomainGetName(dom);
+    int rc = -1;
+    /* virsh refuses a running domain itself, before asking the hypervisor. */
+    if (virDomainGetID(dom) != (unsigned int)-1) {
+        vmctl_error(ctx, "Domain is already active");
+        goto cleanup;
+    }
+    if ((flags ? virDomainCreateWithFlags(dom, flags) : virDomainCreate(dom)) < 0) {
+        vmctl_error(ctx, "Failed to start domain '%s'", name);
+        goto cleanup;
+    }
+    report(ctx, name, "started", "Domain '%s' started");
+    rc = 0;
+cleanup:
+    virDomainFree(dom);
+    return rc;
+}
+
+int vmctl_cmd_create(vmctl_ctx *ctx, const vmctl_args *args)
+{
+    const char *file = vmctl_arg_str(args, "file");
+    unsigned int flags = 0;
+    if (vmctl_arg_bool(args, "paused"))
+        flags |= VIR_DOMAIN_START_PAUSED;
+    if (vmctl_arg_bool(args, "autodestroy"))
+        flags |= VIR_DOMAIN_START_AUTODESTROY;
+    if (vmctl_arg_bool(args, "validate"))
+        flags |= VIR_DOMAIN_START_VALIDATE;
+    char *xml = vmctl_read_file(file, XML_MAX);
+    if (!xml) {
+        if (errno == EFBIG)
+            vmctl_error(ctx, "file '%s' is larger than the XML limit of %u bytes", file,
+                        XML_MAX);
+        else
+            vmctl_error(ctx, "Failed to open file '%s': %s", file, strerror(errno));
+        return -1;
+    }
+    virConnectPtr conn = vmctl_conn(ctx);
+    virDomainPtr dom = conn ? virDomainCreateXML(conn, xml, flags) : NULL;
+    free(xml);
+    if (!dom) {
+        if (conn)
+            vmctl_error(ctx, "Failed to create domain from %s", file);
+        return -1;
+    }
+    if (ctx->json) {
+        char uuid[VIR_UUID_STRING_BUFLEN] = "";
+        virDomainGetUUIDString(dom, uuid);
+        json_object *doc = json_object_new_object();
+        json_object_object_add(doc, "name", json_object_new_string(virDomainGetName(dom)));
+        json_object_object_add(doc, "uuid", json_object_new_string(uuid));
+        json_object_object_add(doc, "id", json_object_new_int((int)virDomainGetID(dom)));
+        json_object_object_add(doc, "file", json_object_new_string(file));
+        vmctl_json_emit(ctx, doc);
+    } else {
+        fprintf(ctx->out, "Domain '%s' created from %s\n", virDomainGetName(dom), file);
+    }
+    virDomainFree(dom);
+    return 0;
+}
+
+int vmctl_cmd_shutdown(vmctl_ctx *ctx, const vmctl_args *args)
+{
+    unsigned int flags;
+    if (parse_modes(ctx, vmctl_arg_str(args, "mode"), &flags) < 0)
+        return -1;
+    virDomainPtr dom = vmctl_domain_arg(ctx, args);
+    if (!dom)
+        return -1;
+    const char *name = virDomainGetName(dom);
+    int rc = flags ? virDomainShutdownFlags(dom, flags) : virDomainShutdown(dom);
+    if (rc < 0)
+        vmctl_error(ctx, "Failed to shutdown domain '%s'", name);
+    else
+        report(ctx, name, "shutdown", "Domain '%s' is being shutdown");
+    virDomainFree(dom);
+    return rc;
+}
+
+int vmctl_cmd_reboot(vmctl_ctx *ctx, const vmctl_args *args)
+{
+    unsigned int flags;
+    if (parse_modes(ctx, vmctl_arg_str(args, "mode"), &flags) < 0)
+        return -1;
+    virDomainPtr dom = vmctl_domain_arg(ctx, args);
+    if (!dom)
+        return -1;
+    const char *name = virDomainGetName(dom);
+    int rc = virDomainReboot(dom, flags);
+    if (rc < 0)
+        vmctl_error(ctx, "Failed to reboot domain '%s'", name);
+    else
+        report(ctx, name, "rebooted", "Domain '%s' is being rebooted");
+    virDomainFree(dom);
+    return rc;
+}
+
+int vmctl_cmd_destroy(vmctl_ctx *ctx, const vmctl_args *args)
+{
+    unsigned int flags = 0;
+    if (vmctl_arg_bool(args, "graceful"))
+        flags |= VIR_DOMAIN_DESTROY_GRACEFUL;
+    if (vmctl_arg_bool(args, "remove-logs"))
+        flags |= VIR_DOMAIN_DESTROY_REMOVE_LOGS;
+    virDomainPtr dom = vmctl_domain_arg(ctx, args);
+    if (!dom)
+        return -1;
+    const char *name = virDomainGetName(dom);
+    int rc = flags ? virDomainDestroyFlags(dom, flags) : virDomainDestroy(dom);
+    if (rc < 0)
+        vmctl_error(ctx, "Failed to destroy domain '%s'", name);
+    else
+        report(ctx, name, "destroyed", "Domain '%s' destroyed");
+    virDomainFree(dom);
+    return rc;
+}
+
+/* reset, suspend, resume: one call on the domain, one line after. */
+static int simple(vmctl_ctx *ctx, const vmctl_args *args, int (*call)(virDomainPtr),
+                  const char *fail_fmt, const char *key, const char *ok_fmt)
+{
+    virDomainPtr dom = vmctl_domain_arg(ctx, args);
+    if (!dom)
+        return -1;
+    const char *name = virDomainGetName(dom);
+    int rc = call(dom);
+    if (rc < 0)
+        vmctl_error(ctx, fail_fmt, name);
+    else
+        report(ctx, name, key, ok_fmt);
+    virDomainFree(dom);
+    return rc;
+}
+
+static int reset_call(virDomainPtr dom)
+{
+    return virDomainReset(dom, 0);
+}
+
+int vmctl_cmd_reset(vmctl_ctx *ctx, const vmctl_args *args)
+{
+    return simple(ctx, args, reset_call, "Failed to reset domain '%s'", "reset",
+                  "Domain '%s' was reset");
+}
+
+int vmctl_cmd_suspend(vmctl_ctx *ctx, const vmctl_args *args)
+{
+    return simple(ctx, args, virDomainSuspend, "Failed to suspend domain '%s'", "suspended",
+                  "Domain '%s' suspended");
+}
+
+int vmctl_cmd_resume(vmctl_ctx *ctx, const vmctl_args *args)
+{
+    return simple(ctx, args, virDomainResume, "Failed to resume domain '%s'", "resumed",
+                  "Domain '%s' resumed");
+}
