@@ -1,0 +1,307 @@
+/* test_guest_life.c: one real tiny guest at a time, through the C API and vmctl — boot to
+ * running with the marker on its serial console, suspend/resume, ACPI shutdown, a
+ * guest-initiated poweroff, destroy, reset, kill -9 of qemu, transient guests. Skipped
+ * (77) when the tiny guest cannot be built. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "harness.h"
+#include "harness_api.h"
+#include "harness_guest.h"
+
+#define URI "qemu:///system"
+#define BOOT_MS 60000 /* TCG on a busy 2-core machine */
+
+static mvt_guest guest;
+
+typedef struct fixture {
+    mvt_env env;
+    virConnectPtr conn;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    if (!f || mvt_setup(&f->env) < 0 || !(f->conn = virConnectOpen(URI))) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    virConnectClose(f->conn);
+    mvt_guest_kill_all(&f->env);
+    mvt_teardown(&f->env);
+    free(f);
+    return 0;
+}
+
+/* Defines and starts `name`; returns the running handle. */
+static virDomainPtr start_guest(fixture *f, const char *name, unsigned int flags)
+{
+    virDomainPtr dom = mvt_guest_define(f->conn, &guest, name);
+    assert_non_null(dom);
+    assert_int_equal((int)virDomainGetID(dom), -1);
+    int rc = flags ? virDomainCreateWithFlags(dom, flags) : virDomainCreate(dom);
+    if (rc < 0 && virGetLastErrorCode() == VIR_ERR_NO_SUPPORT) {
+        /* a build whose virtqemud does not run guests yet */
+        virDomainFree(dom);
+        skip();
+    }
+    if (rc < 0)
+        fail_msg("start %s: %s", name, virGetLastErrorMessage());
+    assert_true((int)virDomainGetID(dom) > 0);
+    return dom;
+}
+
+static void assert_state(virDomainPtr dom, int state, int reason)
+{
+    int s = -1, r = -1;
+    assert_int_equal(virDomainGetState(dom, &s, &r, 0), 0);
+    if (s != state || (reason >= 0 && r != reason))
+        fail_msg("state %d reason %d, expected %d reason %d", s, r, state, reason);
+}
+
+static void wait_state(virDomainPtr dom, int state, int reason, int timeout_ms)
+{
+    int s = -1, r = -1;
+    if (mvt_guest_wait_state(dom, state, reason, timeout_ms, &s, &r) < 0)
+        fail_msg("state %d reason %d after %d ms, expected %d reason %d", s, r, timeout_ms,
+                 state, reason);
+}
+
+/* The guest boots: running (booted) at once, the marker on its serial console, a live
+ * XML with the id and the pty; destroy ends it (destroyed) and the handle's id is -1. */
+static void test_boot_and_destroy(void **state)
+{
+    fixture *f = *state;
+    long long t0 = mvt_now_ms();
+    virDomainPtr dom = start_guest(f, "boot", 0);
+    assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
+    assert_int_equal(virDomainIsActive(dom), 1);
+    char *pty = mvt_guest_pty(dom);
+    assert_non_null(pty);
+    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
+    printf("boot: marker after %lld ms\n", mvt_now_ms() - t0);
+    free(pty);
+
+    virDomainInfo info;
+    assert_int_equal(virDomainGetInfo(dom, &info), 0);
+    assert_int_equal(info.state, VIR_DOMAIN_RUNNING);
+    assert_int_equal(info.nrVirtCpu, 1);
+    assert_true(info.cpuTime > 0);
+
+    virDomainPtr byid = virDomainLookupByID(f->conn, (int)virDomainGetID(dom));
+    assert_non_null(byid);
+    assert_string_equal(virDomainGetName(byid), "boot");
+    virDomainFree(byid);
+
+    assert_int_equal(virDomainDestroy(dom), 0);
+    assert_int_equal((int)virDomainGetID(dom), -1);
+    assert_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED);
+    assert_int_equal(virDomainIsActive(dom), 0);
+    /* a second destroy is refused: the domain is not running */
+    assert_int_equal(virDomainDestroy(dom), -1);
+    assert_int_equal(virGetLastErrorCode(), VIR_ERR_OPERATION_INVALID);
+    virDomainFree(dom);
+}
+
+static void test_suspend_resume(void **state)
+{
+    fixture *f = *state;
+    virDomainPtr dom = start_guest(f, "pause", 0);
+    assert_int_equal(virDomainSuspend(dom), 0);
+    assert_state(dom, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);
+    assert_int_equal(virDomainResume(dom), 0);
+    assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_UNPAUSED);
+    char *pty = mvt_guest_pty(dom);
+    assert_non_null(pty);
+    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
+    free(pty);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    virDomainFree(dom);
+}
+
+static void test_start_paused(void **state)
+{
+    fixture *f = *state;
+    virDomainPtr dom = start_guest(f, "paused", VIR_DOMAIN_START_PAUSED);
+    assert_state(dom, VIR_DOMAIN_PAUSED, -1);
+    assert_int_equal(virDomainResume(dom), 0);
+    assert_state(dom, VIR_DOMAIN_RUNNING, -1);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    virDomainFree(dom);
+}
+
+/* The ACPI power button: the guest's init powers off; shut off, reason shutdown. */
+static void test_acpi_shutdown(void **state)
+{
+    fixture *f = *state;
+    virDomainPtr dom = start_guest(f, "acpi", 0);
+    char *pty = mvt_guest_pty(dom);
+    assert_non_null(pty);
+    /* the button only works once the guest's init listens for it */
+    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
+    free(pty);
+    assert_int_equal(virDomainShutdownFlags(dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN), 0);
+    wait_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SHUTDOWN, 30000);
+    virDomainFree(dom);
+}
+
+/* The guest powers itself off (typed on its console): seen as shut off, shutdown. */
+static void test_guest_poweroff(void **state)
+{
+    fixture *f = *state;
+    virDomainPtr dom = start_guest(f, "self", 0);
+    char *pty = mvt_guest_pty(dom);
+    assert_non_null(pty);
+    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
+    assert_int_equal(mvt_guest_send(pty, "poweroff"), 0);
+    free(pty);
+    wait_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SHUTDOWN, 30000);
+    virDomainFree(dom);
+}
+
+/* kill -9 of qemu: shut off, crashed, at once; the domain starts again after. */
+static void test_qemu_killed(void **state)
+{
+    fixture *f = *state;
+    virDomainPtr dom = start_guest(f, "killed", 0);
+    pid_t pid = mvt_guest_qemu_pid(&f->env, "killed");
+    assert_true(pid > 0);
+    assert_int_equal(mvt_kill_wait(pid, SIGKILL, 5000), 0);
+    wait_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_CRASHED, 5000);
+    assert_int_equal(virDomainCreate(dom), 0);
+    assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    virDomainFree(dom);
+}
+
+/* reset and reboot keep the guest running (with on_reboot restart) and it boots again. */
+static void test_reset_reboot(void **state)
+{
+    fixture *f = *state;
+    virDomainPtr dom = start_guest(f, "reset", 0);
+    char *pty = mvt_guest_pty(dom);
+    assert_non_null(pty);
+    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
+    int id = (int)virDomainGetID(dom);
+    assert_int_equal(virDomainReset(dom, 0), 0);
+    assert_state(dom, VIR_DOMAIN_RUNNING, -1);
+    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
+    assert_int_equal(virDomainReboot(dom, 0), 0);
+    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
+    assert_state(dom, VIR_DOMAIN_RUNNING, -1);
+    assert_int_equal((int)virDomainGetID(dom), id);
+    free(pty);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    virDomainFree(dom);
+}
+
+/* virDomainCreateXML: a transient guest, gone once destroyed. */
+static void test_transient(void **state)
+{
+    fixture *f = *state;
+    char *xml = mvt_guest_xml(&guest, "transient");
+    assert_non_null(xml);
+    virDomainPtr dom = virDomainCreateXML(f->conn, xml, 0);
+    free(xml);
+    if (!dom && virGetLastErrorCode() == VIR_ERR_NO_SUPPORT)
+        skip();
+    if (!dom)
+        fail_msg("create XML: %s", virGetLastErrorMessage());
+    assert_true((int)virDomainGetID(dom) > 0);
+    assert_int_equal(virDomainIsPersistent(dom), 0);
+    assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    virDomainFree(dom);
+    assert_null(virDomainLookupByName(f->conn, "transient"));
+    assert_int_equal(virGetLastErrorCode(), VIR_ERR_NO_DOMAIN);
+}
+
+/* vmctl's lifecycle commands print virsh's lines. */
+static void test_vmctl_lifecycle(void **state)
+{
+    fixture *f = *state;
+    char *xml = mvt_guest_xml(&guest, "cli");
+    assert_non_null(xml);
+    assert_int_equal(mvt_write(&f->env, "cli.xml", xml), 0);
+    free(xml);
+    char *file = mvt_path(&f->env, "cli.xml");
+    mvt_result r;
+    assert_int_equal(mvt_vmctl(&r, "define", file, NULL), 0);
+    assert_int_equal(r.status, 0);
+    mvt_result_free(&r);
+
+    static const struct {
+        const char *args[4];
+        const char *out;
+    } steps[] = {
+        {{"start", "cli", NULL}, "Domain 'cli' started\n\n"},
+        {{"domstate", "cli", "--reason", NULL}, "running (booted)\n\n"},
+        {{"suspend", "cli", NULL}, "Domain 'cli' suspended\n\n"},
+        {{"domstate", "cli", NULL}, "paused\n\n"},
+        {{"resume", "cli", NULL}, "Domain 'cli' resumed\n\n"},
+        {{"reset", "cli", NULL}, "Domain 'cli' was reset\n\n"},
+        {{"destroy", "cli", NULL}, "Domain 'cli' destroyed\n\n"},
+        {{"domstate", "cli", "--reason", NULL}, "shut off (destroyed)\n\n"},
+        {{"start", "cli", "--paused", NULL}, "Domain 'cli' started\n\n"},
+        {{"domstate", "cli", NULL}, "paused\n\n"},
+        {{"destroy", "cli", NULL}, "Domain 'cli' destroyed\n\n"},
+    };
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        const char *argv[6] = {"vmctl", steps[i].args[0], steps[i].args[1], steps[i].args[2],
+                               steps[i].args[3], NULL};
+        assert_int_equal(mvt_run(&r, argv, NULL, 60000), 0);
+        if (i == 0 && strstr(r.err, "not supported")) {
+            mvt_result_free(&r);
+            free(file);
+            skip();
+        }
+        if (r.status != 0 || strcmp(r.out, steps[i].out) != 0)
+            fail_msg("vmctl %s: status %d out '%s' err '%s'", steps[i].args[0], r.status,
+                     r.out, r.err);
+        mvt_result_free(&r);
+    }
+    /* start of a running domain is refused by vmctl itself, as virsh does */
+    assert_int_equal(mvt_vmctl(&r, "start", "cli", NULL), 0);
+    assert_int_equal(r.status, 0);
+    mvt_result_free(&r);
+    assert_int_equal(mvt_vmctl(&r, "start", "cli", NULL), 0);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, "error: Domain is already active\n");
+    mvt_result_free(&r);
+    assert_int_equal(mvt_vmctl(&r, "shutdown", "cli", "--mode", "acpi", NULL), 0);
+    assert_string_equal(r.out, "Domain 'cli' is being shutdown\n\n");
+    mvt_result_free(&r);
+    free(file);
+}
+
+int main(void)
+{
+    if (mvt_guest_prepare(&guest) < 0)
+        return 77;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_boot_and_destroy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_suspend_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_start_paused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_acpi_shutdown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_guest_poweroff, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_qemu_killed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reset_reboot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_transient, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vmctl_lifecycle, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
