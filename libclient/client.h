@@ -11,6 +11,9 @@
  *   keepalive.c  keepalive decision and serial numbering, pure
  *   auth.c       virConnectAuthPtrDefault
  *   ssh_helper.c modvirt-ssh-helper, the remote end of ssh tunnels (its own program)
+ *   event_loop.c libvirt's event loop API and the default poll() loop
+ *   events.c     domain event registrations, delivery from the event loop
+ *   stream.c     virStream and virDomainOpenConsole
  *
  * A public function resets the thread's error, checks its arguments, refuses writes on
  * read-only connections, makes one table-driven call and dispatches any error. */
@@ -20,6 +23,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <modvirt/modvirt.h>
 #include "common/error.h"
@@ -58,6 +62,7 @@ struct _virConnect {
     void *close_opaque;
     virFreeCallback close_free;
     bool close_fired;
+    struct mvc_events *events; /* event callbacks and streams (events.c); set once opened */
 };
 
 struct _virDomain {
@@ -99,6 +104,33 @@ int mvc_conn_unref(virConnectPtr conn); /* remaining references; frees at 0 */
 /* A new virDomainPtr for a domain as the wire describes it (holds a conn ref). */
 virDomainPtr mvc_domain_new(virConnectPtr conn, const char *name, const unsigned char *uuid,
                            size_t uuid_len, int id, mv_error *err);
+
+/* ---- event_loop.c, events.c, stream.c ------------------------------------------------- */
+
+typedef struct mvc_events mvc_events;
+typedef struct mvc_stream_list {
+    virStreamPtr head;
+} mvc_stream_list;
+
+bool mvc_event_loop_registered(void);
+
+mvc_events *mvc_events_new(mv_error *err);
+/* At the connection's end (no callback or stream can be left: each holds a reference). */
+void mvc_events_free(mvc_events *ev);
+/* Adds the connection's watch to the event loop once (needs a registered loop). */
+int mvc_events_watch(mvc_events *ev, mv_error *err);
+/* The lock guarding registrations, queued events and every stream of the connection. */
+void mvc_events_lock(mvc_events *ev);
+void mvc_events_unlock(mvc_events *ev);
+int mvc_events_timedwait(mvc_events *ev, pthread_cond_t *cond, const struct timespec *until);
+/* Wakes the connection's watch on the loop. */
+void mvc_events_kick(mvc_events *ev);
+mvc_stream_list *mvc_events_streams(mvc_events *ev);
+/* The rpc's frame callback: events and stream data, on the reader thread. */
+void mvc_conn_on_frame(void *opaque, const Modvirt__Envelope *env);
+/* stream.c: a stream frame arrived (reader thread); run due stream callbacks (loop). */
+void mvc_streams_frame(virConnectPtr conn, const Modvirt__Envelope *env);
+void mvc_streams_dispatch(mvc_events *ev);
 
 /* ---- target.c ----------------------------------------------------------------------- */
 

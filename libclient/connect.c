@@ -140,7 +140,9 @@ static virConnectPtr conn_open(const char *name, unsigned int flags, const char 
         goto fail;
     }
     /* Only now: before this, a death must not run code that could free conn. */
-    mvc_rpc_set_callbacks(conn->rpc, conn_dead, NULL, conn);
+    if (!(conn->events = mvc_events_new(err)))
+        goto fail;
+    mvc_rpc_set_callbacks(conn->rpc, conn_dead, mvc_conn_on_frame, conn);
     mvc_reply_free(ret);
     mv_uri_free(u);
     free(wire_uri);

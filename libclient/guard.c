@@ -94,6 +94,7 @@ static void conn_destroy(virConnectPtr conn)
     if (conn->close_free)
         conn->close_free(conn->close_opaque);
     mvc_rpc_free(conn->rpc);
+    mvc_events_free(conn->events); /* after the reader, which queues into it, stopped */
     if (conn->child > 0)
         mvc_stream_reap(conn->child, conn->child_stderr);
     else if (conn->child_stderr >= 0)

@@ -499,6 +499,13 @@ static void abstime_after(struct timespec *ts, int ms)
 int mvc_rpc_call(mvc_rpc *rpc, uint32_t proc, const ProtobufCMessage *args,
                 ProtobufCMessage **ret, mv_error *err)
 {
+    return mvc_rpc_call_ex(rpc, proc, args, ret, NULL, NULL, err);
+}
+
+int mvc_rpc_call_ex(mvc_rpc *rpc, uint32_t proc, const ProtobufCMessage *args,
+                   ProtobufCMessage **ret, mvc_rpc_serial_fn on_serial, void *opaque,
+                   mv_error *err)
+{
     const mv_proc_info *info = mv_proc_lookup(proc);
     uint8_t *frame = NULL;
     size_t frame_len = 0;
@@ -537,6 +544,8 @@ int mvc_rpc_call(mvc_rpc *rpc, uint32_t proc, const ProtobufCMessage *args,
         rpc->last_serial = mvc_serial_next(rpc->last_serial);
     } while (serial_in_use_locked(rpc, rpc->last_serial));
     call->serial = rpc->last_serial;
+    if (on_serial)
+        on_serial(opaque, call->serial);
     call->next = rpc->pending;
     rpc->pending = call;
     int timeout = rpc->call_timeout_ms;
@@ -610,5 +619,31 @@ cleanup:
     mv_error_clear(&call->err);
     pthread_cond_destroy(&call->cond);
     free(call);
+    return rc;
+}
+
+int mvc_rpc_send(mvc_rpc *rpc, const mv_frame_spec *spec, mv_error *err)
+{
+    uint8_t *frame = NULL;
+    size_t frame_len = 0, written = 0;
+    int rc = -1;
+    pthread_mutex_lock(&rpc->lock);
+    if (rpc->dead) {
+        mv_error_set_raw(err, rpc->dead_err.code, rpc->dead_err.domain, rpc->dead_err.message);
+        pthread_mutex_unlock(&rpc->lock);
+        return -1;
+    }
+    pthread_mutex_unlock(&rpc->lock);
+    if (mv_frame_build(spec, &frame, &frame_len, err) < 0)
+        return -1;
+    pthread_mutex_lock(&rpc->write_lock);
+    rc = write_all(rpc, frame, frame_len, -1, &written, err) < 0 ? -1 : 0;
+    pthread_mutex_unlock(&rpc->write_lock);
+    if (rc < 0 && written > 0) {
+        pthread_mutex_lock(&rpc->lock);
+        mark_dead_locked(rpc, VIR_CONNECT_CLOSE_REASON_ERROR, err);
+        pthread_mutex_unlock(&rpc->lock);
+    }
+    free(frame);
     return rc;
 }

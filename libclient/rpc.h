@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <protobuf-c/protobuf-c.h>
 #include "common/error.h"
+#include "common/frame.h"
 #include "proto/modvirt.pb-c.h"
 
 /* ---- pure pieces (keepalive.c), unit-tested on their own ----------------------------- */
@@ -76,6 +77,17 @@ void mvc_rpc_set_call_timeout(mvc_rpc *rpc, int ms); /* 0: no deadline */
  * come from the procedure table, so one function serves every procedure. */
 int mvc_rpc_call(mvc_rpc *rpc, uint32_t proc, const ProtobufCMessage *args,
                 ProtobufCMessage **ret, mv_error *err);
+
+/* The same, telling on_serial (under the stream's lock, before the call is sent) which
+ * serial the call got: a call that opens a stream routes the stream's frames by it. */
+typedef void (*mvc_rpc_serial_fn)(void *opaque, uint32_t serial);
+int mvc_rpc_call_ex(mvc_rpc *rpc, uint32_t proc, const ProtobufCMessage *args,
+                   ProtobufCMessage **ret, mvc_rpc_serial_fn on_serial, void *opaque,
+                   mv_error *err);
+
+/* Sends one frame that expects no reply (stream data). -1 + err when the stream is dead
+ * or the write failed. */
+int mvc_rpc_send(mvc_rpc *rpc, const mv_frame_spec *spec, mv_error *err);
 
 bool mvc_rpc_is_alive(mvc_rpc *rpc);
 

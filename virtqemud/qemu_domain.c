@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include "common/names.h"
 #include "virtqemud/qemu_driver.h"
+#include "common/daemon/daemon.h"
 
 #define QEMU_DEFINE_FLAGS VIR_DOMAIN_DEFINE_VALIDATE
 #define QEMU_UNDEFINE_FLAGS                                                                   \
@@ -124,6 +125,11 @@ qemu_domsnap *qemu_domain_define(qemu_state *s, const char *xml, unsigned int fl
         goto cleanup;
     def = NULL;
     qemu_domlist_publish(s->doms, obj, qemu_domsnap_ref(snap));
+    if (s->daemon)
+        mv_daemon_emit_lifecycle(s->daemon, snap->def->name, snap->def->uuid, -1,
+                                 VIR_DOMAIN_EVENT_DEFINED,
+                                 created ? VIR_DOMAIN_EVENT_DEFINED_ADDED
+                                         : VIR_DOMAIN_EVENT_DEFINED_UPDATED);
 
 cleanup:
     if (obj) {
@@ -211,6 +217,9 @@ int qemu_domain_undefine(qemu_state *s, const unsigned char uuid[MV_UUID_BUFLEN]
     } else {
         qemu_domlist_remove(s->doms, obj);
     }
+    if (s->daemon)
+        mv_daemon_emit_lifecycle(s->daemon, snap->def->name, snap->def->uuid, -1,
+                                 VIR_DOMAIN_EVENT_UNDEFINED, VIR_DOMAIN_EVENT_UNDEFINED_REMOVED);
     ret = 0;
 
 cleanup:

@@ -12,6 +12,7 @@ static int qemu_init(mv_daemon *d, mv_error *err)
 
     if (qemu_state_open(mv_daemon_paths(d), &qemu_cfg, &s, err) < 0)
         return -1;
+    s->daemon = d;
     mv_daemon_set_driver_data(d, s);
     return 0;
 }

@@ -46,6 +46,7 @@ typedef struct qemu_state {
     char *binary;            /* the qemu binary, or NULL when none was found */
     unsigned long version;   /* its version in libvirt's encoding; 0 when unknown */
     mv_error probe_err;      /* why binary or version is unknown */
+    mv_daemon *daemon;       /* where events are emitted; NULL outside a daemon (tests) */
 } qemu_state;
 
 /* Opens the store under paths->config_dir, loads every definition (a broken file is

@@ -455,6 +455,9 @@ int virDomainResume(virDomainPtr domain);
 int virDomainRef(virDomainPtr domain);
 int virDomainFree(virDomainPtr domain);
 
+/* Domain events, the event loop, streams and consoles. */
+#include <modvirt/modvirt-events.h>
+
 #ifdef __cplusplus
 }
 #endif
