@@ -1,0 +1,918 @@
+/* qemu_command_devices.c: <devices> as QEMU 7.2 -device/-blockdev/-netdev arguments —
+ * controllers, disks, filesystems, NICs, inputs, displays, video, sound, watchdog,
+ * balloon, rng, USB redirection, hubs, panic, IOMMU, vsock. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include "virtqemud/qemu_command_internal.h"
+
+#define ADDR_LEN 128
+
+static bool is(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+/* ---- controllers ------------------------------------------------------------------------ */
+
+/* The QEMU device of a PCI controller model, NULL for the implicit roots. */
+static const char *pci_model_device(const char *model)
+{
+    static const char *const map[][2] = {
+        {"pci-bridge", "pci-bridge"},
+        {"dmi-to-pci-bridge", "i82801b11-bridge"},
+        {"pcie-root-port", "pcie-root-port"},
+        {"pcie-switch-upstream-port", "x3130-upstream"},
+        {"pcie-switch-downstream-port", "xio3130-downstream"},
+        {"pci-expander-bus", "pxb"},
+        {"pcie-expander-bus", "pxb-pcie"},
+        {"pcie-to-pci-bridge", "pcie-pci-bridge"},
+    };
+
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (is(model, map[i][0]))
+            return map[i][1];
+    return NULL;
+}
+
+static int controller_pci(qcmd *c, const mv_domain_controller *ctl, int index)
+{
+    const char *dev;
+    char addr[ADDR_LEN];
+
+    if (!ctl->model || is(ctl->model, "pci-root") || is(ctl->model, "pcie-root")) {
+        if (is(ctl->model, "pcie-root") && !c->q35)
+            return qcmd_refuse(c, "controller pcie-root needs a q35 machine");
+        if (is(ctl->model, "pci-root") && c->q35)
+            return qcmd_refuse(c, "controller pci-root needs an i440fx machine");
+        return 0;
+    }
+    if (!(dev = pci_model_device(ctl->model)))
+        return qcmd_refuse(c, "PCI controller model '%s' is not supported", ctl->model);
+    if (qcmd_need_device(c, dev, "controller type='pci'") < 0 ||
+        qcmd_pci_addr(c, &ctl->info, "PCI controller", addr, sizeof(addr)) < 0)
+        return -1;
+    if (is(dev, "pcie-root-port") || is(dev, "xio3130-downstream"))
+        qcmd_opt(c, "-device", "%s,port=0x%x,chassis=%d,id=pci.%d%s", dev,
+                 ctl->target_port >= 0 ? (unsigned)ctl->target_port : (unsigned)(7 + index),
+                 ctl->target_chassis >= 0 ? ctl->target_chassis : index, index, addr);
+    else if (is(dev, "pci-bridge"))
+        qcmd_opt(c, "-device", "pci-bridge,chassis_nr=%d,id=pci.%d%s",
+                 ctl->target_chassis_nr >= 0 ? ctl->target_chassis_nr : index, index, addr);
+    else if (is(dev, "pxb") || is(dev, "pxb-pcie"))
+        qcmd_opt(c, "-device", "%s,bus_nr=%d,id=pci.%d%s", dev,
+                 ctl->target_bus_nr >= 0 ? ctl->target_bus_nr : 254 - index, index, addr);
+    else
+        qcmd_opt(c, "-device", "%s,id=pci.%d%s", dev, index, addr);
+    return 0;
+}
+
+static int controller(qcmd *c, const mv_domain_controller *ctl, int index)
+{
+    char addr[ADDR_LEN];
+    const char *t = ctl->type;
+
+    if (is(t, "pci"))
+        return controller_pci(c, ctl, index);
+    if (is(t, "ide") || is(t, "fdc") || is(t, "isa"))
+        return 0; /* built into the pc and q35 machines */
+    if (qcmd_pci_addr(c, &ctl->info, "controller", addr, sizeof(addr)) < 0)
+        return -1;
+    if (is(t, "usb")) {
+        const char *m = ctl->model;
+        const char *dev;
+
+        if (is(m, "none"))
+            return 0;
+        dev = !m                           ? (c->q35 ? "qemu-xhci" : "piix3-usb-uhci")
+              : is(m, "piix3-uhci")        ? "piix3-usb-uhci"
+              : is(m, "piix4-uhci")        ? "piix4-usb-uhci"
+              : is(m, "ich9-ehci1")        ? "ich9-usb-ehci1"
+              : is(m, "ich9-uhci1")        ? "ich9-usb-uhci1"
+              : is(m, "ich9-uhci2")        ? "ich9-usb-uhci2"
+              : is(m, "ich9-uhci3")        ? "ich9-usb-uhci3"
+              : is(m, "nec-xhci")          ? "nec-usb-xhci"
+              : is(m, "qemu-xhci")         ? "qemu-xhci"
+              : is(m, "vt82c686b-uhci")    ? "vt82c686b-usb-uhci"
+              : is(m, "pci-ohci")          ? "pci-ohci"
+              : is(m, "usb-ehci")          ? "usb-ehci"
+                                           : NULL;
+        if (!dev)
+            return qcmd_refuse(c, "USB controller model '%s' is not supported", m);
+        if (qcmd_need_device(c, dev, "controller type='usb'") < 0)
+            return -1;
+        c->has_usb = true;
+        if (strstr(dev, "xhci") && ctl->ports > 0)
+            qcmd_opt(c, "-device", "%s,p2=%d,p3=%d,id=usb%s%s", dev, ctl->ports, ctl->ports,
+                     index ? "" : "", addr);
+        else
+            qcmd_opt(c, "-device", "%s,id=usb%s", dev, addr);
+        if (index > 0)
+            return qcmd_refuse(c, "more than one USB controller is not supported by modvirt");
+        return 0;
+    }
+    if (is(t, "scsi")) {
+        const char *m = ctl->model;
+        const char *dev = !m || is(m, "lsilogic") ? "lsi"
+                          : is(m, "virtio-scsi") ? "virtio-scsi-pci"
+                          : is(m, "virtio-transitional") ? "virtio-scsi-pci-transitional"
+                          : is(m, "virtio-non-transitional") ? "virtio-scsi-pci-non-transitional"
+                          : is(m, "lsisas1068") ? "mptsas1068"
+                          : is(m, "lsisas1078") ? "megasas-gen2"
+                          : is(m, "vmpvscsi") ? "pvscsi"
+                          : is(m, "ibmvscsi") ? NULL
+                                              : NULL;
+        if (!dev)
+            return qcmd_refuse(c, "SCSI controller model '%s' is not supported", m);
+        if (qcmd_need_device(c, dev, "controller type='scsi'") < 0)
+            return -1;
+        qcmd_opt(c, "-device", "%s,id=scsi%d%s", dev, index, addr);
+        return 0;
+    }
+    if (is(t, "sata")) {
+        if (c->q35 && index == 0)
+            return 0; /* q35's ICH9 AHCI is built in (bus "ide") */
+        qcmd_opt(c, "-device", "ahci,id=sata%d%s", index, addr);
+        return 0;
+    }
+    if (is(t, "virtio-serial")) {
+        c->has_virtio_serial = true;
+        qcmd_opt(c, "-device", "virtio-serial-pci,id=virtio-serial%d%s%s", index, addr,
+                 ctl->ports > 0 ? "" : "");
+        if (ctl->ports > 0)
+            qcmd_addf(c, "-global"), qcmd_addf(c, "virtio-serial-pci.max_ports=%d", ctl->ports);
+        return 0;
+    }
+    if (is(t, "ccid")) {
+        qcmd_opt(c, "-device", "usb-ccid,id=ccid%d", index);
+        return 0;
+    }
+    return qcmd_refuse(c, "controller type '%s' is not supported", t);
+}
+
+static int controllers(qcmd *c)
+{
+    int next[16] = {0};
+    const char *types[16] = {NULL};
+
+    for (size_t i = 0; i < c->def->ncontrollers; i++) {
+        const mv_domain_controller *ctl = &c->def->controllers[i];
+        size_t k = 0;
+        int index;
+
+        /* Unnumbered controllers take the next index of their type, as libvirt assigns. */
+        while (k < 15 && types[k] && !is(types[k], ctl->type))
+            k++;
+        types[k] = ctl->type;
+        index = ctl->index >= 0 ? ctl->index : next[k];
+        if (index >= next[k])
+            next[k] = index + 1;
+        if (controller(c, ctl, index) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- disks ------------------------------------------------------------------------------ */
+
+/* "vdb" -> 1, "sdaa" -> 26: libvirt's disk index of a target name. */
+static int disk_index(const char *dev)
+{
+    size_t skip = strncmp(dev, "xvd", 3) == 0 ? 3 : 2;
+    int idx = 0;
+
+    if (strlen(dev) <= skip)
+        return 0;
+    for (const char *p = dev + skip; *p >= 'a' && *p <= 'z'; p++)
+        idx = (idx + (p == dev + skip ? 0 : 1)) * 26 + (*p - 'a');
+    return idx;
+}
+
+static int disk_source(qcmd *c, const mv_domain_disk *d, const char *node, bool ro)
+{
+    const char *fmt = d->driver_format ? d->driver_format : "raw";
+    char cache[64] = "";
+    char *path = NULL;
+    int ret = -1;
+
+    if (is(d->driver_cache, "none") || is(d->driver_cache, "directsync"))
+        strcpy(cache, ",cache.direct=on");
+    else if (is(d->driver_cache, "unsafe"))
+        strcpy(cache, ",cache.no-flush=on");
+    if (is(d->driver_io, "native") || is(d->driver_io, "io_uring"))
+        snprintf(cache + strlen(cache), sizeof(cache) - strlen(cache), ",aio=%s", d->driver_io);
+    if (is(d->type, "file") || is(d->type, "block")) {
+        const char *drv = is(d->type, "file") ? "file"
+                          : is(d->device, "cdrom") ? "host_cdrom"
+                                                   : "host_device";
+        if (!(path = qcmd_escape(c, is(d->type, "file") ? d->src_file : d->src_dev)))
+            goto cleanup;
+        qcmd_opt(c, "-blockdev", "driver=%s,filename=%s,node-name=%s-storage%s%s%s", drv, path,
+                 node, cache, ro ? ",read-only=on" : ",auto-read-only=on",
+                 is(d->driver_discard, "unmap") ? ",discard=unmap" : "");
+    } else if (is(d->type, "network")) {
+        const mv_domain_disk_host *h = d->nsrc_hosts ? &d->src_hosts[0] : NULL;
+
+        if (is(d->src_protocol, "nbd") && h) {
+            if (is(h->transport, "unix"))
+                qcmd_opt(c, "-blockdev",
+                         "driver=nbd,server.type=unix,server.path=%s,%s%s,node-name=%s-storage%s",
+                         h->socket ? h->socket : "", d->src_name ? "export=" : "",
+                         d->src_name ? d->src_name : "", node, ro ? ",read-only=on" : "");
+            else
+                qcmd_opt(c, "-blockdev",
+                         "driver=nbd,server.type=inet,server.host=%s,server.port=%s%s%s,"
+                         "node-name=%s-storage%s",
+                         h->name ? h->name : "", h->port ? h->port : "10809",
+                         d->src_name ? ",export=" : "", d->src_name ? d->src_name : "", node,
+                         ro ? ",read-only=on" : "");
+        } else if ((is(d->src_protocol, "http") || is(d->src_protocol, "https") ||
+                    is(d->src_protocol, "ftp") || is(d->src_protocol, "ftps")) &&
+                   h) {
+            qcmd_opt(c, "-blockdev", "driver=%s,url=%s://%s%s%s/%s%s%s,node-name=%s-storage%s",
+                     d->src_protocol, d->src_protocol, h->name, h->port ? ":" : "",
+                     h->port ? h->port : "", d->src_name ? d->src_name : "",
+                     d->src_query ? "?" : "", d->src_query ? d->src_query : "", node,
+                     ro ? ",read-only=on" : ",read-only=on");
+        } else {
+            qcmd_refuse(c, "disk '%s': network protocol '%s' is not supported by modvirt",
+                        d->target_dev, d->src_protocol ? d->src_protocol : "?");
+            goto cleanup;
+        }
+    } else {
+        qcmd_refuse(c, "disk '%s': source type '%s' is not supported", d->target_dev, d->type);
+        goto cleanup;
+    }
+    qcmd_opt(c, "-blockdev", "driver=%s,file=%s-storage,node-name=%s-format%s", fmt, node, node,
+             ro ? ",read-only=on" : ",read-only=off");
+    ret = 0;
+
+cleanup:
+    free(path);
+    return ret;
+}
+
+static int disk(qcmd *c, const mv_domain_disk *d, size_t n)
+{
+    const char *bus = d->target_bus ? d->target_bus : "ide";
+    bool cdrom = is(d->device, "cdrom"), floppy = is(d->device, "floppy");
+    bool ro = d->readonly || cdrom;
+    bool has_src = d->has_source && (d->src_file || d->src_dev || d->src_protocol);
+    int idx = disk_index(d->target_dev);
+    const mv_domain_address *a = d->info.address;
+    char node[32], addr[ADDR_LEN], boot[32], extra[512] = "", drive[64] = "";
+
+    snprintf(node, sizeof(node), "drive%zu", n);
+    qcmd_bootindex(&d->info, boot, sizeof(boot));
+    if (d->has_iotune)
+        return qcmd_refuse(c, "disk '%s': iotune is not supported by modvirt yet", d->target_dev);
+    if (d->transient)
+        return qcmd_refuse(c, "disk '%s': <transient/> is not supported by modvirt",
+                           d->target_dev);
+    if (is(d->device, "lun"))
+        return qcmd_refuse(c, "disk '%s': device='lun' is not supported by modvirt",
+                           d->target_dev);
+    if (has_src) {
+        if (disk_source(c, d, node, ro) < 0)
+            return -1;
+        snprintf(drive, sizeof(drive), ",drive=%s-format", node);
+    }
+    if (d->serial)
+        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",serial=%s", d->serial);
+    if (d->shareable)
+        strcat(extra, ",share-rw=on");
+    if (is(d->driver_cache, "writethrough") || is(d->driver_cache, "directsync"))
+        strcat(extra, ",write-cache=off");
+    if (d->logical_block_size > 0)
+        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
+                 ",logical_block_size=%d", d->logical_block_size);
+    if (d->physical_block_size > 0)
+        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
+                 ",physical_block_size=%d", d->physical_block_size);
+
+    if (is(bus, "virtio")) {
+        if (cdrom || floppy)
+            return qcmd_refuse(c, "disk '%s': a %s cannot sit on the virtio bus", d->target_dev,
+                               d->device);
+        if (qcmd_pci_addr(c, &d->info, "virtio disk", addr, sizeof(addr)) < 0)
+            return -1;
+        if (d->driver_iothread > 0)
+            snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",iothread=iothread%d",
+                     d->driver_iothread);
+        if (d->driver_queues > 0)
+            snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",num-queues=%d",
+                     d->driver_queues);
+        qcmd_opt(c, "-device", "virtio-blk-pci%s%s,id=virtio-disk%d%s%s", addr, drive, idx,
+                 boot, extra);
+    } else if (is(bus, "ide") || is(bus, "sata")) {
+        int ctl = a && is(a->type, "drive") ? a->controller : 0;
+        int b = a && is(a->type, "drive") ? a->bus : is(bus, "ide") ? idx / 2 : idx;
+        int unit = a && is(a->type, "drive") ? a->unit : is(bus, "ide") ? idx % 2 : 0;
+
+        if (d->readonly && !cdrom)
+            return qcmd_refuse(c, "disk '%s': readonly ide/sata disks are not supported by QEMU",
+                               d->target_dev);
+        if (is(bus, "ide") && c->q35)
+            return qcmd_refuse(c, "disk '%s': the q35 machine has no IDE bus (use sata)",
+                               d->target_dev);
+        if (is(bus, "ide"))
+            qcmd_opt(c, "-device", "%s,bus=ide.%d,unit=%d%s,id=ide%d-%d-%d%s%s",
+                     cdrom ? "ide-cd" : "ide-hd", b, unit, drive, ctl, b, unit, boot, extra);
+        else if (c->q35 && ctl == 0)
+            qcmd_opt(c, "-device", "%s,bus=ide.%d%s,id=sata%d-0-%d%s%s",
+                     cdrom ? "ide-cd" : "ide-hd", b, drive, ctl, b, boot, extra);
+        else
+            qcmd_opt(c, "-device", "%s,bus=sata%d.%d%s,id=sata%d-0-%d%s%s",
+                     cdrom ? "ide-cd" : "ide-hd", ctl, b, drive, ctl, b, boot, extra);
+    } else if (is(bus, "scsi")) {
+        int ctl = a && is(a->type, "drive") ? a->controller : idx / 7;
+        int target = a && is(a->type, "drive") ? a->target : 0;
+        int unit = a && is(a->type, "drive") ? a->unit : idx % 7;
+
+        qcmd_opt(c, "-device", "%s,bus=scsi%d.0,channel=0,scsi-id=%d,lun=%d%s,id=scsi%d-0-%d-%d%s%s",
+                 cdrom ? "scsi-cd" : "scsi-hd", ctl, target, unit, drive, ctl, target, unit, boot,
+                 extra);
+    } else if (is(bus, "usb")) {
+        if (!c->has_usb)
+            return qcmd_refuse(c, "disk '%s' on the usb bus needs a USB controller",
+                               d->target_dev);
+        qcmd_opt(c, "-device", "usb-storage,bus=usb.0,port=%d%s,id=usb-disk%d%s%s%s",
+                 c->next_usb_port++, drive, idx, boot, cdrom ? ",removable=on" : "", extra);
+    } else if (is(bus, "fdc")) {
+        qcmd_opt(c, "-device", "floppy,unit=%d%s,id=fdc0-0-%d%s", idx, drive, idx, boot);
+    } else {
+        return qcmd_refuse(c, "disk '%s': bus '%s' is not supported by QEMU on x86_64",
+                           d->target_dev, bus);
+    }
+    return 0;
+}
+
+/* ---- filesystems ------------------------------------------------------------------------ */
+
+static int filesystem(qcmd *c, const mv_domain_fs *fs, size_t i)
+{
+    char addr[ADDR_LEN];
+    char *src = NULL, *tag = NULL;
+
+    if (is(fs->driver_type, "virtiofs"))
+        return qcmd_refuse(c, "filesystem driver 'virtiofs' needs virtiofsd, which modvirt "
+                              "does not run yet");
+    if ((fs->type && !is(fs->type, "mount")) || !fs->source_dir || !fs->target_dir)
+        return qcmd_refuse(c, "filesystem: only type='mount' with a source dir and a target "
+                              "is supported");
+    if (qcmd_pci_addr(c, &fs->info, "filesystem", addr, sizeof(addr)) < 0)
+        return -1;
+    src = qcmd_escape(c, fs->source_dir);
+    tag = qcmd_escape(c, fs->target_dir);
+    qcmd_opt(c, "-fsdev", "local,security_model=%s,id=fsdev-fs%zu,path=%s%s",
+             fs->accessmode ? fs->accessmode : "passthrough", i, src ? src : "",
+             fs->readonly ? ",readonly=on" : "");
+    qcmd_opt(c, "-device", "virtio-9p-pci,id=fs%zu,fsdev=fsdev-fs%zu,mount_tag=%s%s", i, i,
+             tag ? tag : "", addr);
+    free(src);
+    free(tag);
+    return 0;
+}
+
+/* ---- network interfaces ----------------------------------------------------------------- */
+
+static const char *nic_device(const char *model)
+{
+    if (!model)
+        return "rtl8139"; /* libvirt's default for x86 */
+    if (is(model, "virtio"))
+        return "virtio-net-pci";
+    if (is(model, "virtio-transitional"))
+        return "virtio-net-pci-transitional";
+    if (is(model, "virtio-non-transitional"))
+        return "virtio-net-pci-non-transitional";
+    if (is(model, "e1000-82540em"))
+        return "e1000";
+    return model;
+}
+
+static int net(qcmd *c, mv_domain_net *n, size_t i)
+{
+    const char *dev = nic_device(n->model);
+    char addr[ADDR_LEN], boot[32], extra[256] = "";
+
+    if (!n->mac) {
+        unsigned char r[3] = {0, 0, 0};
+
+        if (getrandom(r, sizeof(r), 0) != sizeof(r) || asprintf(&n->mac, "52:54:00:%02x:%02x:%02x",
+                                                                 r[0], r[1], r[2]) < 0) {
+            n->mac = NULL;
+            c->oom = true;
+            return -1;
+        }
+    }
+    if (qcmd_need_device(c, dev, "interface model") < 0 ||
+        qcmd_pci_addr(c, &n->info, "interface", addr, sizeof(addr)) < 0)
+        return -1;
+    qcmd_bootindex(&n->info, boot, sizeof(boot));
+    if (is(n->type, "user")) {
+        qcmd_opt(c, "-netdev", "user,id=hostnet%zu", i);
+    } else if (is(n->type, "ethernet") || is(n->type, "bridge")) {
+        char *ifn;
+
+        if (is(n->type, "bridge"))
+            return qcmd_refuse(c, "interface type='bridge' (source bridge '%s') is not "
+                                  "supported by modvirt yet: use type='ethernet' with a "
+                                  "prepared tap device",
+                               n->source_bridge ? n->source_bridge : "");
+        if (!n->target_dev)
+            return qcmd_refuse(c, "interface type='ethernet' needs <target dev='TAP'/> naming "
+                                  "an existing tap device");
+        ifn = qcmd_escape(c, n->target_dev);
+        qcmd_opt(c, "-netdev", "tap,id=hostnet%zu,ifname=%s,script=no,downscript=no%s", i,
+                 ifn ? ifn : "", is(n->driver_name, "vhost") ? ",vhost=on" : "");
+        free(ifn);
+    } else {
+        return qcmd_refuse(c, "interface type '%s' is not supported by modvirt yet", n->type);
+    }
+    if (n->driver_queues > 1 && strncmp(dev, "virtio", 6) == 0)
+        snprintf(extra, sizeof(extra), ",mq=on,vectors=%d", 2 * n->driver_queues + 2);
+    if (n->driver_rx_queue_size > 0)
+        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",rx_queue_size=%d",
+                 n->driver_rx_queue_size);
+    if (n->driver_tx_queue_size > 0)
+        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",tx_queue_size=%d",
+                 n->driver_tx_queue_size);
+    if (n->mtu > 0 && strncmp(dev, "virtio", 6) == 0)
+        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",host_mtu=%d", n->mtu);
+    if (n->rom_bar == MV_TRISTATE_NO)
+        strcat(extra, ",rombar=0");
+    if (n->rom_enabled == MV_TRISTATE_NO)
+        strcat(extra, ",romfile=");
+    else if (n->rom_file)
+        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",romfile=%s",
+                 n->rom_file);
+    qcmd_opt(c, "-device", "%s,netdev=hostnet%zu,id=net%zu,mac=%s%s%s%s", dev, i, i, n->mac,
+             addr, boot, extra);
+    return 0;
+}
+
+/* ---- input, graphics, video, sound ------------------------------------------------------ */
+
+static int input(qcmd *c, const mv_domain_input *in, size_t i)
+{
+    const char *bus = in->bus ? in->bus : "ps2";
+    char addr[ADDR_LEN];
+
+    if (is(bus, "ps2"))
+        return 0; /* the i8042 of pc and q35 already provides them */
+    if (is(bus, "usb")) {
+        const char *dev = is(in->type, "tablet")     ? "usb-tablet"
+                          : is(in->type, "keyboard") ? "usb-kbd"
+                                                     : "usb-mouse";
+        if (!c->has_usb)
+            return qcmd_refuse(c, "input bus='usb' needs a USB controller");
+        qcmd_opt(c, "-device", "%s,id=input%zu,bus=usb.0,port=%d", dev, i, c->next_usb_port++);
+        return 0;
+    }
+    if (qcmd_pci_addr(c, &in->info, "input", addr, sizeof(addr)) < 0)
+        return -1;
+    if (is(bus, "virtio")) {
+        if (is(in->type, "passthrough"))
+            qcmd_opt(c, "-device", "virtio-input-host-pci,id=input%zu,evdev=%s%s", i,
+                     in->source_evdev ? in->source_evdev : "", addr);
+        else
+            qcmd_opt(c, "-device", "virtio-%s-pci,id=input%zu%s",
+                     is(in->type, "tablet")     ? "tablet"
+                     : is(in->type, "keyboard") ? "keyboard"
+                                                : "mouse",
+                     i, addr);
+        return 0;
+    }
+    if (is(in->type, "evdev") && in->source_dev) {
+        qcmd_opt(c, "-object", "input-linux,id=input%zu,evdev=%s%s%s", i, in->source_dev,
+                 is(in->source_grab, "all") ? ",grab_all=on" : "",
+                 in->source_repeat == MV_TRISTATE_YES ? ",repeat=on" : "");
+        return 0;
+    }
+    return qcmd_refuse(c, "input type '%s' bus '%s' is not supported", in->type, bus);
+}
+
+/* A port for an autoport display: from the allocator, or 5900 on a dry run. */
+static int take_port(qcmd *c, int *port)
+{
+    int p;
+    int *ports;
+
+    if (c->p->flags & QEMU_COMMAND_DRY_RUN) {
+        *port = QEMU_VNC_PORT_MIN;
+        return 0;
+    }
+    if ((p = qemu_ports_acquire(c->p->ports, c->err)) < 0)
+        return -1;
+    if (!(ports = realloc(c->cmd->ports, (c->cmd->nports + 1) * sizeof(int)))) {
+        qemu_ports_release(c->p->ports, p);
+        c->oom = true;
+        return -1;
+    }
+    c->cmd->ports = ports;
+    ports[c->cmd->nports++] = p;
+    *port = p;
+    return 0;
+}
+
+static int graphics(qcmd *c, mv_domain_graphics *g, bool *has_vnc_or_spice)
+{
+    const char *listen = mv_domain_graphics_listen_address(g);
+    bool socket_listen = g->socket || (g->nlistens && is(g->listens[0].type, "socket"));
+
+    if (g->gl_enable == MV_TRISTATE_YES)
+        return qcmd_refuse(c, "graphics gl is not supported by modvirt");
+    if (is(g->type, "vnc")) {
+        char opts[512];
+
+        *has_vnc_or_spice = true;
+        if (socket_listen) {
+            const char *s = g->socket ? g->socket : g->listens[0].socket;
+            char path[256];
+
+            if (!s) {
+                snprintf(path, sizeof(path), "%s/vnc.sock", c->p->sock_dir);
+                s = path;
+            }
+            snprintf(opts, sizeof(opts), "unix:%s", s);
+        } else if (g->nlistens && is(g->listens[0].type, "none")) {
+            snprintf(opts, sizeof(opts), "none");
+        } else {
+            if (g->port == -1 || g->autoport == MV_TRISTATE_YES || g->port == MV_UNSET_SIGNED) {
+                if (take_port(c, &g->port) < 0)
+                    return -1;
+            }
+            if (g->port < QEMU_VNC_PORT_MIN)
+                return qcmd_refuse(c, "graphics vnc port %d is below %d", g->port,
+                                   QEMU_VNC_PORT_MIN);
+            snprintf(opts, sizeof(opts), "%s%s%s:%d", listen && strchr(listen, ':') ? "[" : "",
+                     listen ? listen : "127.0.0.1", listen && strchr(listen, ':') ? "]" : "",
+                     g->port - QEMU_VNC_PORT_MIN);
+        }
+        if (g->websocket != MV_UNSET_SIGNED && g->websocket != -1)
+            snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), ",websocket=%d",
+                     g->websocket);
+        if (g->share_policy)
+            snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), ",share=%s",
+                     g->share_policy);
+        if (g->passwd)
+            strcat(opts, ",password=on"); /* set through QMP after start */
+        qcmd_opt(c, "-vnc", "%s", opts);
+        if (g->keymap)
+            qcmd_opt(c, "-k", "%s", g->keymap);
+        return 0;
+    }
+    if (is(g->type, "spice")) {
+        char opts[768];
+
+        *has_vnc_or_spice = true;
+        if (qcmd_need_device(c, "qxl-vga", "graphics type='spice'") < 0)
+            return -1;
+        if (g->port == -1 || (g->autoport == MV_TRISTATE_YES && !socket_listen)) {
+            if (take_port(c, &g->port) < 0)
+                return -1;
+        }
+        if (socket_listen) {
+            const char *s = g->socket ? g->socket : g->listens[0].socket;
+            char path[256];
+
+            if (!s) {
+                snprintf(path, sizeof(path), "%s/spice.sock", c->p->sock_dir);
+                s = path;
+            }
+            snprintf(opts, sizeof(opts), "unix=on,addr=%s", s);
+        } else {
+            snprintf(opts, sizeof(opts), "port=%d,addr=%s", g->port > 0 ? g->port : 5900,
+                     listen ? listen : "127.0.0.1");
+        }
+        if (g->tls_port > 0)
+            snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), ",tls-port=%d",
+                     g->tls_port);
+        strcat(opts, g->passwd ? "" : ",disable-ticketing=on");
+        if (g->image_compression)
+            snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), ",image-compression=%s",
+                     g->image_compression);
+        if (g->streaming_mode)
+            snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), ",streaming-video=%s",
+                     g->streaming_mode);
+        if (g->clipboard_copypaste == MV_TRISTATE_NO)
+            strcat(opts, ",disable-copy-paste=on");
+        if (g->filetransfer_enable == MV_TRISTATE_NO)
+            strcat(opts, ",disable-agent-file-xfer=on");
+        strcat(opts, ",seamless-migration=on");
+        qcmd_opt(c, "-spice", "%s", opts);
+        return 0;
+    }
+    if (is(g->type, "sdl")) {
+        qcmd_opt(c, "-display", "sdl%s",
+                 g->gl_enable == MV_TRISTATE_YES ? ",gl=on" : "");
+        return 0;
+    }
+    if (is(g->type, "egl-headless")) {
+        qcmd_opt(c, "-display", "egl-headless");
+        return 0;
+    }
+    return qcmd_refuse(c, "graphics type '%s' is not supported by modvirt", g->type);
+}
+
+static int video(qcmd *c, const mv_domain_video *v, size_t i)
+{
+    const char *m = v->model ? v->model : "vga";
+    bool primary = i == 0;
+    const char *dev;
+    char addr[ADDR_LEN], extra[256] = "";
+
+    if (is(m, "none"))
+        return 0;
+    dev = is(m, "vga")      ? "VGA"
+          : is(m, "cirrus") ? "cirrus-vga"
+          : is(m, "vmvga")  ? "vmware-svga"
+          : is(m, "qxl")    ? (primary ? "qxl-vga" : "qxl")
+          : is(m, "virtio") ? (primary && !c->q35 ? "virtio-vga" : primary ? "virtio-vga"
+                                                                           : "virtio-gpu-pci")
+          : is(m, "bochs")  ? "bochs-display"
+          : is(m, "ramfb")  ? "ramfb"
+                            : NULL;
+    if (!dev)
+        return qcmd_refuse(c, "video model '%s' is not supported on x86_64", m);
+    if (qcmd_need_device(c, dev, "video model") < 0 ||
+        qcmd_pci_addr(c, &v->info, "video", addr, sizeof(addr)) < 0)
+        return -1;
+    if (is(m, "ramfb")) {
+        qcmd_opt(c, "-device", "ramfb,id=video%zu", i);
+        return 0;
+    }
+    if (is(m, "qxl")) {
+        if (v->ram_kib)
+            snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",ram_size=%llu",
+                     v->ram_kib * 1024);
+        if (v->vram_kib)
+            snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",vram_size=%llu",
+                     v->vram_kib * 1024);
+        if (v->vram64_kib)
+            snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",vram64_size_mb=%llu",
+                     v->vram64_kib / 1024);
+        if (v->vgamem_kib)
+            snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",vgamem_mb=%llu",
+                     v->vgamem_kib / 1024);
+    } else if ((is(m, "vga") || is(m, "vmvga")) && v->vram_kib) {
+        snprintf(extra, sizeof(extra), ",vgamem_mb=%llu", v->vram_kib / 1024);
+    }
+    if (is(m, "virtio") && v->heads > 0)
+        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",max_outputs=%d",
+                 v->heads);
+    qcmd_opt(c, "-device", "%s,id=video%zu%s%s", dev, i, extra, addr);
+    return 0;
+}
+
+static int audios(qcmd *c)
+{
+    const mv_domain_def *def = c->def;
+
+    for (size_t i = 0; i < def->naudios; i++) {
+        const mv_domain_audio *a = &def->audios[i];
+        const char *drv = is(a->type, "pulseaudio") ? "pa" : is(a->type, "file") ? "wav" : a->type;
+
+        if (!(is(drv, "none") || is(drv, "alsa") || is(drv, "oss") || is(drv, "pa") ||
+              is(drv, "sdl") || is(drv, "spice") || is(drv, "wav") || is(drv, "dbus")))
+            return qcmd_refuse(c, "audio type '%s' is not supported by QEMU 7.2", a->type);
+        qcmd_opt(c, "-audiodev", "%s,id=audio%d%s%s", drv, a->id > 0 ? a->id : (int)i + 1,
+                 a->path ? ",path=" : "", a->path ? a->path : "");
+    }
+    if (!def->naudios && def->nsounds) {
+        /* libvirt gives sound cards and VNC a silent backend unless told otherwise. */
+        bool spice = false;
+
+        for (size_t i = 0; i < def->ngraphics; i++)
+            spice |= is(def->graphics[i].type, "spice");
+        qcmd_opt(c, "-audiodev", "%s,id=audio1", spice ? "spice" : "none");
+    }
+    return 0;
+}
+
+static int sound(qcmd *c, const mv_domain_sound *s, size_t i)
+{
+    const char *m = s->model;
+    char addr[ADDR_LEN];
+    int aid = s->audio_id > 0 ? s->audio_id : 1;
+    const char *dev;
+
+    if (is(m, "pcspk")) {
+        qcmd_opt(c, "-machine", "pcspk-audiodev=audio%d", aid);
+        return 0;
+    }
+    dev = is(m, "ich6") ? "intel-hda" : is(m, "ich9") ? "ich9-intel-hda" : is(m, "ich7") ? "intel-hda"
+          : is(m, "ac97") ? "AC97" : is(m, "es1370") ? "ES1370" : is(m, "sb16") ? "sb16"
+          : is(m, "usb") ? "usb-audio" : NULL;
+    if (!dev)
+        return qcmd_refuse(c, "sound model '%s' is not supported", m);
+    if (qcmd_need_device(c, dev, "sound model") < 0 ||
+        qcmd_pci_addr(c, &s->info, "sound", addr, sizeof(addr)) < 0)
+        return -1;
+    if (is(dev, "usb-audio")) {
+        qcmd_opt(c, "-device", "usb-audio,id=sound%zu,audiodev=audio%d,bus=usb.0,port=%d", i, aid,
+                 c->next_usb_port++);
+    } else if (strstr(dev, "hda")) {
+        qcmd_opt(c, "-device", "%s,id=sound%zu%s", dev, i, addr);
+        if (!s->ncodecs)
+            qcmd_opt(c, "-device", "hda-duplex,id=sound%zu-codec0,bus=sound%zu.0,cad=0,audiodev=audio%d",
+                     i, i, aid);
+        for (size_t k = 0; k < s->ncodecs; k++)
+            qcmd_opt(c, "-device", "hda-%s,id=sound%zu-codec%zu,bus=sound%zu.0,cad=%zu,audiodev=audio%d",
+                     s->codecs[k].type, i, k, i, k, aid);
+    } else {
+        qcmd_opt(c, "-device", "%s,id=sound%zu,audiodev=audio%d%s", dev, i, aid, addr);
+    }
+    return 0;
+}
+
+/* ---- watchdog, balloon, rng, redirdev, hub, panic, iommu, vsock ------------------------- */
+
+static int watchdog(qcmd *c, const mv_domain_watchdog *w, size_t i)
+{
+    char addr[ADDR_LEN];
+    const char *act = w->action ? w->action : "reset";
+
+    if (is(act, "dump"))
+        return qcmd_refuse(c, "watchdog action 'dump' is not supported by modvirt");
+    if (is(w->model, "itco")) {
+        if (!c->q35)
+            return qcmd_refuse(c, "watchdog model 'itco' needs a q35 machine");
+    } else if (is(w->model, "i6300esb") || is(w->model, "ib700")) {
+        if (qcmd_pci_addr(c, &w->info, "watchdog", addr, sizeof(addr)) < 0)
+            return -1;
+        qcmd_opt(c, "-device", "%s,id=watchdog%zu%s", w->model, i,
+                 is(w->model, "ib700") ? "" : addr);
+    } else {
+        return qcmd_refuse(c, "watchdog model '%s' is not supported on x86_64", w->model);
+    }
+    if (i == 0)
+        qcmd_opt(c, "-action", "watchdog=%s", is(act, "destroy") ? "poweroff" : act);
+    return 0;
+}
+
+static int memballoon(qcmd *c, const mv_domain_memballoon *b)
+{
+    char addr[ADDR_LEN];
+    const char *dev;
+
+    if (!b || is(b->model, "none"))
+        return 0;
+    dev = is(b->model, "virtio")                    ? "virtio-balloon-pci"
+          : is(b->model, "virtio-transitional")     ? "virtio-balloon-pci-transitional"
+          : is(b->model, "virtio-non-transitional") ? "virtio-balloon-pci-non-transitional"
+                                                    : NULL;
+    if (!dev)
+        return qcmd_refuse(c, "memballoon model '%s' is not supported", b->model);
+    if (qcmd_pci_addr(c, &b->info, "memballoon", addr, sizeof(addr)) < 0)
+        return -1;
+    qcmd_opt(c, "-device", "%s,id=balloon0%s%s%s", dev, addr,
+             b->autodeflate == MV_TRISTATE_YES ? ",deflate-on-oom=on" : "",
+             b->free_page_reporting == MV_TRISTATE_YES ? ",free-page-reporting=on" : "");
+    return 0;
+}
+
+static int rng(qcmd *c, const mv_domain_rng *r, size_t i)
+{
+    char addr[ADDR_LEN], rate[96] = "";
+    const char *dev = is(r->model, "virtio-transitional")       ? "virtio-rng-pci-transitional"
+                      : is(r->model, "virtio-non-transitional") ? "virtio-rng-pci-non-transitional"
+                                                                : "virtio-rng-pci";
+
+    if (qcmd_pci_addr(c, &r->info, "rng", addr, sizeof(addr)) < 0)
+        return -1;
+    if (is(r->backend_model, "random")) {
+        qcmd_opt(c, "-object", "rng-random,id=objrng%zu,filename=%s", i,
+                 r->backend_random ? r->backend_random : "/dev/urandom");
+    } else if (is(r->backend_model, "builtin")) {
+        qcmd_opt(c, "-object", "rng-builtin,id=objrng%zu", i);
+    } else if (is(r->backend_model, "egd")) {
+        char id[48];
+
+        snprintf(id, sizeof(id), "charrng%zu", i);
+        if (qcmd_chardev(c, &r->backend_egd, id, QEMU_CHR_CHANNEL, (size_t)-1) < 0)
+            return -1;
+        qcmd_opt(c, "-object", "rng-egd,id=objrng%zu,chardev=%s", i, id);
+    } else {
+        return qcmd_refuse(c, "rng backend '%s' is not supported", r->backend_model);
+    }
+    if (r->rate_bytes != MV_UNSET)
+        snprintf(rate, sizeof(rate), ",max-bytes=%lld,period=%lld", r->rate_bytes,
+                 r->rate_period != MV_UNSET ? r->rate_period : 1000);
+    qcmd_opt(c, "-device", "%s,rng=objrng%zu,id=rng%zu%s%s", dev, i, i, rate, addr);
+    return 0;
+}
+
+static int redirdev(qcmd *c, const mv_domain_redirdev *r, size_t i)
+{
+    char id[48];
+
+    if (!c->has_usb)
+        return qcmd_refuse(c, "redirdev needs a USB controller");
+    snprintf(id, sizeof(id), "charredir%zu", i);
+    if (qcmd_chardev(c, &r->chr, id, QEMU_CHR_CHANNEL, (size_t)-1) < 0)
+        return -1;
+    qcmd_opt(c, "-device", "usb-redir,chardev=%s,id=redir%zu,bus=usb.0,port=%d", id, i,
+             c->next_usb_port++);
+    return 0;
+}
+
+static int misc(qcmd *c)
+{
+    const mv_domain_def *def = c->def;
+    char addr[ADDR_LEN];
+
+    for (size_t i = 0; i < def->nhubs; i++) {
+        if (!c->has_usb)
+            return qcmd_refuse(c, "hub needs a USB controller");
+        qcmd_opt(c, "-device", "usb-hub,id=hub%zu,bus=usb.0,port=%d", i, c->next_usb_port++);
+    }
+    for (size_t i = 0; i < def->npanics; i++) {
+        const char *m = def->panics[i].model ? def->panics[i].model : "isa";
+
+        if (is(m, "isa"))
+            qcmd_opt(c, "-device", "pvpanic");
+        else if (is(m, "pvpanic"))
+            qcmd_opt(c, "-device", "pvpanic-pci,id=panic%zu", i);
+        else
+            return qcmd_refuse(c, "panic model '%s' is not supported on x86_64", m);
+    }
+    if (def->iommu) {
+        const mv_domain_iommu *io = def->iommu;
+
+        if (is(io->model, "intel")) {
+            if (!c->q35)
+                return qcmd_refuse(c, "iommu model 'intel' needs a q35 machine");
+            qcmd_opt(c, "-device", "intel-iommu,id=iommu0%s%s%s",
+                     io->intremap == MV_TRISTATE_YES ? ",intremap=on" : "",
+                     io->caching_mode == MV_TRISTATE_YES ? ",caching-mode=on" : "",
+                     io->eim == MV_TRISTATE_YES ? ",eim=on" : "");
+        } else if (is(io->model, "virtio")) {
+            qcmd_opt(c, "-device", "virtio-iommu-pci,id=iommu0");
+        } else {
+            return qcmd_refuse(c, "iommu model '%s' is not supported on x86_64", io->model);
+        }
+    }
+    if (def->vsock) {
+        int cid = def->vsock->cid_address > 2 ? def->vsock->cid_address : 3 + c->p->id;
+
+        if (qcmd_pci_addr(c, &def->vsock->info, "vsock", addr, sizeof(addr)) < 0)
+            return -1;
+        qcmd_opt(c, "-device", "vhost-vsock-pci,id=vsock0,guest-cid=%d%s", cid, addr);
+    }
+    return 0;
+}
+
+int qcmd_devices(qcmd *c)
+{
+    mv_domain_def *def = c->def;
+    bool display = false;
+
+    if (controllers(c) < 0)
+        return -1;
+    for (size_t i = 0; i < def->ndisks; i++)
+        if (disk(c, &def->disks[i], i) < 0)
+            return -1;
+    for (size_t i = 0; i < def->nfilesystems; i++)
+        if (filesystem(c, &def->filesystems[i], i) < 0)
+            return -1;
+    for (size_t i = 0; i < def->nnets; i++)
+        if (net(c, &def->nets[i], i) < 0)
+            return -1;
+    if (qcmd_chardevs(c) < 0)
+        return -1;
+    for (size_t i = 0; i < def->ninputs; i++)
+        if (input(c, &def->inputs[i], i) < 0)
+            return -1;
+    if (audios(c) < 0)
+        return -1;
+    for (size_t i = 0; i < def->ngraphics; i++)
+        if (graphics(c, &def->graphics[i], &display) < 0)
+            return -1;
+    if (!def->ngraphics)
+        qcmd_opt(c, "-display", "none");
+    for (size_t i = 0; i < def->nvideos; i++)
+        if (video(c, &def->videos[i], i) < 0)
+            return -1;
+    for (size_t i = 0; i < def->nsounds; i++)
+        if (sound(c, &def->sounds[i], i) < 0)
+            return -1;
+    for (size_t i = 0; i < def->nwatchdogs; i++)
+        if (watchdog(c, &def->watchdogs[i], i) < 0)
+            return -1;
+    for (size_t i = 0; i < def->nredirdevs; i++)
+        if (redirdev(c, &def->redirdevs[i], i) < 0)
+            return -1;
+    if (memballoon(c, def->memballoon) < 0 || misc(c) < 0)
+        return -1;
+    for (size_t i = 0; i < def->nrngs; i++)
+        if (rng(c, &def->rngs[i], i) < 0)
+            return -1;
+    if (display && !def->nvideos)
+        qcmd_opt(c, "-device", "VGA,id=video0");
+    qcmd_opt(c, "-msg", "timestamp=on");
+    return 0;
+}
