@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <modvirt/modvirt.h>
+#include "bench/bench_guest.h"
 
 #ifndef MODVIRT_BIN_DIR
 #error "MODVIRT_BIN_DIR must point at the build's bin/ folder"
@@ -380,6 +381,7 @@ int main(int argc, char **argv)
     bench_calls(8);
     bench_definitions(conn);
     report_rss("after_load");
+    bench_guest(conn, root, MODVIRT_SOURCE_DIR, MODVIRT_BUILD_DIR, quick);
     virConnectClose(conn);
     return 0;
 }
