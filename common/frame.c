@@ -249,6 +249,7 @@ int mv_frame_build(const mv_frame_spec *spec, uint8_t **frame, size_t *frame_len
     env.seq = spec->seq;
     env.timeout_ms = spec->timeout_ms;
     env.stream_status = spec->stream_status;
+    env.resume_seq = spec->resume_seq;
     if (spec->body) {
         size_t blen = protobuf_c_message_get_packed_size(spec->body);
         if (blen > MV_FRAME_MAX) {

@@ -80,6 +80,7 @@ typedef struct mv_frame_spec {
     const uint8_t *raw_body;        /* or: already-packed body bytes (stream data) */
     size_t raw_body_len;
     const mv_error *error;
+    uint64_t resume_seq; /* FRAME_CALL of an event registration replayed after a reconnect */
 } mv_frame_spec;
 int mv_frame_build(const mv_frame_spec *spec, uint8_t **frame, size_t *frame_len,
                    mv_error *err);
