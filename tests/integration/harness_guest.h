@@ -31,7 +31,7 @@ typedef struct mvt_guest {
 /* Builds (or finds in the cache) the tiny guest. 0, or -1 after printing why on stderr
  * (the caller then exits 77: skipped). The cache is $MODVIRT_TEST_CACHE, else the build
  * dir's test-cache/. */
-static int mvt_guest_prepare(mvt_guest *g)
+static inline int mvt_guest_prepare(mvt_guest *g)
 {
     const char *cache = getenv("MODVIRT_TEST_CACHE");
     char def[512];
@@ -57,7 +57,7 @@ static int mvt_guest_prepare(mvt_guest *g)
 }
 
 /* s with every `from` replaced by `to` (malloc'd). */
-static char *mvt_guest_subst(const char *s, const char *from, const char *to)
+static inline char *mvt_guest_subst(const char *s, const char *from, const char *to)
 {
     size_t n = 0, fl = strlen(from), tl = strlen(to);
     for (const char *p = strstr(s, from); p; p = strstr(p + fl, from))
@@ -82,7 +82,7 @@ static char *mvt_guest_subst(const char *s, const char *from, const char *to)
 }
 
 /* The tiny guest's domain XML (tests/guest/tiny-guest.xml.in) named `name`; malloc'd. */
-static char *mvt_guest_xml(const mvt_guest *g, const char *name)
+static inline char *mvt_guest_xml(const mvt_guest *g, const char *name)
 {
     char *t = mvt_read_file(MODVIRT_SOURCE_DIR "/tests/guest/tiny-guest.xml.in");
     char *a = t ? mvt_guest_subst(t, "@NAME@", name) : NULL;
@@ -95,7 +95,7 @@ static char *mvt_guest_xml(const mvt_guest *g, const char *name)
 }
 
 /* Defines the tiny guest `name` on conn; the handle or NULL. */
-static virDomainPtr mvt_guest_define(virConnectPtr conn, const mvt_guest *g, const char *name)
+static inline virDomainPtr mvt_guest_define(virConnectPtr conn, const mvt_guest *g, const char *name)
 {
     char *xml = mvt_guest_xml(g, name);
     virDomainPtr dom = xml ? virDomainDefineXML(conn, xml) : NULL;
@@ -106,7 +106,7 @@ static virDomainPtr mvt_guest_define(virConnectPtr conn, const mvt_guest *g, con
 /* Waits until dom is in `state` (and, when reason >= 0, that reason), up to timeout_ms.
  * The state is asked every 10 ms: a test that registers for lifecycle events waits on
  * those instead. 0, or -1 at the deadline (*got_state / *got_reason say where it was). */
-static int mvt_guest_wait_state(virDomainPtr dom, int state, int reason, int timeout_ms,
+static inline int mvt_guest_wait_state(virDomainPtr dom, int state, int reason, int timeout_ms,
                                 int *got_state, int *got_reason)
 {
     long long deadline = mvt_now_ms() + timeout_ms;
@@ -131,7 +131,7 @@ static int mvt_guest_wait_state(virDomainPtr dom, int state, int reason, int tim
 }
 
 /* The pty of the first serial port from dom's live XML (malloc'd), or NULL. */
-static char *mvt_guest_pty(virDomainPtr dom)
+static inline char *mvt_guest_pty(virDomainPtr dom)
 {
     char *xml = virDomainGetXMLDesc(dom, 0);
     char *path = NULL;
@@ -149,7 +149,7 @@ static char *mvt_guest_pty(virDomainPtr dom)
 }
 
 /* Opens a pty in raw mode for reading and writing; fd or -1. */
-static int mvt_guest_pty_open(const char *pty)
+static inline int mvt_guest_pty_open(const char *pty)
 {
     int fd = open(pty, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
     struct termios t;
@@ -163,7 +163,7 @@ static int mvt_guest_pty_open(const char *pty)
 /* Reads the marker from the guest's serial pty: sends a newline every 300 ms (the guest
  * answers each line with the marker; what it printed before anyone listened is gone, as
  * on any pty) until the marker arrives. 0, or -1 at the deadline. */
-static int mvt_guest_wait_marker(const char *pty, int timeout_ms)
+static inline int mvt_guest_wait_marker(const char *pty, int timeout_ms)
 {
     int fd = mvt_guest_pty_open(pty);
     if (fd < 0)
@@ -198,7 +198,7 @@ static int mvt_guest_wait_marker(const char *pty, int timeout_ms)
 }
 
 /* Types a line on the guest's serial pty ("poweroff", "reboot", "panic"). 0 or -1. */
-static int mvt_guest_send(const char *pty, const char *line)
+static inline int mvt_guest_send(const char *pty, const char *line)
 {
     int fd = mvt_guest_pty_open(pty);
     if (fd < 0)
@@ -212,7 +212,7 @@ static int mvt_guest_send(const char *pty, const char *line)
 
 /* The pid of the qemu running guest `name` under this root: run/modvirt/qemu/NAME.pid
  * (DESIGN.md's layout), or -1. */
-static pid_t mvt_guest_qemu_pid(const mvt_env *e, const char *name)
+static inline pid_t mvt_guest_qemu_pid(const mvt_env *e, const char *name)
 {
     char path[256];
     snprintf(path, sizeof(path), "%s/qemu/%s.pid", e->run_dir, name);
@@ -224,7 +224,7 @@ static pid_t mvt_guest_qemu_pid(const mvt_env *e, const char *name)
 
 /* Kills (SIGKILL) every qemu whose command line mentions this test's root — guests are
  * detached from the daemon and would outlive the test. Call before mvt_teardown. */
-static void mvt_guest_kill_all(const mvt_env *e)
+static inline void mvt_guest_kill_all(const mvt_env *e)
 {
     DIR *d = opendir("/proc");
     struct dirent *de;

@@ -1,0 +1,257 @@
+/* test_guest_host.c: real tiny guests against the daemon as a whole — guests outlive a
+ * kill -9 of virtqemud and stay controllable, 20 guests start and stop in parallel with
+ * nothing lost, and virt-install's XML defines, starts (as type qemu) and stops.
+ * Skipped (77) when the tiny guest cannot be built. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "harness.h"
+#include "harness_api.h"
+#include "harness_guest.h"
+
+#define URI "qemu:///system"
+#define BOOT_MS 60000
+#define PARALLEL 20
+
+static mvt_guest guest;
+
+typedef struct fixture {
+    mvt_env env;
+    virConnectPtr conn;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    if (!f || mvt_setup(&f->env) < 0 || !(f->conn = virConnectOpen(URI))) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    virConnectClose(f->conn);
+    mvt_guest_kill_all(&f->env);
+    mvt_teardown(&f->env);
+    free(f);
+    return 0;
+}
+
+/* Starts doms[n - 1]. When that fails, frees doms[0..n-1] and skips the test if
+ * virtqemud does not run guests yet (the call is unsupported), else fails it. */
+static void start_or_skip(virDomainPtr *doms, int n)
+{
+    if (virDomainCreate(doms[n - 1]) == 0)
+        return;
+    mvt_api_error err;
+    mvt_api_error_take(&err);
+    for (int i = 0; i < n; i++)
+        virDomainFree(doms[i]);
+    if (err.code == VIR_ERR_NO_SUPPORT)
+        skip();
+    fail_msg("start: %s", err.message);
+}
+
+static void assert_state(virDomainPtr dom, int state, int reason)
+{
+    int s = -1, r = -1;
+    assert_int_equal(virDomainGetState(dom, &s, &r, 0), 0);
+    if (s != state || (reason >= 0 && r != reason))
+        fail_msg("%s: state %d reason %d, expected %d reason %d", virDomainGetName(dom), s, r,
+                 state, reason);
+}
+
+/* kill -9 of virtqemud with two guests running: the next call restarts it, and both
+ * guests are running with the same ids, answer on their consoles, and can be paused
+ * and destroyed. */
+static void test_daemon_killed(void **state)
+{
+    fixture *f = *state;
+    virDomainPtr dom[2];
+    int ids[2];
+    pid_t qemu[2];
+    const char *names[2] = {"keep1", "keep2"};
+    for (int i = 0; i < 2; i++) {
+        dom[i] = mvt_guest_define(f->conn, &guest, names[i]);
+        assert_non_null(dom[i]);
+        start_or_skip(dom, i + 1);
+        ids[i] = (int)virDomainGetID(dom[i]);
+        qemu[i] = mvt_guest_qemu_pid(&f->env, names[i]);
+        assert_true(qemu[i] > 0);
+    }
+    pid_t qemud = mvt_daemon_pid(&f->env, "virtqemud");
+    assert_true(qemud > 0);
+    assert_int_equal(mvt_kill_wait(qemud, SIGKILL, 5000), 0);
+    /* the guests did not go with it */
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(kill(qemu[i], 0), 0);
+
+    for (int i = 0; i < 2; i++) {
+        assert_state(dom[i], VIR_DOMAIN_RUNNING, -1);
+        virDomainPtr d = virDomainLookupByName(f->conn, names[i]);
+        assert_non_null(d);
+        assert_int_equal((int)virDomainGetID(d), ids[i]);
+        virDomainFree(d);
+        char *pty = mvt_guest_pty(dom[i]);
+        assert_non_null(pty);
+        assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
+        free(pty);
+    }
+    assert_true(mvt_daemon_pid(&f->env, "virtqemud") > 0);
+    assert_int_not_equal(mvt_daemon_pid(&f->env, "virtqemud"), qemud);
+    assert_int_equal(virConnectNumOfDomains(f->conn), 2);
+    /* the re-attached monitors work */
+    assert_int_equal(virDomainSuspend(dom[0]), 0);
+    assert_state(dom[0], VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(virDomainDestroy(dom[i]), 0);
+        assert_int_equal(mvt_wait_gone(qemu[i], 5000), 0);
+        assert_state(dom[i], VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED);
+        virDomainFree(dom[i]);
+    }
+}
+
+/* A guest killed while virtqemud is down is noticed by the restarted daemon. */
+static void test_guest_died_while_daemon_down(void **state)
+{
+    fixture *f = *state;
+    virDomainPtr dom = mvt_guest_define(f->conn, &guest, "gone");
+    assert_non_null(dom);
+    start_or_skip(&dom, 1);
+    pid_t qemu = mvt_guest_qemu_pid(&f->env, "gone");
+    assert_true(qemu > 0);
+    pid_t qemud = mvt_daemon_pid(&f->env, "virtqemud");
+    assert_int_equal(mvt_kill_wait(qemud, SIGKILL, 5000), 0);
+    assert_int_equal(mvt_kill_wait(qemu, SIGKILL, 5000), 0);
+    assert_state(dom, VIR_DOMAIN_SHUTOFF, -1);
+    assert_int_equal(virConnectNumOfDomains(f->conn), 0);
+    virDomainFree(dom);
+}
+
+/* One of the parallel starters: its own connection, define, start, destroy. */
+typedef struct worker {
+    int index;
+    int rc; /* 0 when every step worked */
+    char what[256];
+    char pty[128];
+} worker;
+
+static void run_worker(void *opaque)
+{
+    worker *w = opaque;
+    char name[32];
+    snprintf(name, sizeof(name), "par%02d", w->index);
+    w->rc = -1;
+    virConnectPtr conn = virConnectOpen(URI);
+    virDomainPtr dom = conn ? mvt_guest_define(conn, &guest, name) : NULL;
+    int s = -1, r = -1;
+    if (!dom) {
+        snprintf(w->what, sizeof(w->what), "define: %s", virGetLastErrorMessage());
+    } else if (virDomainCreate(dom) < 0) {
+        snprintf(w->what, sizeof(w->what), "start: %s", virGetLastErrorMessage());
+        if (virGetLastErrorCode() == VIR_ERR_NO_SUPPORT)
+            w->rc = 77;
+    } else if (virDomainGetState(dom, &s, &r, 0) < 0 || s != VIR_DOMAIN_RUNNING) {
+        snprintf(w->what, sizeof(w->what), "state %d after start", s);
+    } else if (virDomainDestroy(dom) < 0) {
+        snprintf(w->what, sizeof(w->what), "destroy: %s", virGetLastErrorMessage());
+    } else if (virDomainGetState(dom, &s, &r, 0) < 0 || s != VIR_DOMAIN_SHUTOFF) {
+        snprintf(w->what, sizeof(w->what), "state %d after destroy", s);
+    } else {
+        w->rc = 0;
+    }
+    if (dom)
+        virDomainFree(dom);
+    if (conn)
+        virConnectClose(conn);
+}
+
+static void test_parallel(void **state)
+{
+    fixture *f = *state;
+    worker w[PARALLEL];
+    mvt_thread *t[PARALLEL];
+    long long t0 = mvt_now_ms();
+    for (int i = 0; i < PARALLEL; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].index = i;
+        t[i] = mvt_thread_start(run_worker, &w[i]);
+        assert_non_null(t[i]);
+    }
+    int failed = 0, unsupported = 0;
+    for (int i = 0; i < PARALLEL; i++) {
+        assert_int_equal(mvt_thread_join(t[i], 300000), 0);
+        if (w[i].rc == 77)
+            unsupported++;
+        else if (w[i].rc != 0) {
+            print_error("par%02d: %s\n", i, w[i].what);
+            failed++;
+        }
+    }
+    if (unsupported == PARALLEL)
+        skip();
+    assert_int_equal(failed, 0);
+    printf("parallel: %d guests started and destroyed in %lld ms\n", PARALLEL,
+           mvt_now_ms() - t0);
+    /* nothing lost: every definition is there, every guest is shut off */
+    virDomainPtr *doms = NULL;
+    int n = virConnectListAllDomains(f->conn, &doms, 0);
+    assert_int_equal(n, PARALLEL);
+    for (int i = 0; i < n; i++) {
+        assert_state(doms[i], VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED);
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    assert_int_equal(virConnectNumOfDomains(f->conn), 0);
+}
+
+/* virt-install's Debian 11 XML, exactly as printed, defines; as type qemu it starts
+ * (there is no disk: it sits in its firmware) and stops. */
+static void test_virt_install(void **state)
+{
+    fixture *f = *state;
+    char *xml = mvt_read_file(MODVIRT_SOURCE_DIR "/../shared/fixtures/virt-install-debian11.xml");
+    if (!xml)
+        skip();
+    char *qemu = mvt_guest_subst(xml, "<domain type=\"kvm\">", "<domain type=\"qemu\">");
+    assert_non_null(qemu);
+    assert_string_not_equal(qemu, xml);
+    virDomainPtr dom = virDomainDefineXML(f->conn, xml);
+    if (!dom)
+        fail_msg("define as printed: %s", virGetLastErrorMessage());
+    virDomainFree(dom);
+    dom = virDomainDefineXML(f->conn, qemu);
+    if (!dom)
+        fail_msg("define as qemu: %s", virGetLastErrorMessage());
+    free(xml);
+    free(qemu);
+    start_or_skip(&dom, 1);
+    assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    assert_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED);
+    virDomainFree(dom);
+}
+
+int main(void)
+{
+    if (mvt_guest_prepare(&guest) < 0)
+        return 77;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_daemon_killed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_guest_died_while_daemon_down, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parallel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_virt_install, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
