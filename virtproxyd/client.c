@@ -159,6 +159,7 @@ void proxy_client_upstream_ready(pclient *cl)
 
 void proxy_client_answered(pclient *cl, uint32_t serial, uint32_t proc, bool ok)
 {
+    proxy_events_answered(cl, serial, proc, ok);
     if (proc == MV_PROC_CONNECT_OPEN && cl->open == OPEN_PENDING) {
         if (ok) {
             cl->open = OPEN_DONE;
@@ -217,6 +218,7 @@ static void client_forward(pclient *cl, const mv_envelope_head *h, const uint8_t
         mv_error_clear(&err);
         return;
     }
+    proxy_events_call(cl, h, payload, len);
     if (cl->up && cl->up->state == UP_READY) {
         if (proxy_upstream_send(cl->up, payload, len, false) == 0)
             return;
@@ -437,6 +439,7 @@ static void on_closed(uv_handle_t *h)
     free(cl->queue);
     free(cl->queue_len);
     free(cl->open_body);
+    proxy_events_free(cl);
     free(cl);
 }
 

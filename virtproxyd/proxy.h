@@ -81,6 +81,7 @@ enum proxy_action proxy_classify(const mv_envelope_head *h, enum proxy_open_stat
 
 typedef struct pclient pclient;
 typedef struct upstream upstream;
+typedef struct proxy_evreg proxy_evreg;
 
 typedef struct proxy_starter {
     bool running;
@@ -120,6 +121,8 @@ struct pclient {
     size_t *queue_len;
     size_t nqueued;
     upstream *up; /* NULL: none (not opened, or the daemon died) */
+    proxy_evreg *evregs; /* event registrations to replay after a reconnect (events.c) */
+    uint64_t event_seq;  /* the highest event number the daemon sent this client */
     bool reading, pumping, repump;
     bool draining; /* close once every call is answered and written */
     bool closing;
@@ -194,6 +197,21 @@ void proxy_upstream_update(upstream *up);
 /* Given the fd to a freshly started daemon (fd >= 0), or the start's failure. */
 void proxy_upstream_started(upstream *up, int fd, const mv_error *err);
 const char *proxy_upstream_daemon(const upstream *up);
+
+/* ---- events.c ---- */
+
+/* A client's call on its way to the daemon: registrations are remembered (confirmed when
+ * answered), deregistrations forget theirs. */
+void proxy_events_call(pclient *cl, const mv_envelope_head *h, const uint8_t *payload,
+                       size_t len);
+void proxy_events_answered(pclient *cl, uint32_t serial, uint32_t proc, bool ok);
+/* An event frame, or a registration's reply (whose seq is the daemon's last number). */
+void proxy_events_seen(pclient *cl, uint64_t seq);
+/* Re-sends every confirmed registration through send (body, resume_seq); the count. */
+size_t proxy_events_replay(pclient *cl,
+                           int (*send)(void *ctx, const uint8_t *body, size_t len, uint64_t resume),
+                           void *ctx);
+void proxy_events_free(pclient *cl);
 
 /* ---- starter.c ---- */
 

@@ -144,8 +144,24 @@ static void ka_update(upstream *up)
 /* ---- writing ---------------------------------------------------------------------------- */
 
 /* A call of the proxy's own, with the next proxy serial. */
+static int send_own_resume(upstream *up, uint32_t proc, const ProtobufCMessage *body,
+                           const uint8_t *raw, size_t raw_len, uint64_t resume_seq);
+
 static int send_own(upstream *up, uint32_t proc, const ProtobufCMessage *body, const uint8_t *raw,
                     size_t raw_len)
+{
+    return send_own_resume(up, proc, body, raw, raw_len, 0);
+}
+
+/* A replayed event registration: the proxy's serial, the client's body, resume_seq. */
+static int send_replayed_reg(void *ctx, const uint8_t *body, size_t len, uint64_t resume)
+{
+    return send_own_resume(ctx, MV_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY, NULL, body, len,
+                           resume);
+}
+
+static int send_own_resume(upstream *up, uint32_t proc, const ProtobufCMessage *body,
+                           const uint8_t *raw, size_t raw_len, uint64_t resume_seq)
 {
     uint32_t serial = PROXY_SERIAL_BIT | up->next_serial;
     up->next_serial = up->next_serial >= 0x7fffffffu ? 1 : up->next_serial + 1;
@@ -154,7 +170,8 @@ static int send_own(upstream *up, uint32_t proc, const ProtobufCMessage *body, c
                           .proc = proc,
                           .body = body,
                           .raw_body = raw,
-                          .raw_body_len = raw_len};
+                          .raw_body_len = raw_len,
+                          .resume_seq = resume_seq};
     uint8_t *buf = NULL;
     size_t len = 0;
     if (mv_frame_build(&spec, &buf, &len, NULL) < 0 || mv_sertab_put(&up->own, serial, proc) != 0) {
@@ -265,6 +282,8 @@ static void handshake_next(upstream *up, uint32_t proc)
             mv_error_clear(&e);
             return;
         }
+        /* right behind the open, ahead of anything the client queued meanwhile */
+        proxy_events_replay(cl, send_replayed_reg, up);
         mv_wq_flush(&up->wq);
         return;
     }
@@ -282,6 +301,15 @@ static void own_reply(upstream *up, const mv_envelope_head *h, const uint8_t *pa
         return;
     if (proc == MV_PROC_CONNECT_KEEPALIVE) {
         up->ka_outstanding = false;
+        return;
+    }
+    if (proc == MV_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY) {
+        /* a replayed registration: its reply tells where the daemon's numbering stands;
+         * a refusal loses that one registration, not the connection */
+        if (h->kind == MODVIRT__FRAME_KIND__FRAME_REPLY)
+            proxy_events_seen(up->cl, h->seq);
+        else
+            MV_WARN("%s refused a replayed event registration", proxy_upstream_daemon(up));
         return;
     }
     if (h->kind == MODVIRT__FRAME_KIND__FRAME_REPLY) {
@@ -341,11 +369,17 @@ static void up_frame(upstream *up, const uint8_t *payload, size_t len)
                      proxy_upstream_daemon(up), h.serial);
             return;
         }
+        if (proc == MV_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY &&
+            h.kind == MODVIRT__FRAME_KIND__FRAME_REPLY)
+            proxy_events_seen(cl, h.seq);
         proxy_client_forward(cl, payload, len);
         proxy_client_answered(cl, h.serial, proc, h.kind == MODVIRT__FRAME_KIND__FRAME_REPLY);
         return;
     }
     case MODVIRT__FRAME_KIND__FRAME_EVENT:
+        proxy_events_seen(cl, h.seq);
+        proxy_client_forward(cl, payload, len);
+        return;
     case MODVIRT__FRAME_KIND__FRAME_STREAM:
         /* pushed by the daemon (issue 3): passed on as they are */
         proxy_client_forward(cl, payload, len);
