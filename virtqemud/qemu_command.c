@@ -196,7 +196,9 @@ static int build_features(qcmd *c)
     if (f->ioapic_driver && strcmp(f->ioapic_driver, "qemu") == 0 && c->q35)
         qcmd_opt(c, "-global", "kvm-ioapic.disabled=on");
     if (f->async_teardown == MV_TRISTATE_YES)
-        qcmd_add(c, "-run-with"), qcmd_add(c, "async-teardown=on");
+        return qcmd_refuse(c, "features/async-teardown needs QEMU 8.1 (-run-with)");
+    if (f->vmcoreinfo_present && f->vmcoreinfo != MV_TRISTATE_NO)
+        qcmd_opt(c, "-device", "vmcoreinfo");
     if (f->ps2 == MV_TRISTATE_NO)
         return qcmd_refuse(c, "features/ps2 state='off' needs QEMU 8.0");
     return 0;

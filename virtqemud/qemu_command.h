@@ -101,4 +101,12 @@ void qemu_command_release_ports(qemu_command *cmd);
  * single-quoted when it holds anything but [A-Za-z0-9_,.:/=+@%-]. malloc'd or NULL. */
 char *qemu_command_to_string(const qemu_command *cmd);
 
+/* ---- qemu_native.c --------------------------------------------------------------------- */
+
+struct mv_call;
+/* The capabilities for a call: of `emulator` (a definition's <emulator>) when given,
+ * else of the driver's binary; cached under the daemon's cache dir. Blocks on a first
+ * probe: worker threads only. A reference, or NULL + err. */
+qemu_caps *qemu_native_caps(struct mv_call *call, const char *emulator, mv_error *err);
+
 #endif

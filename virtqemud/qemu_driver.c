@@ -67,4 +67,8 @@ const mv_driver qemu_driver = {
     .domain_get_autostart = qemu_proc_domain_get_autostart,
     .domain_is_active = qemu_proc_domain_is_active,
     .domain_is_persistent = qemu_proc_domain_is_persistent,
+
+    .connect_get_capabilities = qemu_proc_connect_get_capabilities,
+    .connect_get_domain_capabilities = qemu_proc_connect_get_domain_capabilities,
+    .connect_domain_xml_to_native = qemu_proc_connect_domain_xml_to_native,
 };

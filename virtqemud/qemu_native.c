@@ -1,0 +1,112 @@
+/* qemu_native.c: the handlers of virConnectGetCapabilities,
+ * virConnectGetDomainCapabilities and virConnectDomainXMLToNative (procedures 27-29).
+ * All three are JOB procedures: a first capability probe may take a second or two. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include "virtqemud/qemu_command.h"
+#include "virtqemud/qemu_driver.h"
+
+/* The format name virsh passes for a QEMU command line. */
+#define QEMU_NATIVE_ARGV "qemu-argv"
+
+qemu_caps *qemu_native_caps(mv_call *call, const char *emulator, mv_error *err)
+{
+    qemu_state *s = qemu_state_of(call);
+    const mv_paths *paths = mv_daemon_paths(mv_call_daemon(call));
+    const char *binary = emulator && *emulator ? emulator : s->binary;
+
+    if (!binary) {
+        mv_error_set(err, VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU,
+                     "no QEMU binary is available: %s",
+                     s->probe_err.message ? s->probe_err.message : "none found");
+        return NULL;
+    }
+    if (binary[0] != '/') {
+        mv_error_set(err, VIR_ERR_INVALID_ARG, VIR_FROM_QEMU,
+                     "emulator '%s' is not an absolute path", binary);
+        return NULL;
+    }
+    return qemu_caps_get(binary, paths->cache_dir, err);
+}
+
+int qemu_proc_connect_get_capabilities(mv_call *call, const Modvirt__Empty *args,
+                                       Modvirt__StringRet *ret)
+{
+    mv_error *err = mv_call_error(call);
+    qemu_caps *caps = NULL;
+    struct utsname u;
+
+    (void)args;
+    if (!(caps = qemu_native_caps(call, NULL, err)))
+        return -1;
+    uname(&u);
+    ret->value = qemu_caps_format_capabilities(caps, u.machine, err);
+    qemu_caps_unref(caps);
+    return ret->value ? 0 : -1;
+}
+
+int qemu_proc_connect_get_domain_capabilities(mv_call *call,
+                                              const Modvirt__DomainCapsArgs *args,
+                                              Modvirt__StringRet *ret)
+{
+    mv_error *err = mv_call_error(call);
+    qemu_caps *caps = NULL;
+
+    if (qemu_check_flags(args->flags, 0, "virConnectGetDomainCapabilities", err) < 0 ||
+        !(caps = qemu_native_caps(call, args->emulatorbin, err)))
+        return -1;
+    ret->value = qemu_caps_format_domain_caps(caps, args->arch, args->machine, args->virttype,
+                                              err);
+    qemu_caps_unref(caps);
+    return ret->value ? 0 : -1;
+}
+
+int qemu_proc_connect_domain_xml_to_native(mv_call *call, const Modvirt__XmlToNativeArgs *args,
+                                           Modvirt__StringRet *ret)
+{
+    mv_error *err = mv_call_error(call);
+    const mv_paths *paths = mv_daemon_paths(mv_call_daemon(call));
+    mv_domain_def *def = NULL;
+    qemu_caps *caps = NULL;
+    qemu_command *cmd = NULL;
+    char *mon = NULL, *sockdir = NULL;
+    int rc = -1;
+
+    if (qemu_check_flags(args->flags, 0, "virConnectDomainXMLToNative", err) < 0)
+        goto cleanup;
+    if (!args->format || strcmp(args->format, QEMU_NATIVE_ARGV) != 0) {
+        mv_error_set(err, VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU,
+                     "unsupported config type %s", args->format ? args->format : "");
+        goto cleanup;
+    }
+    if (!(def = qemu_domain_parse(args->xml, 0, err)) ||
+        !(caps = qemu_native_caps(call, def->emulator, err)))
+        goto cleanup;
+    /* Where a start would put them; nothing is created. */
+    if (asprintf(&sockdir, "%s/qemu/dom-%s", paths->run_dir, def->name) < 0 ||
+        asprintf(&mon, "%s/monitor.sock", sockdir) < 0) {
+        mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot format the command line");
+        goto cleanup;
+    }
+    {
+        qemu_command_params p = {caps, mon, -1, sockdir, NULL, QEMU_COMMAND_DRY_RUN};
+
+        if (qemu_command_build(def, &p, &cmd, err) < 0)
+            goto cleanup;
+    }
+    if (!(ret->value = qemu_command_to_string(cmd))) {
+        mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot format the command line");
+        goto cleanup;
+    }
+    rc = 0;
+
+cleanup:
+    qemu_command_free(cmd);
+    qemu_caps_unref(caps);
+    mv_domain_def_free(def);
+    free(mon);
+    free(sockdir);
+    return rc;
+}
