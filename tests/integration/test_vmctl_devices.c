@@ -1,0 +1,138 @@
+/* test_vmctl_devices.c: vmctl domiflist, domblklist and vncdisplay against the real
+ * daemons, read from a defined domain's XML as virsh does — exact text and JSON. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+static const char devices_xml[] =
+    "<domain type='qemu'>\n"
+    "  <name>devs</name>\n"
+    "  <memory unit='MiB'>64</memory>\n"
+    "  <os><type arch='x86_64' machine='pc'>hvm</type></os>\n"
+    "  <devices>\n"
+    "    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n"
+    "    <disk type='file' device='disk'>\n"
+    "      <driver name='qemu' type='qcow2'/>\n"
+    "      <source file='/var/lib/images/devs.qcow2'/>\n"
+    "      <target dev='vda' bus='virtio'/>\n"
+    "    </disk>\n"
+    "    <disk type='file' device='cdrom'>\n"
+    "      <target dev='sda' bus='sata'/>\n"
+    "      <readonly/>\n"
+    "    </disk>\n"
+    "    <interface type='network'>\n"
+    "      <mac address='52:54:00:12:34:56'/>\n"
+    "      <source network='default'/>\n"
+    "      <model type='virtio'/>\n"
+    "    </interface>\n"
+    "    <interface type='user'>\n"
+    "      <mac address='52:54:00:ab:cd:ef'/>\n"
+    "      <model type='e1000'/>\n"
+    "    </interface>\n"
+    "    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>\n"
+    "  </devices>\n"
+    "</domain>\n";
+
+static int setup(void **state)
+{
+    mvt_env *e = calloc(1, sizeof(*e));
+    if (!e || mvt_setup(e) < 0) {
+        free(e);
+        return -1;
+    }
+    mvt_result r;
+    char *path = mvt_path(e, "devs.xml");
+    int rc = mvt_write(e, "devs.xml", devices_xml) == 0 && mvt_vmctl(&r, "define", path, NULL) == 0
+                 ? r.status
+                 : -1;
+    if (rc != -1)
+        mvt_result_free(&r);
+    free(path);
+    *state = e;
+    return rc == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    mvt_teardown(*state);
+    free(*state);
+    return 0;
+}
+
+static void expect(mvt_result *r, int status, const char *out, const char *err)
+{
+    if (r->status != status || strcmp(r->out, out) != 0 || strcmp(r->err, err) != 0)
+        fail_msg("status %d, out:\n%s\nerr:\n%s\nexpected %d, out:\n%s\nerr:\n%s", r->status,
+                 r->out, r->err, status, out, err);
+    mvt_result_free(r);
+}
+
+static void test_domiflist(void **state)
+{
+    (void)state;
+    mvt_result r;
+    assert_int_equal(mvt_vmctl(&r, "domiflist", "devs", "--inactive", NULL), 0);
+    expect(&r, 0,
+           " Interface   Type      Source    Model    MAC\n"
+           "-------------------------------------------------------------\n"
+           " -           network   default   virtio   52:54:00:12:34:56\n"
+           " -           user      -         e1000    52:54:00:ab:cd:ef\n"
+           "\n",
+           "");
+    assert_int_equal(mvt_vmctl(&r, "--json", "domiflist", "devs", NULL), 0);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "\"mac\":\"52:54:00:ab:cd:ef\"") ?: strstr(r.out, "\"mac\": \"52:54:00:ab:cd:ef\""));
+    assert_non_null(strstr(r.out, "null"));
+    mvt_result_free(&r);
+}
+
+static void test_domblklist(void **state)
+{
+    (void)state;
+    mvt_result r;
+    assert_int_equal(mvt_vmctl(&r, "domblklist", "devs", NULL), 0);
+    expect(&r, 0,
+           " Target   Source\n"
+           "--------------------------------------\n"
+           " vda      /var/lib/images/devs.qcow2\n"
+           " sda      -\n"
+           "\n",
+           "");
+    assert_int_equal(mvt_vmctl(&r, "domblklist", "--details", "devs", NULL), 0);
+    expect(&r, 0,
+           " Type   Device   Target   Source\n"
+           "------------------------------------------------------\n"
+           " file   disk     vda      /var/lib/images/devs.qcow2\n"
+           " file   cdrom    sda      -\n"
+           "\n",
+           "");
+}
+
+static void test_vncdisplay_inactive(void **state)
+{
+    (void)state;
+    mvt_result r;
+    assert_int_equal(mvt_vmctl(&r, "vncdisplay", "devs", NULL), 0);
+    expect(&r, 1, "\n", "error: Domain is not running\n");
+    assert_int_equal(mvt_vmctl(&r, "domiflist", "nosuch", NULL), 0);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "error: failed to get domain 'nosuch'\n"));
+    mvt_result_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_domiflist, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_domblklist, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vncdisplay_inactive, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
