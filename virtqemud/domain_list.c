@@ -67,6 +67,7 @@ qemu_domsnap *qemu_domsnap_copy(const qemu_domsnap *src, mv_error *err)
     snap->state = src->state;
     snap->reason = src->reason;
     snap->id = src->id;
+    snap->pid = src->pid;
     snap->persistent = src->persistent;
     snap->autostart = src->autostart;
 

@@ -37,6 +37,7 @@ typedef struct qemu_domsnap {
     int state;               /* virDomainState */
     int reason;              /* the state's reason (virDomainShutoffReason, ...) */
     int id;                  /* -1 while inactive */
+    int pid;                 /* qemu's pid while active (CPU time); 0 otherwise */
     bool persistent;         /* has a definition file */
     bool autostart;
 } qemu_domsnap;

@@ -1,5 +1,6 @@
 /* qemu_driver.c: the QEMU driver's table for the daemon runtime, and its life cycle. */
 #include "virtqemud/qemu_driver.h"
+#include "virtqemud/qemu_process.h"
 
 /* Filled by the runtime from virtqemud.conf before init (mv_driver.conf_target). */
 static qemu_config qemu_cfg;
@@ -13,18 +14,27 @@ static int qemu_init(mv_daemon *d, mv_error *err)
     if (qemu_state_open(mv_daemon_paths(d), &qemu_cfg, &s, err) < 0)
         return -1;
     s->daemon = d;
+    /* Guests that outlived the previous daemon are re-attached before the first call. */
+    if (qemu_runs_open(s, d, mv_daemon_paths(d), err) < 0) {
+        qemu_runs_close(s);
+        qemu_state_free(s);
+        return -1;
+    }
     mv_daemon_set_driver_data(d, s);
     return 0;
 }
 
 static void qemu_shutdown(mv_daemon *d)
 {
+    /* Guests keep running; only our watchers and monitors close. */
+    qemu_runs_close(mv_daemon_driver_data(d));
     qemu_state_free(mv_daemon_driver_data(d));
     mv_daemon_set_driver_data(d, NULL);
     qemu_config_clear(&qemu_cfg);
 }
 
-/* Running guests keep the daemon alive; none run before issue 3, and this stays true. */
+/* Running guests keep the daemon alive (libvirt's QEMU driver never exits for idleness
+ * while a guest runs). */
 static bool qemu_busy(mv_daemon *d)
 {
     qemu_state *s = mv_daemon_driver_data(d);
@@ -71,4 +81,13 @@ const mv_driver qemu_driver = {
     .connect_get_capabilities = qemu_proc_connect_get_capabilities,
     .connect_get_domain_capabilities = qemu_proc_connect_get_domain_capabilities,
     .connect_domain_xml_to_native = qemu_proc_connect_domain_xml_to_native,
+
+    .domain_create = qemu_proc_domain_create,
+    .domain_create_xml = qemu_proc_domain_create_xml,
+    .domain_shutdown = qemu_proc_domain_shutdown,
+    .domain_destroy = qemu_proc_domain_destroy,
+    .domain_reboot = qemu_proc_domain_reboot,
+    .domain_reset = qemu_proc_domain_reset,
+    .domain_suspend = qemu_proc_domain_suspend,
+    .domain_resume = qemu_proc_domain_resume,
 };

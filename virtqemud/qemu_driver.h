@@ -9,6 +9,8 @@
  *   qemu_query.c     reads from published snapshots: lookups, lists, info, XML
  *   qemu_state.c     the driver's state: loading definitions, the qemu binary probe
  *   qemu_conf.c      virtqemud.conf keys
+ *   qemu_monitor*.c  QMP (qemu_monitor.h); qemu_process*.c, qemu_lifecycle.c running
+ *                    guests and the lifecycle jobs (qemu_process.h)
  *   qemu_host.c      host facts (qemu_host.h); domain_list.c objects (domain_list.h)
  * Reads (LOOP procedures) never wait for a job; see domain_list.h for why they can't. */
 #ifndef QEMU_DRIVER_H
@@ -47,6 +49,7 @@ typedef struct qemu_state {
     unsigned long version;   /* its version in libvirt's encoding; 0 when unknown */
     mv_error probe_err;      /* why binary or version is unknown */
     mv_daemon *daemon;       /* where events are emitted; NULL outside a daemon (tests) */
+    struct qemu_runs *runs;  /* running guests (qemu_process.h); NULL outside a daemon */
 } qemu_state;
 
 /* Opens the store under paths->config_dir, loads every definition (a broken file is
@@ -122,6 +125,12 @@ int qemu_check_flags(unsigned int flags, unsigned int allowed, const char *funct
     int qemu_proc_##name(mv_call *call, const Modvirt__##Args *args, Modvirt__##Ret *ret);
 #include "proto/procedures.def"
 #undef PROC
+
+/* The UUID of a call's domain handle, or NULL with the call's error set. */
+const unsigned char *qemu_handler_uuid(mv_call *call, const Modvirt__Domain *dom);
+/* Fills a DomainRet from snap, dropping the caller's reference; -1 with the call's
+ * error set when snap is NULL (its error already set) or on ENOMEM. */
+int qemu_handler_reply_domain(mv_call *call, qemu_domsnap *snap, Modvirt__DomainRet *ret);
 
 /* The canonical form of a URI this driver serves ("qemu:///system"), or NULL + err. */
 char *qemu_connect_canonical_uri(const char *uri, mv_error *err);

@@ -317,3 +317,15 @@ int qemu_proc_domain_is_persistent(mv_call *call, const Modvirt__DomainFlagsArgs
 {
     return answer_bool(call, args, "virDomainIsPersistent", ask_persistent, ret);
 }
+
+/* ---- for the other handler files (qemu_lifecycle.c) ------------------------------------ */
+
+const unsigned char *qemu_handler_uuid(mv_call *call, const Modvirt__Domain *dom)
+{
+    return handle_uuid(call, dom);
+}
+
+int qemu_handler_reply_domain(mv_call *call, qemu_domsnap *snap, Modvirt__DomainRet *ret)
+{
+    return reply_domain(call, snap, ret);
+}

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "virtqemud/qemu_driver.h"
+#include "virtqemud/qemu_process.h"
 
 #define QEMU_XML_FLAGS (VIR_DOMAIN_XML_SECURE | VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_MIGRATABLE)
 
@@ -203,8 +204,10 @@ void qemu_query_info(const qemu_domsnap *snap, int *state, unsigned long long *m
     *mem_kib = def->current_memory_kib && def->current_memory_kib <= total
                    ? def->current_memory_kib : total;
     *vcpus = (unsigned int)(def->vcpus_current > 0 ? def->vcpus_current : def->vcpus);
-    /* Only a running qemu has used CPU time (issue 3 reads it from /proc). */
+    /* Only a running qemu has used CPU time: its user + system time from /proc. */
     *cpu_time_ns = 0;
+    if (qemu_domsnap_is_active(snap) && snap->pid > 0)
+        qemu_proc_stat(snap->pid, cpu_time_ns, NULL);
 }
 
 char *qemu_query_xml(const qemu_domsnap *snap, unsigned int flags, bool readonly,

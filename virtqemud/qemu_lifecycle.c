@@ -1,0 +1,276 @@
+/* qemu_lifecycle.c: the lifecycle procedures — create, create XML, shutdown, destroy,
+ * reboot, reset, suspend, resume — as jobs on the domain, with libvirt's semantics. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <modvirt/modvirt-events.h>
+#include "virtqemud/qemu_driver.h"
+#include "virtqemud/qemu_process.h"
+
+#define QEMU_CREATE_FLAGS                                                                     \
+    (VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_BYPASS_CACHE | VIR_DOMAIN_START_FORCE_BOOT)
+#define QEMU_CREATE_XML_FLAGS (QEMU_CREATE_FLAGS | VIR_DOMAIN_START_VALIDATE)
+
+/* A job on the domain a call names: the object with its job held and its current
+ * snapshot, or -1 with the call's error set. */
+typedef struct lc_job {
+    qemu_state *s;
+    qemu_domobj *obj;
+    qemu_domsnap *snap;
+} lc_job;
+
+static int job_begin(mv_call *call, const Modvirt__Domain *dom, const char *name, lc_job *j)
+{
+    const unsigned char *uuid = qemu_handler_uuid(call, dom);
+    mv_error *err = mv_call_error(call);
+
+    memset(j, 0, sizeof(*j));
+    if (!uuid)
+        return -1;
+    j->s = qemu_state_of(call);
+    if (!(j->obj = qemu_domlist_find_uuid(j->s->doms, uuid))) {
+        char str[MV_UUID_STRING_BUFLEN];
+        mv_uuid_format(uuid, str);
+        mv_error_set(err, VIR_ERR_NO_DOMAIN, VIR_FROM_QEMU,
+                     "no domain with matching uuid '%s' (%s)", str, dom->name ? dom->name : "");
+        return -1;
+    }
+    if (qemu_domobj_begin_job(j->obj, name, QEMU_JOB_WAIT_MS, err) < 0) {
+        qemu_domobj_unref(j->obj);
+        j->obj = NULL;
+        return -1;
+    }
+    if (!(j->snap = qemu_domobj_snapshot(j->obj))) {
+        mv_error_set(err, VIR_ERR_NO_DOMAIN, VIR_FROM_QEMU, "domain '%s' is being defined",
+                     dom->name ? dom->name : "");
+        qemu_domobj_end_job(j->obj);
+        qemu_domobj_unref(j->obj);
+        j->obj = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void job_end(lc_job *j)
+{
+    if (j->obj)
+        qemu_domobj_end_job(j->obj);
+    qemu_domsnap_unref(j->snap);
+    qemu_domobj_unref(j->obj);
+}
+
+/* libvirt's check before anything that needs a live guest. */
+static int require_active(lc_job *j, mv_error *err)
+{
+    if (qemu_domsnap_is_active(j->snap))
+        return 0;
+    mv_error_set(err, VIR_ERR_OPERATION_INVALID, VIR_FROM_QEMU, "domain is not running");
+    return -1;
+}
+
+/* ---- start ----------------------------------------------------------------------------- */
+
+int qemu_proc_domain_create(mv_call *call, const Modvirt__DomainFlagsArgs *args,
+                            Modvirt__DomainRet *ret)
+{
+    mv_error *err = mv_call_error(call);
+    lc_job j;
+    int rc = -1;
+
+    if (qemu_check_flags(args->flags, QEMU_CREATE_FLAGS, "virDomainCreateWithFlags", err) < 0 ||
+        job_begin(call, args->dom, "start", &j) < 0)
+        return -1;
+    if (qemu_domsnap_is_active(j.snap)) {
+        mv_error_set(err, VIR_ERR_OPERATION_INVALID, VIR_FROM_QEMU, "domain is already running");
+        goto cleanup;
+    }
+    if (qemu_process_start(j.s, j.obj, j.snap, qemu_domsnap_inactive_def(j.snap), args->flags,
+                           err) < 0)
+        goto cleanup;
+    rc = qemu_handler_reply_domain(call, qemu_domobj_snapshot(j.obj), ret);
+
+cleanup:
+    job_end(&j);
+    return rc;
+}
+
+int qemu_proc_domain_create_xml(mv_call *call, const Modvirt__DomainDefineArgs *args,
+                                Modvirt__DomainRet *ret)
+{
+    mv_error *err = mv_call_error(call);
+    qemu_state *s = qemu_state_of(call);
+    mv_domain_def *def = NULL;
+    qemu_domobj *obj = NULL;
+    qemu_domsnap *old = NULL;
+    bool created = false, started = false;
+    int rc = -1;
+
+    if (qemu_check_flags(args->flags, QEMU_CREATE_XML_FLAGS, "virDomainCreateXML", err) < 0)
+        return -1;
+    if (!(def = qemu_domain_parse(args->xml, (args->flags & VIR_DOMAIN_START_VALIDATE)
+                                                  ? MV_DOMAIN_DEF_PARSE_VALIDATE : 0, err)))
+        goto cleanup;
+    if (!(obj = qemu_domlist_add_job(s->doms, def->name, def->uuid, "start", QEMU_JOB_WAIT_MS,
+                                     &created, err)))
+        goto cleanup;
+    old = qemu_domobj_snapshot(obj);
+    /* An existing inactive domain runs the given XML; its definition waits for the next
+     * boot. A running one is libvirt's "already active". */
+    if (old && qemu_domsnap_is_active(old)) {
+        mv_error_set(err, VIR_ERR_OPERATION_INVALID, VIR_FROM_QEMU,
+                     "domain '%s' is already active", def->name);
+        goto cleanup;
+    }
+    if (qemu_process_start(s, obj, old, def, args->flags & ~VIR_DOMAIN_START_VALIDATE, err) < 0)
+        goto cleanup;
+    started = true;
+    rc = qemu_handler_reply_domain(call, qemu_domobj_snapshot(obj), ret);
+
+cleanup:
+    if (obj) {
+        if (created && !started)
+            qemu_domlist_remove(s->doms, obj);
+        qemu_domobj_end_job(obj);
+    }
+    qemu_domsnap_unref(old);
+    qemu_domobj_unref(obj);
+    mv_domain_def_free(def);
+    return rc;
+}
+
+/* ---- stop ------------------------------------------------------------------------------ */
+
+int qemu_proc_domain_shutdown(mv_call *call, const Modvirt__DomainFlagsArgs *args,
+                              Modvirt__Empty *ret)
+{
+    mv_error *err = mv_call_error(call);
+    lc_job j;
+    int rc = -1;
+
+    /* The ACPI power button is the only way in: no guest agent, initctl or signal. */
+    if (qemu_check_flags(args->flags, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN,
+                         "virDomainShutdownFlags", err) < 0 ||
+        job_begin(call, args->dom, "shutdown", &j) < 0)
+        return -1;
+    if (require_active(&j, err) < 0)
+        goto cleanup;
+    /* Returns once the button is pressed, as libvirt does; the guest decides. */
+    rc = qemu_process_command(j.s, j.obj, "system_powerdown", NULL, NULL, err);
+
+cleanup:
+    job_end(&j);
+    return rc;
+}
+
+int qemu_proc_domain_destroy(mv_call *call, const Modvirt__DomainFlagsArgs *args,
+                             Modvirt__Empty *ret)
+{
+    mv_error *err = mv_call_error(call);
+    lc_job j;
+    int rc = -1;
+
+    if (qemu_check_flags(args->flags, VIR_DOMAIN_DESTROY_GRACEFUL, "virDomainDestroyFlags",
+                         err) < 0 ||
+        job_begin(call, args->dom, "destroy", &j) < 0)
+        return -1;
+    if (require_active(&j, err) == 0)
+        rc = qemu_process_destroy(j.s, j.obj, args->flags & VIR_DOMAIN_DESTROY_GRACEFUL, err);
+    job_end(&j);
+    return rc;
+}
+
+/* ---- reboot and reset ------------------------------------------------------------------ */
+
+/* Reboot and reset both end in QMP system_reset: a reboot without a guest agent or a
+ * -no-shutdown fake-reboot cycle is a reset of the machine (libvirt falls back the same
+ * way); on_reboot='destroy' guests run with -no-reboot, so their reset ends them. */
+static int reset_job(mv_call *call, const Modvirt__DomainFlagsArgs *args, unsigned int allowed,
+                     const char *function, const char *job)
+{
+    mv_error *err = mv_call_error(call);
+    lc_job j;
+    int rc = -1;
+
+    if (qemu_check_flags(args->flags, allowed, function, err) < 0 ||
+        job_begin(call, args->dom, job, &j) < 0)
+        return -1;
+    if (require_active(&j, err) == 0)
+        rc = qemu_process_command(j.s, j.obj, "system_reset", NULL, NULL, err);
+    job_end(&j);
+    return rc;
+}
+
+int qemu_proc_domain_reboot(mv_call *call, const Modvirt__DomainFlagsArgs *args,
+                            Modvirt__Empty *ret)
+{
+    return reset_job(call, args, VIR_DOMAIN_REBOOT_ACPI_POWER_BTN, "virDomainReboot", "reboot");
+}
+
+int qemu_proc_domain_reset(mv_call *call, const Modvirt__DomainFlagsArgs *args,
+                           Modvirt__Empty *ret)
+{
+    return reset_job(call, args, 0, "virDomainReset", "reset");
+}
+
+/* ---- suspend and resume ---------------------------------------------------------------- */
+
+int qemu_proc_domain_suspend(mv_call *call, const Modvirt__DomainFlagsArgs *args,
+                             Modvirt__Empty *ret)
+{
+    mv_error *err = mv_call_error(call);
+    lc_job j;
+    int rc = -1;
+
+    if (qemu_check_flags(args->flags, 0, "virDomainSuspend", err) < 0 ||
+        job_begin(call, args->dom, "suspend", &j) < 0)
+        return -1;
+    if (require_active(&j, err) < 0)
+        goto cleanup;
+    if (j.snap->state == VIR_DOMAIN_PAUSED) {
+        rc = 0; /* already paused: nothing to do, as in libvirt */
+        goto cleanup;
+    }
+    if (qemu_process_command(j.s, j.obj, "stop", NULL, NULL, err) < 0 ||
+        qemu_process_set_state(j.s, j.obj, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER, err) < 0)
+        goto cleanup;
+    qemu_process_emit(j.s, j.snap->def, j.snap->id, VIR_DOMAIN_EVENT_SUSPENDED,
+                      VIR_DOMAIN_EVENT_SUSPENDED_PAUSED);
+    rc = 0;
+
+cleanup:
+    job_end(&j);
+    return rc;
+}
+
+int qemu_proc_domain_resume(mv_call *call, const Modvirt__DomainFlagsArgs *args,
+                            Modvirt__Empty *ret)
+{
+    mv_error *err = mv_call_error(call);
+    lc_job j;
+    int rc = -1;
+
+    if (qemu_check_flags(args->flags, 0, "virDomainResume", err) < 0 ||
+        job_begin(call, args->dom, "resume", &j) < 0)
+        return -1;
+    if (require_active(&j, err) < 0)
+        goto cleanup;
+    if (j.snap->state == VIR_DOMAIN_CRASHED) {
+        mv_error_set(err, VIR_ERR_OPERATION_INVALID, VIR_FROM_QEMU, "domain has crashed");
+        goto cleanup;
+    }
+    if (j.snap->state != VIR_DOMAIN_PAUSED) {
+        rc = 0;
+        goto cleanup;
+    }
+    if (qemu_process_command(j.s, j.obj, "cont", NULL, NULL, err) < 0 ||
+        qemu_process_set_state(j.s, j.obj, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_UNPAUSED,
+                               err) < 0)
+        goto cleanup;
+    qemu_process_emit(j.s, j.snap->def, j.snap->id, VIR_DOMAIN_EVENT_RESUMED,
+                      VIR_DOMAIN_EVENT_RESUMED_UNPAUSED);
+    rc = 0;
+
+cleanup:
+    job_end(&j);
+    return rc;
+}

@@ -1,0 +1,1148 @@
+/* qemu_process.c: the runs — one qemu_vm per running guest: start, death seen through a
+ * pidfd and the monitor's EOF, stop with its reason, QMP events, re-attach, autostart. */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+#include <modvirt/modvirt-events.h>
+#include "common/daemon/daemon.h"
+#include "common/log.h"
+#include "common/store.h"
+#include "virtqemud/qemu_command.h"
+#include "virtqemud/qemu_driver.h"
+#include "virtqemud/qemu_monitor.h"
+#include "virtqemud/qemu_process.h"
+
+/* How long a re-attach waits for a running guest's monitor. */
+#define QEMU_REATTACH_MS 5000
+
+typedef struct qemu_vm qemu_vm;
+
+struct qemu_runs {
+    pthread_mutex_t lock;
+    qemu_vm *vms;            /* running guests */
+    qemu_state *s;
+    mv_daemon *d;
+    qemu_mon_loop ml;
+    char *dir;               /* <run_dir>/qemu */
+    char *log_dir;           /* <log_dir>/qemu */
+    char *cache_dir;
+    qemu_ports *ports;       /* VNC/SPICE autoports */
+    pthread_t autostarter;
+    bool autostarting;
+    pthread_cond_t idle;     /* workers reached 0 */
+    unsigned int workers;    /* event threads running (close waits for them) */
+};
+
+struct qemu_vm {
+    qemu_vm *next;           /* runs->vms, under runs->lock */
+    pthread_mutex_t lock;
+    unsigned int refs;
+    qemu_runs *runs;
+    qemu_domobj *obj;
+    char *name;
+    unsigned char uuid[MV_UUID_BUFLEN];
+    int id;
+    pid_t pid;
+    int pidfd;               /* owned by the poll watcher once it started */
+    char *mon_path, *status_path, *pid_path, *sock_dir;
+    qemu_mon *mon;
+    uv_poll_t poll;          /* loop thread only */
+    bool poll_started;
+    bool death_seen;         /* a stop was triggered (pidfd or EOF) */
+    bool guest_shutdown;     /* SHUTDOWN seen: a death now is a shutdown */
+    int *ports;              /* display ports to give back at stop */
+    size_t nports;
+    mv_domain_def *boot_def; /* the definition it started from (persistent ones) */
+};
+
+/* ---- small helpers --------------------------------------------------------------------- */
+
+static qemu_vm *vm_ref(qemu_vm *vm)
+{
+    pthread_mutex_lock(&vm->lock);
+    vm->refs++;
+    pthread_mutex_unlock(&vm->lock);
+    return vm;
+}
+
+static void vm_unref(qemu_vm *vm)
+{
+    bool last;
+
+    if (!vm)
+        return;
+    pthread_mutex_lock(&vm->lock);
+    last = --vm->refs == 0;
+    pthread_mutex_unlock(&vm->lock);
+    if (!last)
+        return;
+    if (vm->pidfd >= 0)
+        close(vm->pidfd);
+    qemu_domobj_unref(vm->obj);
+    free(vm->name);
+    free(vm->mon_path);
+    free(vm->status_path);
+    free(vm->pid_path);
+    free(vm->sock_dir);
+    free(vm->ports);
+    mv_domain_def_free(vm->boot_def);
+    pthread_mutex_destroy(&vm->lock);
+    free(vm);
+}
+
+static qemu_vm *vm_new(qemu_runs *runs, qemu_domobj *obj, const char *name, int id)
+{
+    qemu_vm *vm = calloc(1, sizeof(*vm));
+
+    if (!vm)
+        return NULL;
+    pthread_mutex_init(&vm->lock, NULL);
+    vm->refs = 1;
+    vm->runs = runs;
+    vm->pidfd = -1;
+    vm->id = id;
+    vm->obj = qemu_domobj_ref(obj);
+    memcpy(vm->uuid, qemu_domobj_uuid(obj), MV_UUID_BUFLEN);
+    if (!(vm->name = strdup(name)) || asprintf(&vm->mon_path, "%s/%s.monitor", runs->dir, name) < 0 ||
+        asprintf(&vm->status_path, "%s/%s.xml", runs->dir, name) < 0 ||
+        asprintf(&vm->pid_path, "%s/%s.pid", runs->dir, name) < 0 ||
+        asprintf(&vm->sock_dir, "%s/domain-%d", runs->dir, id) < 0) {
+        vm_unref(vm);
+        return NULL;
+    }
+    return vm;
+}
+
+/* The running guest of obj, with a reference, or NULL. */
+static qemu_vm *runs_find(qemu_runs *runs, const unsigned char *uuid)
+{
+    qemu_vm *vm;
+
+    pthread_mutex_lock(&runs->lock);
+    for (vm = runs->vms; vm; vm = vm->next)
+        if (memcmp(vm->uuid, uuid, MV_UUID_BUFLEN) == 0)
+            break;
+    if (vm)
+        vm_ref(vm);
+    pthread_mutex_unlock(&runs->lock);
+    return vm;
+}
+
+static void runs_add(qemu_runs *runs, qemu_vm *vm)
+{
+    pthread_mutex_lock(&runs->lock);
+    vm->next = runs->vms;
+    runs->vms = vm_ref(vm);
+    pthread_mutex_unlock(&runs->lock);
+}
+
+/* True when vm was registered and is no longer (the caller inherits the list's ref). */
+static bool runs_remove(qemu_runs *runs, qemu_vm *vm)
+{
+    bool found = false;
+
+    pthread_mutex_lock(&runs->lock);
+    for (qemu_vm **pp = &runs->vms; *pp; pp = &(*pp)->next) {
+        if (*pp == vm) {
+            *pp = vm->next;
+            vm->next = NULL;
+            found = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&runs->lock);
+    return found;
+}
+
+void qemu_process_emit(qemu_state *s, const mv_domain_def *def, int id, int event, int detail)
+{
+    if (s->daemon)
+        mv_daemon_emit_lifecycle(s->daemon, def->name, def->uuid, id, event, detail);
+}
+
+static qemu_runs *runs_of(qemu_state *s)
+{
+    return s->runs;
+}
+
+/* Removes a folder of sockets qemu made, and the folder. */
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            unlinkat(dirfd(d), e->d_name, 0);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* ---- the loop side: pidfd watcher, monitor callbacks ----------------------------------- */
+
+static void trigger_stop(qemu_vm *vm);
+
+static void on_poll_closed(uv_handle_t *h)
+{
+    qemu_vm *vm = h->data;
+
+    close(vm->pidfd);
+    vm->pidfd = -1;
+    vm_unref(vm);
+}
+
+static void on_pidfd(uv_poll_t *p, int status, int events)
+{
+    qemu_vm *vm = p->data;
+
+    /* The process exited (the fd is readable, or polling it failed: treat as exit). */
+    uv_poll_stop(p);
+    trigger_stop(vm);
+}
+
+static void watch_on_loop(void *arg)
+{
+    qemu_vm *vm = arg;
+
+    if (!vm->poll_started && vm->pidfd >= 0 &&
+        uv_poll_init(vm->runs->ml.loop, &vm->poll, vm->pidfd) == 0) {
+        vm->poll.data = vm_ref(vm);
+        vm->poll_started = true;
+        uv_unref((uv_handle_t *)&vm->poll);
+        if (uv_poll_start(&vm->poll, UV_READABLE, on_pidfd) < 0)
+            trigger_stop(vm);
+    }
+    vm_unref(vm);
+}
+
+static void unwatch_on_loop(void *arg)
+{
+    qemu_vm *vm = arg;
+
+    if (vm->poll_started && !uv_is_closing((uv_handle_t *)&vm->poll))
+        uv_close((uv_handle_t *)&vm->poll, on_poll_closed);
+    vm_unref(vm);
+}
+
+/* Posts fn(vm) with a reference fn drops; runs it here when the loop is gone. */
+static void vm_post(qemu_vm *vm, void (*fn)(void *))
+{
+    qemu_runs *runs = vm->runs;
+
+    vm_ref(vm);
+    if (runs->ml.post(runs->ml.ctx, fn, vm) < 0)
+        vm_unref(vm);
+}
+
+typedef struct daemon_post {
+    void (*fn)(void *);
+    void *arg;
+} daemon_post;
+
+static void run_daemon_post(mv_daemon *d, void *opaque)
+{
+    daemon_post *p = opaque;
+
+    p->fn(p->arg);
+    free(p);
+}
+
+static int post_to_daemon(void *ctx, void (*fn)(void *), void *arg)
+{
+    daemon_post *p = malloc(sizeof(*p));
+
+    if (!p)
+        return -1;
+    p->fn = fn;
+    p->arg = arg;
+    if (mv_daemon_post(ctx, run_daemon_post, p) < 0) {
+        free(p);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- async work that needs the domain's job: a thread each ----------------------------- */
+
+typedef enum vm_work { WORK_STOP, WORK_SYNC, WORK_PANIC } vm_work;
+
+typedef struct work_arg {
+    qemu_vm *vm;
+    vm_work what;
+} work_arg;
+
+static void vm_stop(qemu_vm *vm, int reason, int detail);
+static void sync_state(qemu_vm *vm);
+static void handle_panic(qemu_vm *vm);
+
+static void *work_main(void *opaque)
+{
+    work_arg *w = opaque;
+    qemu_vm *vm = w->vm;
+    mv_error err = MV_ERROR_INIT;
+    qemu_vm *cur;
+
+    /* Jobs on this domain may be long (a start waiting for its monitor); keep waiting
+     * while the domain exists. */
+    while (qemu_domobj_begin_job(vm->obj, "event", QEMU_JOB_WAIT_MS, &err) < 0) {
+        bool gone = err.code == VIR_ERR_NO_DOMAIN;
+        mv_error_clear(&err);
+        if (gone)
+            goto cleanup;
+    }
+    /* Only if this run is still the domain's (a destroy may have finished it). */
+    if ((cur = runs_find(vm->runs, vm->uuid)) == vm) {
+        if (w->what == WORK_STOP) {
+            /* The monitor's EOF comes a moment before the exit; a qemu that closed its
+             * monitor and lingers is of no use to anyone. */
+            if (!qemu_pidfd_wait(vm->pidfd, 2000)) {
+                MV_WARN("domain '%s': monitor lost but qemu %d still runs; killing it",
+                        vm->name, (int)vm->pid);
+                qemu_pidfd_kill(vm->pidfd, SIGKILL);
+                qemu_pidfd_wait(vm->pidfd, QEMU_KILL_KILL_MS);
+            }
+            vm_stop(vm, vm->guest_shutdown ? VIR_DOMAIN_SHUTOFF_SHUTDOWN
+                                           : VIR_DOMAIN_SHUTOFF_CRASHED,
+                    vm->guest_shutdown ? VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN
+                                       : VIR_DOMAIN_EVENT_STOPPED_CRASHED);
+        } else if (w->what == WORK_SYNC)
+            sync_state(vm);
+        else
+            handle_panic(vm);
+    }
+    vm_unref(cur);
+    qemu_domobj_end_job(vm->obj);
+cleanup:
+    pthread_mutex_lock(&vm->runs->lock);
+    if (--vm->runs->workers == 0)
+        pthread_cond_broadcast(&vm->runs->idle);
+    pthread_mutex_unlock(&vm->runs->lock);
+    vm_unref(vm);
+    free(w);
+    return NULL;
+}
+
+static void start_work(qemu_vm *vm, vm_work what)
+{
+    work_arg *w = malloc(sizeof(*w));
+    pthread_attr_t attr;
+    pthread_t t;
+
+    if (!w) {
+        MV_ERROR("cannot handle an event of domain '%s': out of memory", vm->name);
+        return;
+    }
+    w->vm = vm_ref(vm);
+    w->what = what;
+    pthread_mutex_lock(&vm->runs->lock);
+    vm->runs->workers++;
+    pthread_mutex_unlock(&vm->runs->lock);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, work_main, w) != 0) {
+        MV_ERROR("cannot handle an event of domain '%s': no thread", vm->name);
+        pthread_mutex_lock(&vm->runs->lock);
+        vm->runs->workers--;
+        pthread_mutex_unlock(&vm->runs->lock);
+        vm_unref(vm);
+        free(w);
+    }
+    pthread_attr_destroy(&attr);
+}
+
+/* The process is gone (pidfd) or its monitor is (EOF): shut the domain off, once. */
+static void trigger_stop(qemu_vm *vm)
+{
+    bool first;
+
+    pthread_mutex_lock(&vm->lock);
+    first = !vm->death_seen;
+    vm->death_seen = true;
+    pthread_mutex_unlock(&vm->lock);
+    if (first)
+        start_work(vm, WORK_STOP);
+}
+
+static void on_mon_event(qemu_mon *mon, const char *name, json_object *data, void *opaque)
+{
+    qemu_vm *vm = opaque;
+    qemu_domsnap *snap;
+    json_object *guest = NULL;
+
+    MV_DEBUG("domain '%s': QMP event %s", vm->name, name);
+    if (strcmp(name, "SHUTDOWN") == 0) {
+        bool by_guest = data && json_object_object_get_ex(data, "guest", &guest) &&
+                        json_object_get_boolean(guest);
+        pthread_mutex_lock(&vm->lock);
+        vm->guest_shutdown = true;
+        pthread_mutex_unlock(&vm->lock);
+        if ((snap = qemu_domobj_snapshot(vm->obj))) {
+            qemu_process_emit(vm->runs->s, snap->def, vm->id, VIR_DOMAIN_EVENT_SHUTDOWN,
+                              by_guest ? VIR_DOMAIN_EVENT_SHUTDOWN_GUEST
+                                       : VIR_DOMAIN_EVENT_SHUTDOWN_FINISHED);
+            qemu_domsnap_unref(snap);
+        }
+        /* QEMU exits by itself after SHUTDOWN (we never pass -no-shutdown); the pidfd
+         * then reports the stop. */
+    } else if (strcmp(name, "STOP") == 0 || strcmp(name, "RESUME") == 0) {
+        start_work(vm, WORK_SYNC);
+    } else if (strcmp(name, "GUEST_PANICKED") == 0) {
+        start_work(vm, WORK_PANIC);
+    }
+}
+
+static void on_mon_eof(qemu_mon *mon, const mv_error *why, void *opaque)
+{
+    qemu_vm *vm = opaque;
+
+    MV_DEBUG("domain '%s': %s", vm->name, why->message);
+    trigger_stop(vm);
+}
+
+static const qemu_mon_callbacks mon_callbacks = {on_mon_event, on_mon_eof};
+
+static bool vm_alive(void *opaque)
+{
+    qemu_vm *vm = opaque;
+
+    return qemu_pidfd_alive(vm->pidfd);
+}
+
+/* ---- publishing ------------------------------------------------------------------------ */
+
+static int write_status(qemu_vm *vm, const qemu_domsnap *snap, mv_error *err)
+{
+    qemu_status st = {
+        .pid = vm->pid,
+        .id = vm->id,
+        .monitor = vm->mon_path,
+        .state = snap->state,
+        .reason = snap->reason,
+        .persistent = snap->persistent,
+        .guest_shutdown = vm->guest_shutdown,
+        .def = snap->def,
+    };
+
+    qemu_proc_stat(vm->pid, NULL, &st.start_ticks);
+    return qemu_status_write(vm->status_path, &st, err);
+}
+
+int qemu_process_set_state(qemu_state *s, qemu_domobj *obj, int state, int reason,
+                           mv_error *err)
+{
+    qemu_vm *vm = runs_find(runs_of(s), qemu_domobj_uuid(obj));
+    qemu_domsnap *old = qemu_domobj_snapshot(obj), *snap = NULL;
+    int ret = -1;
+
+    if (!vm || !old) {
+        mv_error_set(err, VIR_ERR_OPERATION_INVALID, VIR_FROM_QEMU, "domain is not running");
+        goto cleanup;
+    }
+    if (!(snap = qemu_domsnap_copy(old, err)))
+        goto cleanup;
+    snap->state = state;
+    snap->reason = reason;
+    /* The file follows; a failure to write it only costs a restart the new state. */
+    if (write_status(vm, snap, err) < 0) {
+        MV_WARN("domain '%s': %s", vm->name, err->message);
+        mv_error_clear(err);
+    }
+    qemu_domlist_publish(s->doms, obj, snap);
+    ret = 0;
+
+cleanup:
+    qemu_domsnap_unref(old);
+    vm_unref(vm);
+    return ret;
+}
+
+/* Shuts the run off (caller holds the job): monitor and watcher closed, ports back,
+ * files gone, the shut-off snapshot published (or a transient domain removed), event. */
+static void vm_stop(qemu_vm *vm, int reason, int detail)
+{
+    qemu_runs *runs = vm->runs;
+    qemu_state *s = runs->s;
+    qemu_domsnap *old = qemu_domobj_snapshot(vm->obj), *snap = NULL;
+    mv_domain_def *next = NULL;
+    mv_error err = MV_ERROR_INIT;
+
+    if (!runs_remove(runs, vm)) {
+        qemu_domsnap_unref(old);
+        return;
+    }
+    MV_INFO("domain '%s' (id %d, pid %d) stopped: %s", vm->name, vm->id, (int)vm->pid,
+            reason == VIR_DOMAIN_SHUTOFF_SHUTDOWN    ? "shutdown"
+            : reason == VIR_DOMAIN_SHUTOFF_DESTROYED ? "destroyed"
+                                                     : "crashed");
+    qemu_mon_close(vm->mon, false);
+    vm->mon = NULL;
+    vm_post(vm, unwatch_on_loop);
+    for (size_t i = 0; i < vm->nports; i++)
+        qemu_ports_release(runs->ports, vm->ports[i]);
+    vm->nports = 0;
+    unlink(vm->status_path);
+    unlink(vm->pid_path);
+    unlink(vm->mon_path);
+    remove_dir(vm->sock_dir);
+
+    if (old && old->persistent) {
+        /* The next boot's definition if one was defined meanwhile, else the one it
+         * started from. */
+        if (old->newdef)
+            next = mv_domain_def_copy(old->newdef, &err);
+        else if (vm->boot_def) {
+            next = vm->boot_def;
+            vm->boot_def = NULL;
+        } else {
+            next = mv_domain_def_copy(old->def, &err);
+        }
+        if (next && (snap = qemu_domsnap_new(next))) {
+            next = NULL;
+            snap->state = VIR_DOMAIN_SHUTOFF;
+            snap->reason = reason;
+            snap->persistent = true;
+            snap->autostart = old->autostart;
+            qemu_domlist_publish(s->doms, vm->obj, qemu_domsnap_ref(snap));
+        } else {
+            MV_ERROR("domain '%s': cannot publish its shut-off state: %s", vm->name,
+                     err.message ? err.message : "out of memory");
+        }
+    } else {
+        qemu_domlist_remove(s->doms, vm->obj);
+    }
+    if (old)
+        qemu_process_emit(s, old->def, -1, VIR_DOMAIN_EVENT_STOPPED, detail);
+    mv_error_clear(&err);
+    mv_domain_def_free(next);
+    qemu_domsnap_unref(snap);
+    qemu_domsnap_unref(old);
+    vm_unref(vm); /* the list's */
+}
+
+/* After STOP/RESUME events: publish what QEMU says, when it differs (pauses we did not
+ * ask for: I/O errors, the watchdog; or a resume by someone else). */
+static void sync_state(qemu_vm *vm)
+{
+    qemu_state *s = vm->runs->s;
+    qemu_domsnap *snap = qemu_domobj_snapshot(vm->obj);
+    json_object *reply = NULL, *running = NULL;
+    mv_error err = MV_ERROR_INIT;
+    bool is_running;
+
+    if (!snap || !vm->mon ||
+        qemu_mon_command(vm->mon, "query-status", NULL, QEMU_MONITOR_COMMAND_MS, &reply,
+                         &err) < 0 ||
+        !json_object_object_get_ex(reply, "running", &running))
+        goto cleanup;
+    is_running = json_object_get_boolean(running);
+    if (is_running && snap->state == VIR_DOMAIN_PAUSED) {
+        if (qemu_process_set_state(s, vm->obj, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_UNPAUSED,
+                                   &err) == 0)
+            qemu_process_emit(s, snap->def, vm->id, VIR_DOMAIN_EVENT_RESUMED,
+                              VIR_DOMAIN_EVENT_RESUMED_UNPAUSED);
+    } else if (!is_running && snap->state == VIR_DOMAIN_RUNNING && !vm->guest_shutdown) {
+        if (qemu_process_set_state(s, vm->obj, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_UNKNOWN,
+                                   &err) == 0)
+            qemu_process_emit(s, snap->def, vm->id, VIR_DOMAIN_EVENT_SUSPENDED,
+                              VIR_DOMAIN_EVENT_SUSPENDED_PAUSED);
+    }
+
+cleanup:
+    if (mv_error_is_set(&err))
+        MV_DEBUG("domain '%s': state not synced: %s", vm->name, err.message);
+    mv_error_clear(&err);
+    json_object_put(reply);
+    qemu_domsnap_unref(snap);
+}
+
+/* Waits for the process to end: SIGTERM, then SIGKILL unless graceful. */
+static int kill_vm(qemu_vm *vm, bool graceful, mv_error *err)
+{
+    if (qemu_pidfd_kill(vm->pidfd, SIGTERM) < 0 && errno != ESRCH) {
+        mv_error_set_errno(err, errno, VIR_FROM_QEMU, "failed to kill qemu process %d",
+                           (int)vm->pid);
+        return -1;
+    }
+    if (qemu_pidfd_wait(vm->pidfd, QEMU_KILL_TERM_MS))
+        return 0;
+    if (graceful) {
+        mv_error_set(err, VIR_ERR_SYSTEM_ERROR, VIR_FROM_QEMU,
+                     "failed to terminate process %d with SIGTERM", (int)vm->pid);
+        return -1;
+    }
+    qemu_pidfd_kill(vm->pidfd, SIGKILL);
+    if (qemu_pidfd_wait(vm->pidfd, QEMU_KILL_KILL_MS))
+        return 0;
+    mv_error_set(err, VIR_ERR_SYSTEM_ERROR, VIR_FROM_QEMU,
+                 "failed to terminate process %d with SIGKILL", (int)vm->pid);
+    return -1;
+}
+
+/* GUEST_PANICKED: on_crash says what happens (libvirt's default: destroy). */
+static void handle_panic(qemu_vm *vm)
+{
+    qemu_state *s = vm->runs->s;
+    qemu_domsnap *snap = qemu_domobj_snapshot(vm->obj);
+    const char *action = snap && snap->def->on_crash ? snap->def->on_crash : "destroy";
+    mv_error err = MV_ERROR_INIT;
+
+    if (!snap)
+        return;
+    qemu_process_emit(s, snap->def, vm->id, VIR_DOMAIN_EVENT_CRASHED,
+                      VIR_DOMAIN_EVENT_CRASHED_PANICKED);
+    if (strcmp(action, "preserve") == 0 || strcmp(action, "coredump-preserve") == 0) {
+        qemu_process_set_state(s, vm->obj, VIR_DOMAIN_CRASHED, VIR_DOMAIN_CRASHED_PANICKED,
+                               &err);
+    } else if (strcmp(action, "restart") == 0 || strcmp(action, "coredump-restart") == 0) {
+        if (qemu_mon_command(vm->mon, "system_reset", NULL, QEMU_MONITOR_COMMAND_MS, NULL,
+                             &err) == 0)
+            qemu_mon_command(vm->mon, "cont", NULL, QEMU_MONITOR_COMMAND_MS, NULL, &err);
+    } else {
+        pthread_mutex_lock(&vm->lock);
+        vm->death_seen = true; /* this stop is ours */
+        pthread_mutex_unlock(&vm->lock);
+        if (kill_vm(vm, false, &err) == 0)
+            vm_stop(vm, VIR_DOMAIN_SHUTOFF_CRASHED, VIR_DOMAIN_EVENT_STOPPED_CRASHED);
+    }
+    if (mv_error_is_set(&err))
+        MV_ERROR("domain '%s' panicked: %s", vm->name, err.message);
+    mv_error_clear(&err);
+    qemu_domsnap_unref(snap);
+}
+
+/* ---- start ----------------------------------------------------------------------------- */
+
+/* Fills the live definition's pty paths from query-chardev. */
+static int read_ptys(qemu_vm *vm, const qemu_command *cmd, mv_domain_def *live, mv_error *err)
+{
+    json_object *reply = NULL;
+    int ret = -1;
+
+    if (cmd->nptys == 0)
+        return 0;
+    if (qemu_mon_command(vm->mon, "query-chardev", NULL, QEMU_MONITOR_COMMAND_MS, &reply,
+                         err) < 0)
+        return -1;
+    for (size_t i = 0; i < cmd->nptys; i++) {
+        const qemu_command_pty *pty = &cmd->ptys[i];
+        mv_domain_chr *chr = NULL;
+        const char *path = NULL;
+
+        for (size_t k = 0; k < json_object_array_length(reply); k++) {
+            json_object *e = json_object_array_get_idx(reply, k), *label, *file;
+            if (json_object_object_get_ex(e, "label", &label) &&
+                strcmp(json_object_get_string(label), pty->chardev_id) == 0 &&
+                json_object_object_get_ex(e, "filename", &file) &&
+                strncmp(json_object_get_string(file), "pty:", 4) == 0)
+                path = json_object_get_string(file) + 4;
+        }
+        switch (pty->kind) {
+        case QEMU_CHR_SERIAL: chr = pty->index < live->nserials ? &live->serials[pty->index] : NULL; break;
+        case QEMU_CHR_CONSOLE: chr = pty->index < live->nconsoles ? &live->consoles[pty->index] : NULL; break;
+        case QEMU_CHR_CHANNEL: chr = pty->index < live->nchannels ? &live->channels[pty->index] : NULL; break;
+        case QEMU_CHR_PARALLEL: chr = pty->index < live->nparallels ? &live->parallels[pty->index] : NULL; break;
+        }
+        if (!path || !chr) {
+            mv_error_set(err, VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU,
+                         "no pty path for character device '%s'", pty->chardev_id);
+            goto cleanup;
+        }
+        free(chr->tty);
+        free(chr->source_path);
+        if (!(chr->tty = strdup(path)) || !(chr->source_path = strdup(path))) {
+            mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot record pty path");
+            goto cleanup;
+        }
+    }
+    /* libvirt shows the first serial's pty on the console that mirrors it. */
+    if (live->nconsoles && live->nserials && live->consoles[0].target_type &&
+        strcmp(live->consoles[0].target_type, "serial") == 0 && live->serials[0].tty &&
+        !live->consoles[0].tty) {
+        if (!(live->consoles[0].tty = strdup(live->serials[0].tty)) ||
+            !(live->consoles[0].source_path = strdup(live->serials[0].tty))) {
+            mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot record pty path");
+            goto cleanup;
+        }
+    }
+    ret = 0;
+
+cleanup:
+    json_object_put(reply);
+    return ret;
+}
+
+/* A line in the guest's log before qemu writes to it, as libvirt does. */
+static void log_start(const char *log_path, const qemu_command *cmd)
+{
+    char *line = qemu_command_to_string(cmd), stamp[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    FILE *f;
+
+    if (!line)
+        return;
+    strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", gmtime_r(&now, &tm));
+    if ((f = fopen(log_path, "ae"))) {
+        fprintf(f, "%s UTC: starting up\n%s\n", stamp, line);
+        fclose(f);
+    }
+    free(line);
+}
+
+static int write_pid_file(const char *path, pid_t pid, mv_error *err)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof(buf), "%d\n", (int)pid);
+
+    return mv_file_write_atomic(path, buf, (size_t)n, 0644, err);
+}
+
+int qemu_process_start(qemu_state *s, qemu_domobj *obj, const qemu_domsnap *old,
+                       const mv_domain_def *def, unsigned int flags, mv_error *err)
+{
+    qemu_runs *runs = runs_of(s);
+    qemu_caps *caps = NULL;
+    qemu_command *cmd = NULL;
+    mv_domain_def *live = NULL;
+    qemu_domsnap *snap = NULL;
+    qemu_vm *vm = NULL, *running = NULL;
+    char *log_path = NULL;
+    bool paused = flags & VIR_DOMAIN_START_PAUSED, registered = false, spawned = false;
+    int id, ret = -1;
+
+    if ((running = runs_find(runs, def->uuid)) || (old && qemu_domsnap_is_active(old))) {
+        mv_error_set(err, VIR_ERR_OPERATION_INVALID, VIR_FROM_QEMU,
+                     "domain '%s' is already running", def->name);
+        goto cleanup;
+    }
+    if (!s->binary) {
+        mv_error_set_raw(err, s->probe_err.code ? s->probe_err.code : VIR_ERR_INTERNAL_ERROR,
+                         VIR_FROM_QEMU, s->probe_err.message ? s->probe_err.message
+                                                              : "no QEMU binary found");
+        goto cleanup;
+    }
+    if (!(caps = qemu_caps_get(s->binary, runs->cache_dir, err)))
+        goto cleanup;
+    id = qemu_domlist_next_id(s->doms);
+    if (!(live = mv_domain_def_copy(def, err)) || !(vm = vm_new(runs, obj, def->name, id)) ||
+        asprintf(&log_path, "%s/%s.log", runs->log_dir, def->name) < 0) {
+        log_path = NULL;
+        if (!mv_error_is_set(err))
+            mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot start domain '%s'", def->name);
+        goto cleanup;
+    }
+    if (old && old->persistent && !(vm->boot_def = mv_domain_def_copy(def, err)))
+        goto cleanup;
+    if (mv_check_socket_path(vm->mon_path, err) < 0)
+        goto cleanup;
+    unlink(vm->mon_path);
+    remove_dir(vm->sock_dir);
+    if (mkdir(vm->sock_dir, 0700) < 0) {
+        mv_error_set_errno(err, errno, VIR_FROM_QEMU, "cannot create '%s'", vm->sock_dir);
+        goto cleanup;
+    }
+    qemu_command_params params = {
+        .caps = caps, .monitor_path = vm->mon_path, .id = id,
+        .sock_dir = vm->sock_dir, .ports = runs->ports, .flags = 0,
+    };
+    if (qemu_command_build(live, &params, &cmd, err) < 0)
+        goto cleanup;
+    /* The ports are the run's from here on. */
+    vm->ports = cmd->ports;
+    vm->nports = cmd->nports;
+    cmd->ports = NULL;
+    cmd->nports = 0;
+
+    log_start(log_path, cmd);
+    if (qemu_spawn_detached(cmd->argv, cmd->env, log_path, &vm->pid, err) < 0)
+        goto cleanup;
+    spawned = true;
+    if ((vm->pidfd = qemu_pidfd_open(vm->pid, err)) < 0 ||
+        write_pid_file(vm->pid_path, vm->pid, err) < 0)
+        goto cleanup;
+    runs_add(runs, vm);
+    registered = true;
+    if (!(vm->mon = qemu_mon_open(&runs->ml, vm->mon_path, QEMU_MONITOR_OPEN_MS, vm_alive, vm,
+                                  &mon_callbacks, vm, err))) {
+        mv_error_prefix(err, "domain '%s' (see %s): ", def->name, log_path);
+        goto cleanup;
+    }
+    vm_post(vm, watch_on_loop);
+    if (read_ptys(vm, cmd, live, err) < 0)
+        goto cleanup;
+    if (!paused && qemu_mon_command(vm->mon, "cont", NULL, QEMU_MONITOR_COMMAND_MS, NULL, err) < 0)
+        goto cleanup;
+
+    if (!(snap = qemu_domsnap_new(live))) {
+        mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot start domain '%s'", def->name);
+        goto cleanup;
+    }
+    live = NULL;
+    snap->id = id;
+    snap->pid = vm->pid;
+    snap->state = paused ? VIR_DOMAIN_PAUSED : VIR_DOMAIN_RUNNING;
+    snap->reason = paused ? VIR_DOMAIN_PAUSED_USER : VIR_DOMAIN_RUNNING_BOOTED;
+    snap->persistent = old && old->persistent;
+    snap->autostart = old && old->autostart;
+    if (old && old->persistent && def != old->def &&
+        !(snap->newdef = mv_domain_def_copy(old->def, err)))
+        goto cleanup;
+    if (write_status(vm, snap, err) < 0)
+        goto cleanup;
+    qemu_domlist_publish(s->doms, obj, qemu_domsnap_ref(snap));
+    MV_INFO("domain '%s' started: id %d, pid %d", def->name, id, (int)vm->pid);
+    qemu_process_emit(s, snap->def, id, VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED);
+    if (paused)
+        qemu_process_emit(s, snap->def, id, VIR_DOMAIN_EVENT_SUSPENDED,
+                          VIR_DOMAIN_EVENT_SUSPENDED_PAUSED);
+    ret = 0;
+
+cleanup:
+    if (ret < 0 && vm) {
+        /* Nothing of a failed start survives: process, files, ports, registration. */
+        pthread_mutex_lock(&vm->lock);
+        vm->death_seen = true;
+        pthread_mutex_unlock(&vm->lock);
+        if (spawned && vm->pidfd >= 0) {
+            qemu_pidfd_kill(vm->pidfd, SIGKILL);
+            qemu_pidfd_wait(vm->pidfd, QEMU_KILL_KILL_MS);
+        } else if (spawned) {
+            kill(vm->pid, SIGKILL);
+        }
+        qemu_mon_close(vm->mon, false);
+        vm->mon = NULL;
+        if (registered && runs_remove(runs, vm)) {
+            vm_post(vm, unwatch_on_loop);
+            vm_unref(vm);
+        }
+        for (size_t i = 0; i < vm->nports; i++)
+            qemu_ports_release(runs->ports, vm->ports[i]);
+        vm->nports = 0;
+        unlink(vm->status_path);
+        unlink(vm->pid_path);
+        unlink(vm->mon_path);
+        remove_dir(vm->sock_dir);
+    }
+    free(log_path);
+    qemu_command_free(cmd);
+    qemu_caps_unref(caps);
+    mv_domain_def_free(live);
+    qemu_domsnap_unref(snap);
+    vm_unref(vm);
+    vm_unref(running);
+    return ret;
+}
+
+/* ---- destroy and commands -------------------------------------------------------------- */
+
+static qemu_vm *running_vm(qemu_state *s, qemu_domobj *obj, mv_error *err)
+{
+    qemu_vm *vm = runs_find(runs_of(s), qemu_domobj_uuid(obj));
+
+    if (!vm)
+        mv_error_set(err, VIR_ERR_OPERATION_INVALID, VIR_FROM_QEMU, "domain is not running");
+    return vm;
+}
+
+int qemu_process_destroy(qemu_state *s, qemu_domobj *obj, bool graceful, mv_error *err)
+{
+    qemu_vm *vm = running_vm(s, obj, err);
+    int ret = -1;
+
+    if (!vm)
+        return -1;
+    pthread_mutex_lock(&vm->lock);
+    vm->death_seen = true; /* this stop is ours, with our reason */
+    pthread_mutex_unlock(&vm->lock);
+    if (kill_vm(vm, graceful, err) == 0) {
+        vm_stop(vm, VIR_DOMAIN_SHUTOFF_DESTROYED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
+        ret = 0;
+    }
+    vm_unref(vm);
+    return ret;
+}
+
+int qemu_process_command(qemu_state *s, qemu_domobj *obj, const char *cmd, json_object *args,
+                         json_object **reply, mv_error *err)
+{
+    qemu_vm *vm = running_vm(s, obj, err);
+    int ret = -1;
+
+    if (!vm)
+        return -1;
+    if (!vm->mon)
+        mv_error_set(err, VIR_ERR_OPERATION_FAILED, VIR_FROM_QEMU,
+                     "QEMU monitor of domain '%s' is not connected", vm->name);
+    else
+        ret = qemu_mon_command(vm->mon, cmd, args, QEMU_MONITOR_COMMAND_MS, reply, err);
+    vm_unref(vm);
+    return ret;
+}
+
+/* ---- re-attach after a daemon restart ------------------------------------------------- */
+
+/* One NAME.xml of the run folder: the guest runs on (re-attach) or died meanwhile. */
+static void reattach_one(qemu_runs *runs, const char *name, const char *path)
+{
+    qemu_state *s = runs->s;
+    qemu_status st;
+    mv_error err = MV_ERROR_INIT;
+    qemu_domobj *obj = NULL;
+    qemu_domsnap *old = NULL, *snap = NULL;
+    qemu_vm *vm = NULL;
+    bool created = false, job = false, alive = false;
+    unsigned long long ticks = 0;
+
+    if (qemu_status_read(path, &st, &err) < 0) {
+        MV_ERROR("ignoring live status: %s", err.message);
+        goto cleanup;
+    }
+    if (!(obj = qemu_domlist_add_job(s->doms, st.def->name, st.def->uuid, "attach", 0,
+                                     &created, &err)))
+        goto cleanup;
+    job = true;
+    old = qemu_domobj_snapshot(obj);
+    if (!(vm = vm_new(runs, obj, st.def->name, st.id))) {
+        mv_error_set_errno(&err, ENOMEM, VIR_FROM_QEMU, "cannot re-attach '%s'", name);
+        goto cleanup;
+    }
+    vm->pid = st.pid;
+    vm->guest_shutdown = st.guest_shutdown;
+    /* Same pid and same start time, or it is another process that reused the pid. */
+    if ((vm->pidfd = qemu_pidfd_open(st.pid, NULL)) >= 0 &&
+        qemu_proc_stat(st.pid, NULL, &ticks) == 0 && ticks == st.start_ticks &&
+        qemu_pidfd_alive(vm->pidfd))
+        alive = true;
+    runs_add(runs, vm);
+    if (!alive) {
+        /* It died while no daemon watched: shut it off now, as a crash unless the
+         * guest had powered off. */
+        MV_INFO("domain '%s' (pid %d) ended while the daemon was away", name, (int)st.pid);
+        if (!(snap = qemu_domsnap_new(st.def)))
+            goto cleanup;
+        st.def = NULL;
+        snap->id = st.id;
+        snap->state = st.state;
+        snap->reason = st.reason;
+        snap->persistent = !created && old && old->persistent;
+        snap->autostart = snap->persistent && old->autostart;
+        if (snap->persistent && !(snap->newdef = mv_domain_def_copy(old->def, &err)))
+            goto cleanup;
+        if (snap->persistent && !(vm->boot_def = mv_domain_def_copy(old->def, &err)))
+            goto cleanup;
+        qemu_domlist_publish(s->doms, obj, qemu_domsnap_ref(snap));
+        vm_stop(vm, st.guest_shutdown ? VIR_DOMAIN_SHUTOFF_SHUTDOWN : VIR_DOMAIN_SHUTOFF_CRASHED,
+                st.guest_shutdown ? VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN
+                                  : VIR_DOMAIN_EVENT_STOPPED_CRASHED);
+        goto cleanup;
+    }
+    /* Display ports stay taken. */
+    for (size_t i = 0; i < st.def->ngraphics; i++) {
+        int ports[2] = {st.def->graphics[i].port, st.def->graphics[i].tls_port};
+        for (int k = 0; k < 2; k++) {
+            int *np;
+            if (ports[k] <= 0 || qemu_ports_reserve(runs->ports, ports[k], NULL) < 0 ||
+                !(np = realloc(vm->ports, (vm->nports + 1) * sizeof(*np))))
+                continue;
+            vm->ports = np;
+            vm->ports[vm->nports++] = ports[k];
+        }
+    }
+    if (!(vm->mon = qemu_mon_open(&runs->ml, st.monitor, QEMU_REATTACH_MS, vm_alive, vm,
+                                  &mon_callbacks, vm, &err))) {
+        /* Keep it listed and watched: destroy still works through the pidfd. */
+        MV_ERROR("domain '%s': cannot re-attach to its monitor: %s", name, err.message);
+        mv_error_clear(&err);
+    }
+    if (!(snap = qemu_domsnap_new(st.def)))
+        goto cleanup;
+    st.def = NULL;
+    snap->id = st.id;
+    snap->pid = st.pid;
+    snap->state = st.state;
+    snap->reason = st.reason;
+    snap->persistent = !created && old && old->persistent;
+    snap->autostart = snap->persistent && old->autostart;
+    /* The definition file holds the next boot's definition. */
+    if (snap->persistent && !(snap->newdef = mv_domain_def_copy(old->def, &err)))
+        goto cleanup;
+    qemu_domlist_publish(s->doms, obj, qemu_domsnap_ref(snap));
+    vm_post(vm, watch_on_loop);
+    MV_INFO("re-attached to domain '%s': id %d, pid %d", name, st.id, (int)st.pid);
+
+cleanup:
+    if (mv_error_is_set(&err))
+        MV_ERROR("domain '%s': %s", name, err.message);
+    if (created && !snap && obj)
+        qemu_domlist_remove(s->doms, obj);
+    if (job)
+        qemu_domobj_end_job(obj);
+    mv_error_clear(&err);
+    qemu_status_clear(&st);
+    qemu_domsnap_unref(snap);
+    qemu_domsnap_unref(old);
+    qemu_domobj_unref(obj);
+    vm_unref(vm);
+}
+
+static void reattach_all(qemu_runs *runs)
+{
+    DIR *dir = opendir(runs->dir);
+    struct dirent *e;
+
+    if (!dir)
+        return;
+    while ((e = readdir(dir))) {
+        size_t len = strlen(e->d_name);
+        char *name, *path;
+
+        if (len <= 4 || strcmp(e->d_name + len - 4, ".xml") != 0 || e->d_name[0] == '.')
+            continue;
+        if (!(name = strndup(e->d_name, len - 4)))
+            break;
+        if (asprintf(&path, "%s/%s", runs->dir, e->d_name) >= 0) {
+            reattach_one(runs, name, path);
+            free(path);
+        }
+        free(name);
+    }
+    closedir(dir);
+}
+
+/* ---- autostart -------------------------------------------------------------------------- */
+
+static void *autostart_main(void *opaque)
+{
+    qemu_runs *runs = opaque;
+    qemu_state *s = runs->s;
+    qemu_domsnap **snaps = NULL;
+    size_t count = 0;
+
+    if (qemu_domlist_collect(s->doms, &snaps, &count, NULL) < 0)
+        return NULL;
+    for (size_t i = 0; i < count; i++) {
+        qemu_domobj *obj;
+        qemu_domsnap *cur;
+        mv_error err = MV_ERROR_INIT;
+
+        if (!snaps[i]->autostart || qemu_domsnap_is_active(snaps[i]))
+            continue;
+        if (!(obj = qemu_domlist_find_uuid(s->doms, snaps[i]->def->uuid)))
+            continue;
+        if (qemu_domobj_begin_job(obj, "autostart", QEMU_JOB_WAIT_MS, &err) == 0) {
+            cur = qemu_domobj_snapshot(obj);
+            if (cur && !qemu_domsnap_is_active(cur) &&
+                qemu_process_start(s, obj, cur, qemu_domsnap_inactive_def(cur), 0, &err) < 0)
+                MV_ERROR("cannot autostart domain '%s': %s", snaps[i]->def->name, err.message);
+            qemu_domsnap_unref(cur);
+            qemu_domobj_end_job(obj);
+        }
+        mv_error_clear(&err);
+        qemu_domobj_unref(obj);
+    }
+    qemu_domsnap_list_free(snaps, count);
+    return NULL;
+}
+
+/* Autostart runs once per host boot: the marker lives in the run folder, which a boot
+ * empties (a tmpfs), as libvirt's does. */
+static void autostart_once(qemu_runs *runs)
+{
+    char *marker = NULL;
+    mv_error err = MV_ERROR_INIT;
+
+    if (asprintf(&marker, "%s/autostarted", runs->dir) < 0)
+        return;
+    if (access(marker, F_OK) == 0) {
+        free(marker);
+        return;
+    }
+    if (mv_file_write_atomic(marker, "", 0, 0644, &err) < 0) {
+        MV_ERROR("cannot write the autostart marker: %s", err.message);
+        mv_error_clear(&err);
+    }
+    free(marker);
+    if (pthread_create(&runs->autostarter, NULL, autostart_main, runs) == 0)
+        runs->autostarting = true;
+}
+
+/* ---- open and close -------------------------------------------------------------------- */
+
+int qemu_runs_open(qemu_state *s, mv_daemon *d, const mv_paths *paths, mv_error *err)
+{
+    qemu_runs *runs = calloc(1, sizeof(*runs));
+
+    if (!runs) {
+        mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot set up guests");
+        return -1;
+    }
+    pthread_mutex_init(&runs->lock, NULL);
+    pthread_cond_init(&runs->idle, NULL);
+    runs->s = s;
+    runs->d = d;
+    runs->ml.loop = mv_daemon_loop(d);
+    runs->ml.post = post_to_daemon;
+    runs->ml.ctx = d;
+    s->runs = runs;
+    if (!(runs->dir = mv_path_join(paths->run_dir, "qemu")) ||
+        !(runs->log_dir = mv_path_join(paths->log_dir, "qemu")) ||
+        !(runs->cache_dir = strdup(paths->cache_dir))) {
+        mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot set up guests");
+        return -1;
+    }
+    if (mv_mkdir_p(runs->dir, 0700, err) < 0 || mv_mkdir_p(runs->log_dir, 0700, err) < 0 ||
+        !(runs->ports = qemu_ports_new(QEMU_VNC_PORT_MIN, QEMU_VNC_PORT_MAX, err)))
+        return -1;
+    reattach_all(runs);
+    autostart_once(runs);
+    return 0;
+}
+
+void qemu_runs_close(qemu_state *s)
+{
+    qemu_runs *runs = s ? s->runs : NULL;
+
+    if (!runs)
+        return;
+    if (runs->autostarting)
+        pthread_join(runs->autostarter, NULL);
+    pthread_mutex_lock(&runs->lock);
+    while (runs->workers > 0)
+        pthread_cond_wait(&runs->idle, &runs->lock);
+    qemu_vm *vms = runs->vms;
+    runs->vms = NULL;
+    pthread_mutex_unlock(&runs->lock);
+    /* On the loop thread, the loop stopped: close at once; the runtime runs the loop
+     * once more for the close callbacks. Guests run on. */
+    while (vms) {
+        qemu_vm *vm = vms;
+        vms = vm->next;
+        pthread_mutex_lock(&vm->lock);
+        vm->death_seen = true;
+        pthread_mutex_unlock(&vm->lock);
+        qemu_mon_close(vm->mon, true);
+        vm->mon = NULL;
+        vm_ref(vm);
+        unwatch_on_loop(vm);
+        vm_unref(vm);
+    }
+    qemu_ports_free(runs->ports);
+    free(runs->dir);
+    free(runs->log_dir);
+    free(runs->cache_dir);
+    pthread_cond_destroy(&runs->idle);
+    pthread_mutex_destroy(&runs->lock);
+    free(runs);
+    s->runs = NULL;
+}
