@@ -38,7 +38,7 @@ void mv_conn_unref(mv_conn *c)
 static bool can_take(const mv_conn *c)
 {
     return !c->closing && !c->draining && !c->wq.full &&
-           c->running + c->nwaiting < CONN_MAX_PENDING;
+           c->running + c->nwaiting < CONN_MAX_PENDING && !mv_streams_backlogged(c);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -126,6 +126,7 @@ static void conn_pump(mv_conn *c)
 static void on_wq_full(mv_wq *wq, bool full)
 {
     mv_conn *c = wq->owner;
+    mv_streams_update(c);
     if (full)
         update_reading(c);
     else
@@ -234,8 +235,15 @@ static void conn_close(mv_conn *c)
     c->prev = c->next = NULL;
     d->nconns--;
     mv_dispatch_drop_waiting(c);
+    mv_streams_close_all(c);
     uv_close((uv_handle_t *)&c->pipe, on_closed);
     reaper_update(d);
+}
+
+void mv_conn_resume(mv_conn *c)
+{
+    if (!c->closing)
+        conn_pump(c);
 }
 
 void mv_conn_drain(mv_conn *c)

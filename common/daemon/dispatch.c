@@ -87,6 +87,7 @@ static mv_call *call_new(mv_conn *c, const mv_proc_info *p, uint32_t serial, Pro
     call->args = args;
     call->ret = ret;
     call->err = (mv_error)MV_ERROR_INIT;
+    call->stream_fd = -1;
     return call;
 }
 
@@ -98,6 +99,8 @@ static void call_free(mv_call *call)
         protobuf_c_message_free_unpacked(call->args, NULL);
     if (call->ret)
         protobuf_c_message_free_unpacked(call->ret, NULL);
+    if (call->stream_fd >= 0)
+        close(call->stream_fd); /* a stream that never opened */
     mv_error_clear(&call->err);
     free(call);
 }
@@ -135,6 +138,10 @@ static void call_answer(mv_call *call)
             mv_conn_send(c, buf, len);
             MV_DEBUG("%s serial %u (pid %d): ok", call->proc->name, call->serial,
                      (int)call->ident.pid);
+            /* the reply is out first: the stream's frames follow it */
+            if (call->stream_fd >= 0 &&
+                mv_stream_open(c, call->serial, call->proc->num, call->stream_fd) == 0)
+                call->stream_fd = -1;
             return;
         }
         /* the reply does not fit in a frame: that is the answer */
@@ -356,11 +363,13 @@ static void do_close(mv_conn *c, uint32_t serial, const mv_proc_info *p, Protobu
 
 /* ---- the entry ----------------------------------------------------------------------------- */
 
-/* Frames a client may send besides calls. Stream frames (issue 3) will find their stream
- * by serial here; none can be open yet, so each is answered as an unknown stream. */
+/* Frames a client may send besides calls: stream frames go to their stream by serial;
+ * one for no open stream is answered with an abort. */
 static void other_kind(mv_conn *c, const Modvirt__Envelope *env)
 {
     mv_error err = MV_ERROR_INIT;
+    if (env->kind == MODVIRT__FRAME_KIND__FRAME_STREAM && mv_stream_frame(c, env) == 0)
+        return;
     if (env->kind == MODVIRT__FRAME_KIND__FRAME_STREAM) {
         mv_error_set(&err, VIR_ERR_RPC, VIR_FROM_STREAMS, "no stream is open with serial %u",
                      env->serial);

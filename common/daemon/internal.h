@@ -90,6 +90,7 @@ struct mv_call {
     mv_error err;
     int rc;
     uv_work_t work;
+    int stream_fd;  /* attached by the handler (mv_call_attach_stream_fd), or -1 */
     mv_call *next; /* in the connection's wait queue */
 };
 
@@ -110,6 +111,8 @@ void mv_conn_fail(mv_conn *c, const mv_error *e);
 void mv_conn_job_done(mv_conn *c);
 /* Every connection drains (clean stop). */
 void mv_conns_drain_all(mv_daemon *d);
+/* Takes in frames again after a stream stopped holding them back. */
+void mv_conn_resume(mv_conn *c);
 
 /* ---- dispatch.c: calls — from a frame to a reply, on the loop or a worker thread ---- */
 /* Handles one frame (the envelope bytes, borrowed). */
@@ -134,5 +137,18 @@ void mv_events_register(mv_conn *c, uint32_t serial, uint64_t resume_seq,
 void mv_events_deregister(mv_conn *c, uint32_t serial, const Modvirt__EventDeregisterArgs *a);
 /* Frees the connection's registrations. */
 void mv_events_conn_gone(mv_conn *c);
+
+/* ---- stream.c: fds bridged to stream frames ---- */
+/* Starts bridging fd to the stream of call `serial` (the stream owns fd from then on).
+ * 0, or -1: the caller still owns fd. */
+int mv_stream_open(mv_conn *c, uint32_t serial, uint32_t proc, int fd);
+/* A FRAME_STREAM from the client: 0 when a stream of c took it, -1 when none is open. */
+int mv_stream_frame(mv_conn *c, const Modvirt__Envelope *env);
+/* True while a stream holds more of the client's bytes than its fd took (stop reading). */
+bool mv_streams_backlogged(const mv_conn *c);
+/* The client's queue changed: streams read their fds again, or stop. */
+void mv_streams_update(mv_conn *c);
+/* The connection closes: every stream ends (fds closed). */
+void mv_streams_close_all(mv_conn *c);
 
 #endif
