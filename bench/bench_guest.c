@@ -96,16 +96,108 @@ static char *guest_xml(const char *name, const char *kernel, const char *initrd)
     return xml;
 }
 
-/* A bare qemu with the tiny guest's options and a QMP socket at qmp; its pid or -1. */
-static pid_t spawn_bare(const char *kernel, const char *initrd, const char *qmp)
+/* Splits libvirt's qemu-argv text ("a \\\n-b 'c d' \\\n...") into a NULL-terminated
+ * argv of malloc'd strings: white space separates, '...' quotes, backslash-newline
+ * continues. NULL on ENOMEM or an unbalanced quote. */
+static char **split_native(const char *s)
 {
+    size_t cap = 16, n = 0;
+    char **argv = calloc(cap, sizeof(*argv));
+    char *word = malloc(strlen(s) + 1);
+    if (!argv || !word)
+        goto fail;
+    while (*s) {
+        while (*s == ' ' || *s == '\n' || *s == '\t' || (*s == '\\' && s[1] == '\n'))
+            s += *s == '\\' ? 2 : 1;
+        if (!*s)
+            break;
+        size_t len = 0;
+        while (*s && *s != ' ' && *s != '\n' && *s != '\t') {
+            if (*s == '\'') {
+                const char *q = strchr(s + 1, '\'');
+                if (!q)
+                    goto fail;
+                memcpy(word + len, s + 1, (size_t)(q - s - 1));
+                len += (size_t)(q - s - 1);
+                s = q + 1;
+            } else {
+                word[len++] = *s++;
+            }
+        }
+        if (n + 2 > cap) {
+            char **na = realloc(argv, (cap *= 2) * sizeof(*argv));
+            if (!na)
+                goto fail;
+            argv = na;
+        }
+        if (!(argv[n++] = strndup(word, len)))
+            goto fail;
+        argv[n] = NULL;
+    }
+    free(word);
+    return argv;
+fail:
+    for (size_t i = 0; argv && i < n; i++)
+        free(argv[i]);
+    free(argv);
+    free(word);
+    return NULL;
+}
+
+static void argv_free(char **argv)
+{
+    for (size_t i = 0; argv && argv[i]; i++)
+        free(argv[i]);
+    free(argv);
+}
+
+/* The argv the driver would run for the guest (virConnectDomainXMLToNative), with its
+ * monitor socket moved to qmp; else the same options spelled by hand. NULL on ENOMEM. */
+static char **bare_argv(virConnectPtr conn, const char *xml, const char *kernel,
+                        const char *initrd, const char *qmp, int *from_driver)
+{
+    char *native = virConnectDomainXMLToNative(conn, "qemu-argv", xml, 0);
+    char **argv = native ? split_native(native) : NULL;
+    free(native);
+    *from_driver = 0;
+    for (size_t i = 0; argv && argv[i]; i++) {
+        char *p = strstr(argv[i], "path=");
+        if (strncmp(argv[i], "socket,id=charmonitor", 21) != 0 || !p)
+            continue;
+        char *rest = strchr(p, ',');
+        char *nw = NULL;
+        if (asprintf(&nw, "%.*spath=%s%s", (int)(p - argv[i]), argv[i], qmp,
+                     rest ? rest : "") < 0) {
+            argv_free(argv);
+            return NULL;
+        }
+        free(argv[i]);
+        argv[i] = nw;
+        *from_driver = 1;
+    }
+    if (*from_driver)
+        return argv;
+    argv_free(argv);
     char qmparg[PATH_MAX + 32];
     snprintf(qmparg, sizeof(qmparg), "unix:%s,server=on,wait=off", qmp);
-    char *const argv[] = {"/usr/bin/qemu-system-x86_64", "-machine", "pc,accel=tcg",
-                          "-m", "128", "-smp", "1", "-nodefaults", "-no-user-config",
-                          "-display", "none", "-kernel", (char *)kernel, "-initrd",
-                          (char *)initrd, "-append", "console=ttyS0 quiet panic=-1",
-                          "-serial", "pty", "-qmp", qmparg, NULL};
+    const char *const own[] = {"/usr/bin/qemu-system-x86_64", "-machine", "pc,accel=tcg",
+                               "-m", "128", "-smp", "1", "-nodefaults", "-no-user-config",
+                               "-display", "none", "-kernel", kernel, "-initrd", initrd,
+                               "-append", "console=ttyS0 quiet panic=-1", "-serial", "pty",
+                               "-qmp", qmparg, NULL};
+    size_t n = sizeof(own) / sizeof(own[0]);
+    argv = calloc(n, sizeof(*argv));
+    for (size_t i = 0; argv && own[i]; i++)
+        if (!(argv[i] = strdup(own[i]))) {
+            argv_free(argv);
+            return NULL;
+        }
+    return argv;
+}
+
+/* Starts argv with stdio on /dev/null; its pid or -1. */
+static pid_t spawn_bare(char **argv)
+{
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -137,17 +229,15 @@ static int read_until(int fd, const char *needle)
 
 /* Seconds from spawning the bare qemu to the reply of its first QMP command, or -1. The
  * socket appears once qemu is up, so connecting is retried every millisecond. */
-static double bare_qmp_once(const char *root, const char *kernel, const char *initrd)
+static double bare_qmp_once(char **argv, const char *qmp)
 {
-    char qmp[PATH_MAX];
-    snprintf(qmp, sizeof(qmp), "%s/bare-qmp.sock", root);
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     if (strlen(qmp) >= sizeof(a.sun_path))
         return -1;
     memcpy(a.sun_path, qmp, strlen(qmp) + 1);
     unlink(qmp);
     double t0 = now_s();
-    pid_t pid = spawn_bare(kernel, initrd, qmp);
+    pid_t pid = spawn_bare(argv);
     if (pid < 0)
         return -1;
     double result = -1;
@@ -186,8 +276,8 @@ void bench_guest(virConnectPtr conn, const char *root, const char *source_dir,
     if (!cache[0])
         snprintf(cache, sizeof(cache), "%s/test-cache", build_dir);
     snprintf(script, sizeof(script), "%s/tests/guest/build-tiny-guest.sh", source_dir);
-    char *const argv[] = {script, cache, NULL};
-    if (run_capture(argv, out, sizeof(out)) != 0 ||
+    char *const build_argv[] = {script, cache, NULL};
+    if (run_capture(build_argv, out, sizeof(out)) != 0 ||
         sscanf(out, "kernel %4095s initrd %4095s", kernel, initrd) != 2) {
         fprintf(stderr, "modvirt-bench: no tiny guest (%s); guest figures skipped\n", script);
         return;
@@ -197,14 +287,22 @@ void bench_guest(virConnectPtr conn, const char *root, const char *source_dir,
     double *start = calloc((size_t)runs, sizeof(double));
     double *destroy = calloc((size_t)runs, sizeof(double));
     char *xml = guest_xml("benchguest", kernel, initrd);
+    char qmp[PATH_MAX], **argv = NULL;
+    int from_driver = 0;
     virDomainPtr dom = xml ? virDomainDefineXML(conn, xml) : NULL;
     int ok = 0;
     if (!bare || !start || !destroy || !dom) {
         fprintf(stderr, "modvirt-bench: guest setup: %s\n", virGetLastErrorMessage());
         goto cleanup;
     }
+    snprintf(qmp, sizeof(qmp), "%s/bare-qmp.sock", root);
+    if (!(argv = bare_argv(conn, xml, kernel, initrd, qmp, &from_driver)))
+        goto cleanup;
+    if (!from_driver)
+        fprintf(stderr, "modvirt-bench: no qemu-argv from the driver; the bare qemu runs "
+                        "the guest's options spelled by hand\n");
     for (int i = 0; i < runs; i++) {
-        if ((bare[i] = bare_qmp_once(root, kernel, initrd)) < 0) {
+        if ((bare[i] = bare_qmp_once(argv, qmp)) < 0) {
             fprintf(stderr, "modvirt-bench: the bare qemu did not answer QMP\n");
             goto cleanup;
         }
@@ -242,6 +340,7 @@ cleanup:
         virDomainFree(dom);
     }
     free(xml);
+    argv_free(argv);
     free(bare);
     free(start);
     free(destroy);
