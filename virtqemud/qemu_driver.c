@@ -90,4 +90,5 @@ const mv_driver qemu_driver = {
     .domain_reset = qemu_proc_domain_reset,
     .domain_suspend = qemu_proc_domain_suspend,
     .domain_resume = qemu_proc_domain_resume,
+    .domain_open_console = qemu_proc_domain_open_console,
 };
