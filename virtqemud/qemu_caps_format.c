@@ -11,14 +11,15 @@ static bool is(const char *a, const char *b)
     return a && b && strcmp(a, b) == 0;
 }
 
-static char *finish(FILE *f, char *buf, mv_error *err)
+/* Closes the memstream f writing into *buf (only valid after the close). */
+static char *finish(FILE *f, char **buf, mv_error *err)
 {
     if (fclose(f) != 0) {
-        free(buf);
+        free(*buf);
         mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot format capabilities");
         return NULL;
     }
-    return buf;
+    return *buf;
 }
 
 /* Writes s with XML's five special characters escaped. */
@@ -98,7 +99,7 @@ char *qemu_caps_format_capabilities(const qemu_caps *caps, const char *host_arch
           "  </guest>\n\n"
           "</capabilities>\n",
           f);
-    return finish(f, buf, err);
+    return finish(f, &buf, err);
 }
 
 /* <enum name='NAME'> with the values QEMU has a device for (dev NULL: always). */
@@ -281,5 +282,5 @@ char *qemu_caps_format_domain_caps(const qemu_caps *caps, const char *arch,
           "  </features>\n"
           "</domainCapabilities>\n",
           f);
-    return finish(f, buf, err);
+    return finish(f, &buf, err);
 }

@@ -1,0 +1,418 @@
+/* test_qemu_command.c: the QEMU command line builder — golden argv files
+ * (tests/data/qemu/cmdline/NAME.xml -> NAME.args; MODVIRT_UPDATE_GOLDEN=1 rewrites them),
+ * refusals that name what QEMU 7.2 cannot do, allocated display ports, and the
+ * virt-install fixture starting for real under TCG when QEMU is installed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "virtqemud/qemu_command.h"
+
+#define DATA MODVIRT_SOURCE_DIR "/tests/data/qemu"
+#define QEMU_BIN "/usr/bin/qemu-system-x86_64"
+
+static qemu_caps *recorded_caps(bool kvm)
+{
+    json_object *all = json_object_from_file(DATA "/caps-x86_64-7.2.json"), *v, *t, *m, *ty, *k;
+    qemu_caps *caps;
+
+    assert_non_null(all);
+    json_object_object_get_ex(all, "query-version", &v);
+    json_object_object_get_ex(all, "query-target", &t);
+    json_object_object_get_ex(all, "query-machines", &m);
+    json_object_object_get_ex(all, "qom-list-types", &ty);
+    json_object_object_get_ex(all, "query-kvm", &k);
+    assert_non_null(caps = qemu_caps_from_replies(QEMU_BIN, v, t, m, ty, kvm ? k : NULL, NULL));
+    json_object_put(all);
+    return caps;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf = NULL;
+    long n;
+
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = calloc(1, (size_t)n + 1);
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    return buf;
+}
+
+static mv_domain_def *parse_str(const char *xml)
+{
+    mv_error err = MV_ERROR_INIT;
+    mv_domain_def *def = mv_domain_def_parse(xml, strlen(xml), 0, &err);
+
+    if (!def)
+        fail_msg("parse: %s", err.message);
+    return def;
+}
+
+/* Builds a dry-run command for xml; NULL + err when refused. */
+static char *build_str(const char *xml, bool kvm, mv_error *err)
+{
+    qemu_caps *caps = recorded_caps(kvm);
+    mv_domain_def *def = parse_str(xml);
+    qemu_command_params p = {caps, "/run/mon.sock", 1, "/run/g1", NULL, QEMU_COMMAND_DRY_RUN};
+    qemu_command *cmd = NULL;
+    char *s = NULL;
+
+    if (qemu_command_build(def, &p, &cmd, err) == 0)
+        s = qemu_command_to_string(cmd);
+    qemu_command_free(cmd);
+    mv_domain_def_free(def);
+    qemu_caps_unref(caps);
+    return s;
+}
+
+static void golden(const char *name)
+{
+    char path[512], *xml, *want, *got;
+    mv_error err = MV_ERROR_INIT;
+
+    snprintf(path, sizeof(path), DATA "/cmdline/%s.xml", name);
+    assert_non_null(xml = slurp(path));
+    got = build_str(xml, false, &err);
+    if (!got)
+        fail_msg("%s: %s", name, err.message);
+    snprintf(path, sizeof(path), DATA "/cmdline/%s.args", name);
+    if (getenv("MODVIRT_UPDATE_GOLDEN")) {
+        FILE *f = fopen(path, "w");
+
+        assert_non_null(f);
+        fputs(got, f);
+        fclose(f);
+    }
+    want = slurp(path);
+    if (!want || strcmp(want, got) != 0)
+        fail_msg("%s differs from the golden file:\n%s", name, got);
+    free(want);
+    free(got);
+    free(xml);
+}
+
+static void test_golden_kernel_serial(void **state)
+{
+    (void)state;
+    golden("kernel-serial");
+}
+
+static void test_golden_q35_devices(void **state)
+{
+    (void)state;
+    golden("q35-devices");
+}
+
+#define DOM_HEAD "<domain type='%s'><name>r</name><memory>65536</memory><os><type>hvm</type></os>"
+
+/* Refusals name what is refused. */
+static void refused(const char *type, const char *inner, const char *needle)
+{
+    char xml[4096];
+    mv_error err = MV_ERROR_INIT;
+    char *s;
+
+    snprintf(xml, sizeof(xml), DOM_HEAD "%s</domain>", type, inner);
+    s = build_str(xml, false, &err);
+    if (s)
+        fail_msg("accepted: %s\n%s", inner, s);
+    assert_int_equal(err.code, VIR_ERR_CONFIG_UNSUPPORTED);
+    if (!strstr(err.message, needle))
+        fail_msg("'%s' does not name '%s'", err.message, needle);
+    mv_error_clear(&err);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    refused("kvm", "", "KVM");
+    refused("qemu", "<seclabel type='dynamic' model='selinux'/>", "selinux");
+    refused("qemu", "<seclabel type='dynamic' model='apparmor'/>", "apparmor");
+    refused("qemu",
+            "<devices><interface type='bridge'><source bridge='br0'/></interface></devices>",
+            "br0");
+    refused("qemu",
+            "<devices><disk type='file'><source file='/a'/><target dev='vda' bus='virtio'/>"
+            "<iotune><total_bytes_sec>1</total_bytes_sec></iotune></disk></devices>",
+            "iotune");
+    refused("qemu", "<devices><video><model type='xen'/></video></devices>", "xen");
+    refused("qemu", "<devices><serial type='stdio'/></devices>", "stdio");
+    refused("qemu", "<devices><watchdog model='diag288'/></devices>", "diag288");
+    refused("qemu", "<devices><interface type='user'><model type='nosuchnic'/></interface>"
+                    "</devices>",
+            "nosuchnic");
+    refused("qemu", "<clock offset='timezone' timezone='Europe/Paris'/>", "timezone");
+    refused("qemu", "<features><async-teardown enabled='yes'/></features>", "async-teardown");
+}
+
+static void test_machine_refusal(void **state)
+{
+    mv_error err = MV_ERROR_INIT;
+    const char *xml = "<domain type='qemu'><name>m</name><memory>65536</memory>"
+                      "<os><type machine='virt'>hvm</type></os></domain>";
+
+    (void)state;
+    assert_null(build_str(xml, false, &err));
+    assert_non_null(strstr(err.message, "'virt'"));
+    mv_error_clear(&err);
+}
+
+/* KVM when usable; host-passthrough under TCG becomes "max". */
+static void test_accel(void **state)
+{
+    mv_error err = MV_ERROR_INIT;
+    const char *kvm = "<domain type='kvm'><name>k</name><memory>65536</memory>"
+                      "<os><type>hvm</type></os><cpu mode='host-passthrough'/></domain>";
+    const char *tcg = "<domain type='qemu'><name>k</name><memory>65536</memory>"
+                      "<os><type>hvm</type></os><cpu mode='host-passthrough'/></domain>";
+    char *s;
+
+    (void)state;
+    assert_non_null(s = build_str(kvm, true, &err));
+    assert_non_null(strstr(s, "-accel kvm"));
+    assert_non_null(strstr(s, "-cpu host"));
+    free(s);
+    assert_non_null(s = build_str(tcg, true, &err));
+    assert_non_null(strstr(s, "-accel tcg"));
+    assert_non_null(strstr(s, "-cpu max"));
+    free(s);
+}
+
+/* Autoport displays take ports from the allocator, write them into the live
+ * definition, and give them back on release; a failed build leaks none. */
+static void test_autoport(void **state)
+{
+    const char *xml = "<domain type='qemu'><name>v</name><memory>65536</memory>"
+                      "<os><type>hvm</type></os><devices>"
+                      "<graphics type='vnc' autoport='yes'/>"
+                      "<graphics type='spice' autoport='yes'/></devices></domain>";
+    const char *bad = "<domain type='qemu'><name>v</name><memory>65536</memory>"
+                      "<os><type>hvm</type></os><devices>"
+                      "<graphics type='vnc' autoport='yes'/>"
+                      "<video><model type='xen'/></video></devices></domain>";
+    mv_error err = MV_ERROR_INIT;
+    qemu_caps *caps = recorded_caps(false);
+    qemu_ports *ports = qemu_ports_new(47300, 47309, &err);
+    mv_domain_def *def = parse_str(xml), *def2 = parse_str(bad);
+    qemu_command_params p = {caps, "/run/mon.sock", 3, "/run/g3", ports, 0};
+    qemu_command *cmd = NULL, *cmd2 = NULL;
+    char *s;
+
+    (void)state;
+    assert_int_equal(qemu_command_build(def, &p, &cmd, &err), 0);
+    assert_int_equal(cmd->nports, 2);
+    assert_int_equal(def->graphics[0].port, 47300);
+    assert_int_equal(def->graphics[1].port, 47301);
+    s = qemu_command_to_string(cmd);
+    assert_non_null(strstr(s, "-vnc 127.0.0.1:41400"));
+    assert_non_null(strstr(s, "port=47301"));
+    free(s);
+    assert_int_equal(qemu_command_build(def2, &p, &cmd2, &err), -1);
+    mv_error_clear(&err);
+    /* The failed build gave 47302 back. */
+    assert_int_equal(qemu_ports_acquire(ports, &err), 47302);
+    qemu_ports_release(ports, 47302);
+    qemu_command_release_ports(cmd);
+    assert_int_equal(qemu_ports_acquire(ports, &err), 47300);
+    qemu_command_free(cmd);
+    mv_domain_def_free(def);
+    mv_domain_def_free(def2);
+    qemu_ports_free(ports);
+    qemu_caps_unref(caps);
+}
+
+/* Pty chardevs are reported with the device they belong to; qemu:commandline comes
+ * last and qemu:env in env. */
+static void test_ptys_and_passthrough(void **state)
+{
+    const char *xml =
+        "<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
+        "<name>p</name><memory>65536</memory><os><type>hvm</type></os><devices>"
+        "<serial type='pty'/><console type='pty'><target type='virtio'/></console>"
+        "</devices><qemu:commandline><qemu:arg value='-trace'/><qemu:arg value='x'/>"
+        "<qemu:env name='A' value='b c'/></qemu:commandline></domain>";
+    mv_error err = MV_ERROR_INIT;
+    qemu_caps *caps = recorded_caps(false);
+    mv_domain_def *def = parse_str(xml);
+    qemu_command_params p = {caps, "/run/mon.sock", 1, "/run/g1", NULL, QEMU_COMMAND_DRY_RUN};
+    qemu_command *cmd = NULL;
+    size_t n = 0, found = 0;
+    char *s;
+
+    (void)state;
+    assert_int_equal(qemu_command_build(def, &p, &cmd, &err), 0);
+    assert_int_equal(cmd->nptys, 2);
+    assert_string_equal(cmd->ptys[0].chardev_id, "charserial0");
+    assert_int_equal(cmd->ptys[0].kind, QEMU_CHR_SERIAL);
+    assert_string_equal(cmd->ptys[1].chardev_id, "charconsole0");
+    assert_int_equal(cmd->ptys[1].kind, QEMU_CHR_CONSOLE);
+    while (cmd->argv[n])
+        n++;
+    assert_string_equal(cmd->argv[n - 2], "-trace");
+    assert_string_equal(cmd->argv[n - 1], "x");
+    assert_string_equal(cmd->env[0], "A=b c");
+    assert_null(cmd->env[1]);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(cmd->argv[i], "-S") == 0 || strcmp(cmd->argv[i], "-nodefaults") == 0 ||
+            strcmp(cmd->argv[i], "-no-user-config") == 0)
+            found++;
+    assert_int_equal(found, 3);
+    s = qemu_command_to_string(cmd);
+    assert_non_null(strstr(s, "A='b c' \\\n"));
+    free(s);
+    qemu_command_free(cmd);
+    mv_domain_def_free(def);
+    qemu_caps_unref(caps);
+}
+
+/* Sends one QMP command on fd and waits for a line holding `want`. */
+static bool qmp_expect(int fd, const char *cmd, const char *want)
+{
+    char buf[65536];
+    size_t len = 0;
+
+    if (cmd && write(fd, cmd, strlen(cmd)) < 0)
+        return false;
+    for (;;) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        ssize_t n;
+
+        if (poll(&pfd, 1, 20000) <= 0)
+            return false;
+        if ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) <= 0)
+            return false;
+        len += (size_t)n;
+        buf[len] = '\0';
+        if (strstr(buf, want))
+            return true;
+        if (len > sizeof(buf) - 2)
+            len = 0;
+    }
+}
+
+/* The virt-install fixture as type qemu starts for real: QEMU accepts every argument,
+ * answers QMP, and runs the guest after "cont". */
+static void test_virt_install_fixture_runs(void **state)
+{
+    char *xml, dir[64], mon[96];
+    mv_error err = MV_ERROR_INIT;
+    qemu_caps *caps;
+    mv_domain_def *def;
+    qemu_ports *ports;
+    qemu_command *cmd = NULL;
+    pid_t pid;
+    int fd = -1, status;
+    struct sockaddr_un sa;
+    const char *corpus_env = getenv("MODVIRT_CORPUS");
+    char path[512];
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/../fixtures/virt-install-debian11.xml",
+             corpus_env ? corpus_env : MODVIRT_CORPUS_DEFAULT);
+    if (access(QEMU_BIN, X_OK) != 0 || !(xml = slurp(path)))
+        skip();
+    snprintf(dir, sizeof(dir), "/tmp/mvcmd.XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(mon, sizeof(mon), "%s/mon.sock", dir);
+    assert_non_null(caps = qemu_caps_get(QEMU_BIN, NULL, &err));
+    def = parse_str(xml);
+    def->virt_type = "qemu";
+    assert_non_null(ports = qemu_ports_new(QEMU_VNC_PORT_MIN + 3000, QEMU_VNC_PORT_MAX, &err));
+    {
+        qemu_command_params p = {caps, mon, 1, dir, ports, 0};
+
+        if (qemu_command_build(def, &p, &cmd, &err) < 0)
+            fail_msg("%s", err.message);
+    }
+    if ((pid = fork()) == 0) {
+        int null = open("/dev/null", O_RDWR);
+
+        dup2(null, 0);
+        dup2(null, 1);
+        execv(cmd->argv[0], cmd->argv);
+        _exit(127);
+    }
+    /* The monitor socket appears once QEMU has parsed its whole command line. */
+    for (int i = 0; i < 200; i++) {
+        memset(&sa, 0, sizeof(sa));
+        sa.sun_family = AF_UNIX;
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", mon);
+        fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+            break;
+        close(fd);
+        fd = -1;
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            fail_msg("qemu exited (status %d) before its monitor appeared", status);
+        {
+            struct timespec ts = {0, 50 * 1000 * 1000};
+
+            /* No event to wait on for a socket another process creates. */
+            nanosleep(&ts, NULL);
+        }
+    }
+    assert_true(fd >= 0);
+    assert_true(qmp_expect(fd, NULL, "\"QMP\""));
+    assert_true(qmp_expect(fd, "{\"execute\":\"qmp_capabilities\"}\n", "return"));
+    assert_true(qmp_expect(fd, "{\"execute\":\"cont\"}\n", "return"));
+    assert_true(qmp_expect(fd, "{\"execute\":\"query-status\"}\n", "\"running\""));
+    assert_true(qmp_expect(fd, "{\"execute\":\"quit\"}\n", "return"));
+    close(fd);
+    waitpid(pid, &status, 0);
+    qemu_command_release_ports(cmd);
+    qemu_command_free(cmd);
+    mv_domain_def_free(def);
+    qemu_ports_free(ports);
+    qemu_caps_unref(caps);
+    qemu_caps_cache_clear();
+    free(xml);
+    {
+        char *argv[] = {"rm", "-rf", dir, NULL};
+
+        if ((pid = fork()) == 0) {
+            execvp("rm", argv);
+            _exit(127);
+        }
+        waitpid(pid, &status, 0);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_golden_kernel_serial),
+        cmocka_unit_test(test_golden_q35_devices),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_machine_refusal),
+        cmocka_unit_test(test_accel),
+        cmocka_unit_test(test_autoport),
+        cmocka_unit_test(test_ptys_and_passthrough),
+        cmocka_unit_test(test_virt_install_fixture_runs),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
