@@ -106,6 +106,9 @@ for n in /sys/class/input/event*; do
     break
   fi
 done
+# Open the power button before anything can report readiness: evdev queues a press
+# only for a reader that has the device open.
+[ -n "\$button" ] && exec 3<"\$button"
 # Console commands: any line answers the marker again (a console attached after boot
 # can ask for it); a few words make the guest act on its own.
 (
@@ -121,7 +124,7 @@ done
 echo "$MARKER"
 if [ -n "\$button" ]; then
   # One struct input_event (24 bytes) from the power button, then off.
-  dd if="\$button" of=/dev/null bs=24 count=1 2>/dev/null
+  dd of=/dev/null bs=24 count=1 <&3 2>/dev/null
   poweroff -f
 fi
 echo "tiny guest: no power button found" >&2
