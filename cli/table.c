@@ -113,6 +113,25 @@ static const vmctl_opt to_native_opts[] = {
     END_OPTS,
 };
 
+static const vmctl_opt event_opts[] = {
+    {"domain", VMCTL_OPT_STRING, false, "filter by domain name, id or uuid"},
+    {"event", VMCTL_OPT_STRING, false, "which event type to wait for"},
+    {"all", VMCTL_OPT_BOOL, false, "wait for all events instead of just one type"},
+    {"loop", VMCTL_OPT_BOOL, false, "loop until timeout or interrupt, rather than one event"},
+    {"timeout", VMCTL_OPT_STRING, false, "timeout seconds"},
+    {"list", VMCTL_OPT_BOOL, false, "list valid event types"},
+    {"timestamp", VMCTL_OPT_BOOL, false, "show timestamp for each printed event"},
+    END_OPTS,
+};
+
+static const vmctl_opt console_opts[] = {
+    DOMAIN_OPT,
+    {"devname", VMCTL_OPT_STRING, false, "character device name"},
+    {"force", VMCTL_OPT_BOOL, false, "force console connection (disconnect already connected sessions)"},
+    {"safe", VMCTL_OPT_BOOL, false, "only connect if safe console handling is supported"},
+    END_OPTS,
+};
+
 static const vmctl_opt help_opts[] = {
     {"command", VMCTL_OPT_DATA, false, "Prints global help, command specific help, or help for a group of related commands"},
     END_OPTS,
@@ -130,6 +149,8 @@ const vmctl_group vmctl_groups[] = {
 const vmctl_cmd vmctl_commands[] = {
     {"autostart", "domain", vmctl_cmd_autostart, autostart_opts, "autostart a domain",
      "Configure a domain to be automatically started at boot."},
+    {"console", "domain", vmctl_cmd_console, console_opts, "connect to the guest console",
+     "Connect the virtual serial console for the guest"},
     {"create", "domain", vmctl_cmd_create, create_opts, "create a domain from an XML file",
      "Create a domain."},
     {"define", "domain", vmctl_cmd_define, define_opts, "define (but don't start) a domain from an XML file",
@@ -148,6 +169,8 @@ const vmctl_cmd vmctl_commands[] = {
      "Output the domain information as an XML dump to stdout."},
     {"edit", "domain", vmctl_cmd_edit, domain_only_opts, "edit XML configuration for a domain",
      "Edit the XML configuration for a domain."},
+    {"event", "domain", vmctl_cmd_event, event_opts, "Domain Events",
+     "List event types, or wait for domain events to occur"},
     {"reboot", "domain", vmctl_cmd_reboot, mode_opts, "reboot a domain", "Run a reboot command in the target domain."},
     {"reset", "domain", vmctl_cmd_reset, domain_only_opts, "reset a domain",
      "Reset the target domain as if by power button"},

@@ -16,6 +16,8 @@
  *   cmd_life.c    start, create, shutdown, destroy, reboot, reset, suspend, resume
  *   cmd_devices.c domiflist, domblklist, vncdisplay (from the XML), capabilities,
  *                 domcapabilities, domxml-to-native
+ *   cmd_event.c   event (domain events through the event loop)
+ *   cmd_console.c console (a virStream on the terminal)
  *
  * Only cli/ prints. Output goes to ctx->out and ctx->err so tests can capture it. */
 #ifndef VMCTL_H
@@ -205,6 +207,17 @@ int vmctl_cmd_vncdisplay(vmctl_ctx *ctx, const vmctl_args *args);
 int vmctl_cmd_capabilities(vmctl_ctx *ctx, const vmctl_args *args);
 int vmctl_cmd_domcapabilities(vmctl_ctx *ctx, const vmctl_args *args);
 int vmctl_cmd_domxml_to_native(vmctl_ctx *ctx, const vmctl_args *args);
+
+/* ---- events and consoles (cmd_event.c, cmd_console.c) ---------------------------------------- */
+
+int vmctl_cmd_event(vmctl_ctx *ctx, const vmctl_args *args);
+int vmctl_cmd_console(vmctl_ctx *ctx, const vmctl_args *args);
+/* virsh's words for a lifecycle event and its detail ("Started", "Booted"). */
+const char *vmctl_event_type_word(int event);
+const char *vmctl_event_detail_word(int event, int detail);
+/* Attaches the terminal to dom's console until Ctrl-] or the stream's end (also for
+ * `start --console`). devname NULL: the first console. 0, or 1 after printing why. */
+int vmctl_console_run(vmctl_ctx *ctx, virDomainPtr dom, const char *devname, unsigned int flags);
 
 /* Splits an $EDITOR value into argv (whitespace separated, '...' and "..." quoting).
  * NULL-terminated, malloc'd; NULL on unbalanced quotes or ENOMEM. (cmd_edit.c) */

@@ -142,7 +142,8 @@ typedef int (*virConnectDomainEventCallback)(virConnectPtr conn, virDomainPtr do
                                              int detail, void *opaque);
 typedef void (*virConnectDomainEventGenericCallback)(virConnectPtr conn, virDomainPtr dom,
                                                      void *opaque);
-#define VIR_DOMAIN_EVENT_CALLBACK(cb) ((virConnectDomainEventGenericCallback)(cb))
+/* through void (*)(void), so that -Wcast-function-type (in -Wextra) stays quiet */
+#define VIR_DOMAIN_EVENT_CALLBACK(cb) ((virConnectDomainEventGenericCallback)(void (*)(void))(cb))
 
 /* Returns the callback id (>= 0) for DeregisterAny, or -1. dom NULL: every domain. */
 int virConnectDomainEventRegisterAny(virConnectPtr conn, virDomainPtr dom, int eventID,
