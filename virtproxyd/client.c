@@ -138,12 +138,20 @@ void proxy_client_upstream_lost(pclient *cl, const mv_error *err)
     proxy_client_flush(cl);
     proxy_client_update(cl);
     maybe_finish(cl);
+    /* A client waiting for events makes no call that would bring its daemon back: do it
+     * now, once (a daemon that cannot come back waits for the client's next call). */
+    if (proxy_events_want_reconnect(cl) && !cl->closing && !cl->draining && !cl->up &&
+        !mv_service_stopping(cl->px->svc)) {
+        cl->events_reconnecting = true;
+        proxy_upstream_new(cl, true);
+    }
 }
 
 void proxy_client_upstream_ready(pclient *cl)
 {
     upstream *up = cl->up;
     size_t sent = 0;
+    cl->events_reconnecting = false;
     for (; sent < cl->nqueued; sent++) {
         if (proxy_upstream_send(up, cl->queue[sent], cl->queue_len[sent], true) < 0)
             break;

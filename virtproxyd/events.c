@@ -134,3 +134,13 @@ size_t proxy_events_replay(pclient *cl,
                  (int)cl->ident.pid, n, (unsigned long long)cl->event_seq);
     return n;
 }
+
+bool proxy_events_want_reconnect(const pclient *cl)
+{
+    if (cl->open != OPEN_DONE || cl->events_reconnecting)
+        return false;
+    for (const proxy_evreg *r = cl->evregs; r; r = r->next)
+        if (r->confirmed)
+            return true;
+    return false;
+}

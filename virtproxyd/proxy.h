@@ -123,6 +123,7 @@ struct pclient {
     upstream *up; /* NULL: none (not opened, or the daemon died) */
     proxy_evreg *evregs; /* event registrations to replay after a reconnect (events.c) */
     uint64_t event_seq;  /* the highest event number the daemon sent this client */
+    bool events_reconnecting; /* reconnecting on our own for the registrations' sake */
     bool reading, pumping, repump;
     bool draining; /* close once every call is answered and written */
     bool closing;
@@ -211,6 +212,9 @@ void proxy_events_seen(pclient *cl, uint64_t seq);
 size_t proxy_events_replay(pclient *cl,
                            int (*send)(void *ctx, const uint8_t *body, size_t len, uint64_t resume),
                            void *ctx);
+/* True when the client has registrations and an open connection, and no reconnect made
+ * for them is under way. */
+bool proxy_events_want_reconnect(const pclient *cl);
 void proxy_events_free(pclient *cl);
 
 /* ---- starter.c ---- */
