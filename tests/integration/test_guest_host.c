@@ -2,6 +2,7 @@
  * kill -9 of virtqemud and stay controllable, 20 guests start and stop in parallel with
  * nothing lost, and virt-install's XML defines, starts (as type qemu) and stops.
  * Skipped (77) when the tiny guest cannot be built. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -139,6 +140,10 @@ static void test_guest_died_while_daemon_down(void **state)
     virDomainFree(dom);
 }
 
+/* The parallel starters and the test meet twice: once all have started (the test
+ * counts running guests), and before they destroy. */
+static pthread_barrier_t started, counted;
+
 /* One of the parallel starters: its own connection, define, start, destroy. */
 typedef struct worker {
     int index;
@@ -164,12 +169,20 @@ static void run_worker(void *opaque)
             w->rc = 77;
     } else if (virDomainGetState(dom, &s, &r, 0) < 0 || s != VIR_DOMAIN_RUNNING) {
         snprintf(w->what, sizeof(w->what), "state %d after start", s);
-    } else if (virDomainDestroy(dom) < 0) {
-        snprintf(w->what, sizeof(w->what), "destroy: %s", virGetLastErrorMessage());
-    } else if (virDomainGetState(dom, &s, &r, 0) < 0 || s != VIR_DOMAIN_SHUTOFF) {
-        snprintf(w->what, sizeof(w->what), "state %d after destroy", s);
     } else {
-        w->rc = 0;
+        w->rc = 1; /* started: destroy after the meeting points */
+    }
+    /* everyone meets, started or not, so nobody waits forever */
+    pthread_barrier_wait(&started);
+    pthread_barrier_wait(&counted);
+    if (w->rc == 1) {
+        w->rc = -1;
+        if (virDomainDestroy(dom) < 0)
+            snprintf(w->what, sizeof(w->what), "destroy: %s", virGetLastErrorMessage());
+        else if (virDomainGetState(dom, &s, &r, 0) < 0 || s != VIR_DOMAIN_SHUTOFF)
+            snprintf(w->what, sizeof(w->what), "state %d after destroy", s);
+        else
+            w->rc = 0;
     }
     if (dom)
         virDomainFree(dom);
@@ -183,12 +196,18 @@ static void test_parallel(void **state)
     worker w[PARALLEL];
     mvt_thread *t[PARALLEL];
     long long t0 = mvt_now_ms();
+    pthread_barrier_init(&started, NULL, PARALLEL + 1);
+    pthread_barrier_init(&counted, NULL, PARALLEL + 1);
     for (int i = 0; i < PARALLEL; i++) {
         memset(&w[i], 0, sizeof(w[i]));
         w[i].index = i;
         t[i] = mvt_thread_start(run_worker, &w[i]);
         assert_non_null(t[i]);
     }
+    pthread_barrier_wait(&started);
+    long long t1 = mvt_now_ms();
+    int running = virConnectNumOfDomains(f->conn);
+    pthread_barrier_wait(&counted);
     int failed = 0, unsupported = 0;
     for (int i = 0; i < PARALLEL; i++) {
         assert_int_equal(mvt_thread_join(t[i], 300000), 0);
@@ -199,11 +218,15 @@ static void test_parallel(void **state)
             failed++;
         }
     }
+    pthread_barrier_destroy(&started);
+    pthread_barrier_destroy(&counted);
     if (unsupported == PARALLEL)
         skip();
     assert_int_equal(failed, 0);
-    printf("parallel: %d guests started and destroyed in %lld ms\n", PARALLEL,
-           mvt_now_ms() - t0);
+    /* all of them were running at once */
+    assert_int_equal(running, PARALLEL);
+    printf("parallel: %d guests running %lld ms after the first start call, all destroyed "
+           "%lld ms later\n", PARALLEL, t1 - t0, mvt_now_ms() - t1);
     /* nothing lost: every definition is there, every guest is shut off */
     virDomainPtr *doms = NULL;
     int n = virConnectListAllDomains(f->conn, &doms, 0);
