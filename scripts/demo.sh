@@ -9,6 +9,12 @@ export MODVIRT_ROOT=$root
 unset MODVIRT_DEFAULT_URI LIBVIRT_DEFAULT_URI
 
 cleanup() {
+  # guests run detached from virtqemud: a walkthrough that stopped half-way leaves them
+  for pidfile in "$root"/run/modvirt/qemu/*.pid; do
+    [ -e "$pidfile" ] || continue
+    pid=$(cat "$pidfile" 2>/dev/null || true)
+    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+  done
   for pidfile in "$root"/run/modvirt/*.pid; do
     [ -e "$pidfile" ] || continue
     pid=$(cat "$pidfile" 2>/dev/null || true)
@@ -43,4 +49,25 @@ echo; echo "# a read-only connection may not change anything:"
 "$bin/vmctl" -r undefine demo || true
 step undefine demo
 step list --all
+
+# A real guest: the tiny test guest (Debian's cloud kernel + a busybox initramfs, built
+# once into the build dir's test-cache without installing anything) under TCG.
+cache=${MODVIRT_TEST_CACHE:-$(dirname "$bin")/test-cache}
+echo; echo "# building (or reusing) the tiny guest in $cache"
+guest=$("$top/tests/guest/build-tiny-guest.sh" "$cache")
+kernel=$(echo "$guest" | awk '$1 == "kernel" {print $2}')
+initrd=$(echo "$guest" | awk '$1 == "initrd" {print $2}')
+sed -e "s|@NAME@|tiny|" -e "s|@KERNEL@|$kernel|" -e "s|@INITRD@|$initrd|" \
+  "$top/tests/guest/tiny-guest.xml.in" >"$root/tiny.xml"
+step define "$root/tiny.xml"
+step start tiny
+step list
+step domstate tiny --reason
+step suspend tiny
+step domstate tiny --reason
+step resume tiny
+step dominfo tiny
+step destroy tiny
+step domstate tiny --reason
+step undefine tiny
 echo; echo "walkthrough finished"
