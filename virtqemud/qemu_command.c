@@ -136,6 +136,8 @@ int qcmd_need_device(qcmd *c, const char *type, const char *element)
                        c->p->caps->binary);
 }
 
+#define MIB_ALIGN(kib) (((kib) + 1023ULL) / 1024ULL * 1024ULL)
+
 /* ---- machine-wide options --------------------------------------------------------------- */
 
 static int build_machine(qcmd *c)
@@ -208,6 +210,7 @@ static int build_memory(qcmd *c)
 {
     const mv_domain_def *def = c->def;
     const mv_domain_memory_backing *mb = def->memory_backing;
+    unsigned long long total = def->memory_kib;
 
     if (mb && mb->hugepages)
         return qcmd_refuse(c, "memoryBacking/hugepages is not supported by modvirt yet");
@@ -217,11 +220,20 @@ static int build_memory(qcmd *c)
                               "supported by modvirt yet");
     if (def->numatune)
         return qcmd_refuse(c, "numatune needs host NUMA placement, not supported by modvirt");
+    /* With NUMA cells the guest's memory is what the cells add up to, as in libvirt;
+     * and libvirt aligns it up to whole MiB on x86, so the same XML gives the guest the
+     * same size under both. */
+    if (def->cpu && def->cpu->ncells) {
+        total = 0;
+        for (size_t i = 0; i < def->cpu->ncells; i++)
+            total += def->cpu->cells[i].memory_kib;
+    }
     if (def->max_memory_kib)
-        qcmd_opt(c, "-m", "size=%lluk,slots=%d,maxmem=%lluk", def->memory_kib,
-                 def->max_memory_slots > 0 ? def->max_memory_slots : 1, def->max_memory_kib);
+        qcmd_opt(c, "-m", "size=%lluk,slots=%d,maxmem=%lluk", MIB_ALIGN(total),
+                 def->max_memory_slots > 0 ? def->max_memory_slots : 1,
+                 MIB_ALIGN(def->max_memory_kib));
     else
-        qcmd_opt(c, "-m", "size=%lluk", def->memory_kib);
+        qcmd_opt(c, "-m", "size=%lluk", MIB_ALIGN(total));
     if (mb && mb->locked)
         qcmd_opt(c, "-overcommit", "mem-lock=on");
     return 0;

@@ -100,9 +100,7 @@ int qcmd_chardev(qcmd *c, const mv_domain_chr *chr, const char *id, qemu_chr_kin
         qcmd_opt(c, "-chardev", "spiceport,id=%s,name=%s", id,
                  chr->source_channel ? chr->source_channel : "");
     } else {
-        mv_error_set(c->err, VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU,
-                     "unsupported configuration: character device type '%s' cannot be used "
-                     "by a daemon-run QEMU", t);
+        qcmd_refuse(c, "character device type '%s' cannot be used by a daemon-run QEMU", t);
         goto cleanup;
     }
     ret = 0;
