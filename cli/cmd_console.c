@@ -95,22 +95,17 @@ int vmctl_console_run(vmctl_ctx *ctx, virDomainPtr dom, const char *devname, uns
 {
     console_run r = {.ctx = ctx, .in_watch = -1};
     struct termios saved, raw;
-    bool tty = isatty(STDIN_FILENO), restored = true;
+    bool tty = isatty(STDIN_FILENO), restored = true, opened = false, cb_added = false;
     struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
-    int rc = 1;
+    int rc = -1;
 
-    if (virEventRegisterDefaultImpl() < 0) {
-        vmctl_lib_error(ctx);
-        return 1;
-    }
-    if (!(r.st = virStreamNew(virDomainGetConnect(dom), VIR_STREAM_NONBLOCK))) {
-        vmctl_lib_error(ctx);
-        return 1;
-    }
-    if (virDomainOpenConsole(dom, devname, r.st, flags) < 0) {
-        vmctl_lib_error(ctx);
+    if (virEventRegisterDefaultImpl() < 0)
+        return -1;
+    if (!(r.st = virStreamNew(virDomainGetConnect(dom), VIR_STREAM_NONBLOCK)))
+        return -1;
+    if (virDomainOpenConsole(dom, devname, r.st, flags) < 0)
         goto cleanup;
-    }
+    opened = true;
     fprintf(ctx->out, "Connected to domain '%s'\nEscape character is ^] (Ctrl + ])\n",
             virDomainGetName(dom));
     fflush(ctx->out);
@@ -122,10 +117,9 @@ int vmctl_console_run(vmctl_ctx *ctx, virDomainPtr dom, const char *devname, uns
     }
     if (virStreamEventAddCallback(r.st, VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_ERROR |
                                             VIR_STREAM_EVENT_HANGUP,
-                                  on_stream, &r, NULL) < 0) {
-        vmctl_lib_error(ctx);
+                                  on_stream, &r, NULL) < 0)
         goto cleanup;
-    }
+    cb_added = true;
     r.in_watch = virEventAddHandle(STDIN_FILENO, VIR_EVENT_HANDLE_READABLE, on_stdin, &r, NULL);
     console_interrupted = 0;
     sigaction(SIGTERM, &sa, &old_term);
@@ -143,10 +137,8 @@ int vmctl_console_run(vmctl_ctx *ctx, virDomainPtr dom, const char *devname, uns
     restored = true;
     if (tty)
         fprintf(ctx->out, "\n");
-    if (r.failed) {
-        vmctl_lib_error(ctx);
+    if (r.failed)
         goto cleanup;
-    }
     rc = 0;
 
 cleanup:
@@ -154,8 +146,11 @@ cleanup:
         tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
     if (r.in_watch >= 0)
         virEventRemoveHandle(r.in_watch);
-    virStreamEventRemoveCallback(r.st);
-    virStreamAbort(r.st);
+    /* neither may replace the error the runner is about to print */
+    if (cb_added)
+        virStreamEventRemoveCallback(r.st);
+    if (opened)
+        virStreamAbort(r.st);
     virStreamFree(r.st);
     if (rc == 0)
         vmctl_forget_lib_error(ctx); /* an abort of a stream the guest already ended */
@@ -172,7 +167,7 @@ int vmctl_cmd_console(vmctl_ctx *ctx, const vmctl_args *args)
         flags |= VIR_DOMAIN_CONSOLE_SAFE;
     virDomainPtr dom = vmctl_domain_arg(ctx, args);
     if (!dom)
-        return 1;
+        return -1;
     rc = vmctl_console_run(ctx, dom, vmctl_arg_str(args, "devname"), flags);
     virDomainFree(dom);
     return rc;

@@ -139,7 +139,7 @@ int vmctl_cmd_event(vmctl_ctx *ctx, const vmctl_args *args)
     virConnectPtr conn;
     int ids[N_EVENT_NAMES];
     size_t nids = 0;
-    int timer = -1, rc = 1;
+    int timer = -1, rc = -1;
     long timeout = 0;
     bool timed_out = false, closecb = false;
     struct sigaction sa = {.sa_handler = on_sigint}, old_sa;
@@ -151,11 +151,11 @@ int vmctl_cmd_event(vmctl_ctx *ctx, const vmctl_args *args)
     }
     if (!name && !all) {
         vmctl_error(ctx, "either --list or --event <type> or --all is required");
-        return 1;
+        return -1;
     }
     if (name && all) {
         vmctl_error(ctx, "Options --event and --all are mutually exclusive");
-        return 1;
+        return -1;
     }
     if (tmo) {
         char *end = NULL;
@@ -163,7 +163,7 @@ int vmctl_cmd_event(vmctl_ctx *ctx, const vmctl_args *args)
         timeout = strtol(tmo, &end, 10);
         if (errno || !end || *end || timeout <= 0 || timeout > 2147483) {
             vmctl_error(ctx, "invalid timeout");
-            return 1;
+            return -1;
         }
     }
     for (size_t i = 0; i < N_EVENT_NAMES; i++)
@@ -174,39 +174,32 @@ int vmctl_cmd_event(vmctl_ctx *ctx, const vmctl_args *args)
             i++;
         if (i == N_EVENT_NAMES) {
             vmctl_error(ctx, "unknown event type %s", name);
-            return 1;
+            return -1;
         }
     }
-    if (virEventRegisterDefaultImpl() < 0) {
-        vmctl_lib_error(ctx);
-        return 1;
-    }
+    if (virEventRegisterDefaultImpl() < 0)
+        return -1;
     if (!(conn = vmctl_conn(ctx)))
-        return 1;
+        return -1;
     if (domref && !(dom = vmctl_domain(ctx, domref)))
-        return 1;
+        return -1;
     /* only lifecycle events are emitted so far: other names register, and stay quiet */
     if (!name || strcmp(name, "lifecycle") == 0) {
         ids[nids] = virConnectDomainEventRegisterAny(conn, dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                                                      VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle),
                                                      &r, NULL);
-        if (ids[nids] < 0) {
-            vmctl_lib_error(ctx);
+        if (ids[nids] < 0)
             goto cleanup;
-        }
         nids++;
     }
     if (virConnectRegisterCloseCallback(conn, on_close, &r, NULL) == 0)
         closecb = true;
-    if (timeout && (timer = virEventAddTimeout((int)(timeout * 1000), on_timeout, &r, NULL)) < 0) {
-        vmctl_lib_error(ctx);
+    if (timeout && (timer = virEventAddTimeout((int)(timeout * 1000), on_timeout, &r, NULL)) < 0)
         goto cleanup;
-    }
     interrupted = 0;
     sigaction(SIGINT, &sa, &old_sa);
     while (!r.done && !interrupted) {
         if (virEventRunDefaultImpl() < 0) {
-            vmctl_lib_error(ctx);
             sigaction(SIGINT, &old_sa, NULL);
             goto cleanup;
         }

@@ -216,7 +216,8 @@ int vmctl_cmd_console(vmctl_ctx *ctx, const vmctl_args *args);
 const char *vmctl_event_type_word(int event);
 const char *vmctl_event_detail_word(int event, int detail);
 /* Attaches the terminal to dom's console until Ctrl-] or the stream's end (also for
- * `start --console`). devname NULL: the first console. 0, or 1 after printing why. */
+ * `start --console`). devname NULL: the first console. 0, or -1 with the library's error
+ * left for the runner to print. */
 int vmctl_console_run(vmctl_ctx *ctx, virDomainPtr dom, const char *devname, unsigned int flags);
 
 /* Splits an $EDITOR value into argv (whitespace separated, '...' and "..." quoting).
