@@ -286,6 +286,29 @@ static void vm_stop(qemu_vm *vm, int reason, int detail);
 static void sync_state(qemu_vm *vm);
 static void handle_panic(qemu_vm *vm);
 
+/* on_poweroff='restart' (or rename-restart): a guest that powered off boots again, as
+ * libvirt does. Persistent domains only: a transient one is gone once stopped. Caller
+ * holds the job. */
+static void restart_after_poweroff(qemu_vm *vm)
+{
+    qemu_state *s = vm->runs->s;
+    qemu_domsnap *snap = qemu_domobj_snapshot(vm->obj);
+    const char *action;
+    mv_error err = MV_ERROR_INIT;
+
+    if (!snap || qemu_domsnap_is_active(snap) || !snap->persistent)
+        goto cleanup;
+    action = snap->def->on_poweroff ? snap->def->on_poweroff : "destroy";
+    if (strcmp(action, "restart") != 0 && strcmp(action, "rename-restart") != 0)
+        goto cleanup;
+    if (qemu_process_start(s, vm->obj, snap, qemu_domsnap_inactive_def(snap), 0, &err) < 0)
+        MV_ERROR("domain '%s': cannot restart after poweroff: %s", vm->name, err.message);
+
+cleanup:
+    mv_error_clear(&err);
+    qemu_domsnap_unref(snap);
+}
+
 static void *work_main(void *opaque)
 {
     work_arg *w = opaque;
@@ -316,6 +339,8 @@ static void *work_main(void *opaque)
                                            : VIR_DOMAIN_SHUTOFF_CRASHED,
                     vm->guest_shutdown ? VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN
                                        : VIR_DOMAIN_EVENT_STOPPED_CRASHED);
+            if (vm->guest_shutdown)
+                restart_after_poweroff(vm);
         } else if (w->what == WORK_SYNC)
             sync_state(vm);
         else
@@ -383,11 +408,14 @@ static void on_mon_event(qemu_mon *mon, const char *name, json_object *data, voi
     MV_DEBUG("domain '%s': QMP event %s", vm->name, name);
     if (strcmp(name, "SHUTDOWN") == 0) {
         bool by_guest = data && json_object_object_get_ex(data, "guest", &guest) &&
-                        json_object_get_boolean(guest);
+                        json_object_get_boolean(guest), ours;
         pthread_mutex_lock(&vm->lock);
-        vm->guest_shutdown = true;
+        /* A destroy's SIGTERM also makes QEMU say SHUTDOWN: that stop is ours. */
+        ours = vm->death_seen;
+        if (!ours)
+            vm->guest_shutdown = true;
         pthread_mutex_unlock(&vm->lock);
-        if ((snap = qemu_domobj_snapshot(vm->obj))) {
+        if (!ours && (snap = qemu_domobj_snapshot(vm->obj))) {
             qemu_process_emit(vm->runs->s, snap->def, vm->id, VIR_DOMAIN_EVENT_SHUTDOWN,
                               by_guest ? VIR_DOMAIN_EVENT_SHUTDOWN_GUEST
                                        : VIR_DOMAIN_EVENT_SHUTDOWN_FINISHED);
