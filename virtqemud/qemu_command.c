@@ -570,6 +570,9 @@ cleanup:
         mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot build the command line of '%s'",
                            def->name);
     if (c.cmd) {
+        for (size_t i = 0; i < c.taps_made; i++)
+            if (strcmp(def->nets[i].type, "bridge") == 0)
+                qemu_tap_delete(def->nets[i].target_dev, NULL);
         qemu_command_release_ports(c.cmd);
         qemu_command_free(c.cmd);
     }

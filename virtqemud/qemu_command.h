@@ -6,6 +6,7 @@
  *   qemu_command_devices.c  disks, controllers, NICs, character devices, displays,
  *                           sound, watchdog, balloon, rng, input, video
  *   qemu_ports.c            the VNC/SPICE port allocator
+ *   qemu_tap.c              tap devices of bridge interfaces
  *   qemu_native.c           the capabilities, domain capabilities and XML-to-native
  *                           handlers (procedures 27, 28, 29)
  *
@@ -88,10 +89,26 @@ typedef struct qemu_command {
 } qemu_command;
 
 /* Builds the command line for running `def`. def is the live copy the caller will
- * publish: autoport ports are written into def->graphics[i].port / tls_port, aliases of
- * character devices into their info.alias. On error, every port taken is released. */
+ * publish: autoport ports are written into def->graphics[i].port / tls_port, generated
+ * MACs into def->nets[i].mac, tap names of bridge interfaces into target_dev. Unless
+ * DRY_RUN, the taps of <interface type='bridge'> are created and added to their bridge
+ * here (undo with qemu_command_cleanup_host at stop). On error, every port taken and
+ * every tap created is given back. */
 int qemu_command_build(mv_domain_def *def, const qemu_command_params *params,
                        qemu_command **out, mv_error *err);
+/* Deletes what qemu_command_build set up on the host for the live definition (the taps
+ * of bridge interfaces). Call when the guest has stopped; errors are ignored (a tap
+ * already gone is fine). */
+void qemu_command_cleanup_host(const mv_domain_def *live);
+
+/* ---- qemu_tap.c ------------------------------------------------------------------------ */
+
+/* Creates (or reuses) the persistent tap `ifname`, sets its MTU (mtu > 0), adds it to
+ * `bridge` (NULL: none) and brings it up. Needs CAP_NET_ADMIN. */
+int qemu_tap_create(const char *ifname, const char *bridge, int mtu, mv_error *err);
+/* Deletes the tap; 0 when it does not exist. */
+int qemu_tap_delete(const char *ifname, mv_error *err);
+
 /* Frees cmd; does NOT release its ports (a running guest keeps them). */
 void qemu_command_free(qemu_command *cmd);
 /* Releases cmd's ports to their allocator (the guest stopped or never started). */

@@ -414,14 +414,32 @@ static int net(qcmd *c, mv_domain_net *n, size_t i)
     qcmd_bootindex(&n->info, boot, sizeof(boot));
     if (is(n->type, "user")) {
         qcmd_opt(c, "-netdev", "user,id=hostnet%zu", i);
-    } else if (is(n->type, "ethernet") || is(n->type, "bridge")) {
+    } else if (is(n->type, "bridge")) {
         char *ifn;
 
-        if (is(n->type, "bridge"))
-            return qcmd_refuse(c, "interface type='bridge' (source bridge '%s') is not "
-                                  "supported by modvirt yet: use type='ethernet' with a "
-                                  "prepared tap device",
-                               n->source_bridge ? n->source_bridge : "");
+        if (!n->source_bridge)
+            return qcmd_refuse(c, "interface type='bridge' needs <source bridge='...'/>");
+        /* libvirt's rule: a vnet* name is the driver's to choose, so is none. */
+        if (!n->target_dev || strncmp(n->target_dev, "vnet", 4) == 0) {
+            free(n->target_dev);
+            if (asprintf(&n->target_dev, "mvtap%dn%zu", c->p->id < 0 ? 0 : c->p->id, i) < 0) {
+                n->target_dev = NULL;
+                c->oom = true;
+                return -1;
+            }
+        }
+        if (!(c->p->flags & QEMU_COMMAND_DRY_RUN)) {
+            if (qemu_tap_create(n->target_dev, n->source_bridge, n->mtu, c->err) < 0)
+                return -1;
+            c->taps_made = i + 1;
+        }
+        ifn = qcmd_escape(c, n->target_dev);
+        qcmd_opt(c, "-netdev", "tap,id=hostnet%zu,ifname=%s,script=no,downscript=no%s", i,
+                 ifn ? ifn : "", is(n->driver_name, "vhost") ? ",vhost=on" : "");
+        free(ifn);
+    } else if (is(n->type, "ethernet")) {
+        char *ifn;
+
         if (!n->target_dev)
             return qcmd_refuse(c, "interface type='ethernet' needs <target dev='TAP'/> naming "
                                   "an existing tap device");

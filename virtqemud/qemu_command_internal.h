@@ -19,6 +19,7 @@ typedef struct qcmd {
     bool audio_added;         /* the default "-audiodev none" was emitted */
     bool serial_console_done; /* a <console type=serial> was folded into serial 0 */
     int next_usb_port;
+    size_t taps_made;         /* nets[0..taps_made) whose bridge taps this build created */
     mv_error *err;
 } qcmd;
 

@@ -2,6 +2,7 @@
  * virConnectGetDomainCapabilities and virConnectDomainXMLToNative (procedures 27-29).
  * All three are JOB procedures: a first capability probe may take a second or two. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>

@@ -15,6 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -153,8 +157,9 @@ static void test_refusals(void **state)
     refused("qemu", "<seclabel type='dynamic' model='selinux'/>", "selinux");
     refused("qemu", "<seclabel type='dynamic' model='apparmor'/>", "apparmor");
     refused("qemu",
-            "<devices><interface type='bridge'><source bridge='br0'/></interface></devices>",
-            "br0");
+            "<devices><interface type='network'><source network='default'/></interface>"
+            "</devices>",
+            "network");
     refused("qemu",
             "<devices><disk type='file'><source file='/a'/><target dev='vda' bus='virtio'/>"
             "<iotune><total_bytes_sec>1</total_bytes_sec></iotune></disk></devices>",
@@ -289,6 +294,110 @@ static void test_ptys_and_passthrough(void **state)
     qemu_caps_unref(caps);
 }
 
+/* Runs `ip -o link show DEV` and tells whether its output holds `needle`. */
+static bool ip_link_has(const char *dev, const char *needle)
+{
+    int fds[2];
+    char buf[4096] = "";
+    size_t len = 0;
+    ssize_t n;
+    pid_t pid;
+    int status;
+
+    if (pipe(fds) < 0)
+        return false;
+    if ((pid = fork()) == 0) {
+        char *argv[] = {"ip", "-o", "link", "show", (char *)dev, NULL};
+
+        dup2(fds[1], 1);
+        execvp("ip", argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    while (len < sizeof(buf) - 1 && (n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+        len += (size_t)n;
+    close(fds[0]);
+    waitpid(pid, &status, 0);
+    return strstr(buf, needle) != NULL;
+}
+
+/* In a private network namespace: a bridge interface gets a tap named after the domain
+ * id, enslaved to the bridge and up; a failed build and cleanup_host remove it. Exit
+ * codes: 0 ok, 77 no namespaces here, other: the step that failed. */
+static int bridge_child(void)
+{
+    const char *xml = "<domain type='qemu'><name>b</name><memory>65536</memory>"
+                      "<os><type>hvm</type></os><devices><interface type='bridge'>"
+                      "<source bridge='mvbr0'/><mac address='52:54:00:01:02:03'/>"
+                      "<model type='virtio'/></interface>%s</devices></domain>";
+    char text[1024];
+    qemu_caps *caps = recorded_caps(false);
+    qemu_ports *ports = qemu_ports_new(47400, 47409, NULL);
+    qemu_command_params p = {caps, "/run/mon.sock", 5, "/run/g5", ports, 0};
+    qemu_command *cmd = NULL;
+    mv_domain_def *def;
+    struct ifreq ifr;
+    int sock;
+
+    if (unshare(CLONE_NEWNET) < 0)
+        return 77;
+    sock = socket(AF_INET, SOCK_DGRAM, 0);
+    if (ioctl(sock, SIOCBRADDBR, "mvbr0") < 0)
+        return 77; /* no bridge module */
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "mvbr0");
+    snprintf(text, sizeof(text), xml, "");
+    def = mv_domain_def_parse(text, strlen(text), 0, NULL);
+    if (!def || qemu_command_build(def, &p, &cmd, NULL) < 0)
+        return 1;
+    if (strcmp(def->nets[0].target_dev, "mvtap5n0") != 0 || !if_nametoindex("mvtap5n0"))
+        return 2;
+    if (!ip_link_has("mvtap5n0", "master mvbr0") || !ip_link_has("mvtap5n0", "UP"))
+        return 3;
+    {
+        char *s = qemu_command_to_string(cmd);
+        bool ok = strstr(s, "-netdev tap,id=hostnet0,ifname=mvtap5n0,script=no,downscript=no");
+
+        free(s);
+        if (!ok)
+            return 4;
+    }
+    qemu_command_cleanup_host(def);
+    if (if_nametoindex("mvtap5n0"))
+        return 5;
+    qemu_command_free(cmd);
+    mv_domain_def_free(def);
+    /* A build that fails after the tap was made takes it away again. */
+    snprintf(text, sizeof(text), xml, "<video><model type='xen'/></video>");
+    def = mv_domain_def_parse(text, strlen(text), 0, NULL);
+    if (!def || qemu_command_build(def, &p, &cmd, NULL) == 0)
+        return 6;
+    if (if_nametoindex("mvtap5n0"))
+        return 7;
+    mv_domain_def_free(def);
+    qemu_ports_free(ports);
+    qemu_caps_unref(caps);
+    close(sock);
+    return 0;
+}
+
+static void test_bridge_tap(void **state)
+{
+    pid_t pid;
+    int status;
+
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    if ((pid = fork()) == 0)
+        _exit(bridge_child());
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77)
+        skip();
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* Sends one QMP command on fd and waits for a line holding `want`. */
 static bool qmp_expect(int fd, const char *cmd, const char *want)
 {
@@ -411,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_accel),
         cmocka_unit_test(test_autoport),
         cmocka_unit_test(test_ptys_and_passthrough),
+        cmocka_unit_test(test_bridge_tap),
         cmocka_unit_test(test_virt_install_fixture_runs),
     };
 
