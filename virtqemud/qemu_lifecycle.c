@@ -166,15 +166,24 @@ int qemu_proc_domain_destroy(mv_call *call, const Modvirt__DomainFlagsArgs *args
                              Modvirt__Empty *ret)
 {
     mv_error *err = mv_call_error(call);
+    const unsigned char *uuid = qemu_handler_uuid(call, args->dom);
+    bool killed;
     lc_job j;
     int rc = -1;
 
-    if (qemu_check_flags(args->flags, VIR_DOMAIN_DESTROY_GRACEFUL, "virDomainDestroyFlags",
-                         err) < 0 ||
-        job_begin(call, args->dom, "destroy", &j) < 0)
+    if (!uuid ||
+        qemu_check_flags(args->flags, VIR_DOMAIN_DESTROY_GRACEFUL, "virDomainDestroyFlags",
+                         err) < 0)
         return -1;
-    if (require_active(&j, err) == 0)
+    killed = qemu_process_destroy_begin(qemu_state_of(call), uuid);
+    if (job_begin(call, args->dom, "destroy", &j) < 0)
+        return -1;
+    if (qemu_domsnap_is_active(j.snap))
         rc = qemu_process_destroy(j.s, j.obj, args->flags & VIR_DOMAIN_DESTROY_GRACEFUL, err);
+    else if (killed)
+        rc = 0; /* the death we caused was handled while we waited for the job */
+    else
+        require_active(&j, err);
     job_end(&j);
     return rc;
 }

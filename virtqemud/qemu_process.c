@@ -58,6 +58,7 @@ struct qemu_vm {
     bool poll_started;
     bool death_seen;         /* a stop was triggered (pidfd or EOF) */
     bool guest_shutdown;     /* SHUTDOWN seen: a death now is a shutdown */
+    bool destroying;         /* a destroy sent SIGTERM: a death now is destroyed */
     int *ports;              /* display ports to give back at stop */
     size_t nports;
     mv_domain_def *boot_def; /* the definition it started from (persistent ones) */
@@ -197,8 +198,11 @@ static void on_poll_closed(uv_handle_t *h)
 {
     qemu_vm *vm = h->data;
 
+    /* Under the lock: qemu_process_destroy_begin signals through it without a job. */
+    pthread_mutex_lock(&vm->lock);
     close(vm->pidfd);
     vm->pidfd = -1;
+    pthread_mutex_unlock(&vm->lock);
     vm_unref(vm);
 }
 
@@ -326,7 +330,10 @@ static void *work_main(void *opaque)
     }
     /* Only if this run is still the domain's (a destroy may have finished it). */
     if ((cur = runs_find(vm->runs, vm->uuid)) == vm) {
-        if (w->what == WORK_STOP) {
+        if (w->what == WORK_STOP && vm->destroying) {
+            qemu_pidfd_wait(vm->pidfd, QEMU_KILL_TERM_MS);
+            vm_stop(vm, VIR_DOMAIN_SHUTOFF_DESTROYED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
+        } else if (w->what == WORK_STOP) {
             /* The monitor's EOF comes a moment before the exit; a qemu that closed its
              * monitor and lingers is of no use to anyone. */
             if (!qemu_pidfd_wait(vm->pidfd, 2000)) {
@@ -411,7 +418,7 @@ static void on_mon_event(qemu_mon *mon, const char *name, json_object *data, voi
                         json_object_get_boolean(guest), ours;
         pthread_mutex_lock(&vm->lock);
         /* A destroy's SIGTERM also makes QEMU say SHUTDOWN: that stop is ours. */
-        ours = vm->death_seen;
+        ours = vm->death_seen || vm->destroying;
         if (!ours)
             vm->guest_shutdown = true;
         pthread_mutex_unlock(&vm->lock);
@@ -602,6 +609,7 @@ static int kill_vm(qemu_vm *vm, bool graceful, mv_error *err)
                            (int)vm->pid);
         return -1;
     }
+    qemu_pidfd_kill(vm->pidfd, SIGCONT);
     if (qemu_pidfd_wait(vm->pidfd, QEMU_KILL_TERM_MS))
         return 0;
     if (graceful) {
@@ -881,6 +889,24 @@ static qemu_vm *running_vm(qemu_state *s, qemu_domobj *obj, mv_error *err)
     if (!vm)
         mv_error_set(err, VIR_ERR_OPERATION_INVALID, VIR_FROM_QEMU, "domain is not running");
     return vm;
+}
+
+bool qemu_process_destroy_begin(qemu_state *s, const unsigned char *uuid)
+{
+    qemu_vm *vm = runs_find(runs_of(s), uuid);
+
+    if (!vm)
+        return false;
+    pthread_mutex_lock(&vm->lock);
+    vm->destroying = true;
+    if (vm->pidfd >= 0) {
+        /* SIGCONT too: a stopped qemu (the classic hung monitor) must see the SIGTERM. */
+        qemu_pidfd_kill(vm->pidfd, SIGTERM);
+        qemu_pidfd_kill(vm->pidfd, SIGCONT);
+    }
+    pthread_mutex_unlock(&vm->lock);
+    vm_unref(vm);
+    return true;
 }
 
 int qemu_process_destroy(qemu_state *s, qemu_domobj *obj, bool graceful, mv_error *err)

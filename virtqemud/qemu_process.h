@@ -99,6 +99,10 @@ void qemu_runs_close(struct qemu_state *s);
 int qemu_process_start(struct qemu_state *s, struct qemu_domobj *obj,
                        const struct qemu_domsnap *old, const mv_domain_def *def,
                        unsigned int flags, mv_error *err);
+/* A destroy's first step, before it waits for the domain's job: SIGTERM now, so a job
+ * stuck on a hung monitor ends (its monitor closes) instead of delaying the destroy, as
+ * libvirt does; the death counts as destroyed. No job needed. False when not running. */
+bool qemu_process_destroy_begin(struct qemu_state *s, const unsigned char *uuid);
 /* Kills the guest (SIGTERM, then SIGKILL unless graceful) and shuts it off, reason
  * destroyed. */
 int qemu_process_destroy(struct qemu_state *s, struct qemu_domobj *obj, bool graceful,
