@@ -73,11 +73,13 @@ char *qemu_caps_format_capabilities(const qemu_caps *caps, const char *host_arch
     fputs("      <emulator>", f);
     put_esc(f, caps->binary);
     fputs("</emulator>\n", f);
-    /* libvirt lists each machine by its name, then its alias pointing at it. */
-    for (size_t i = 0; i < caps->nmachines; i++) {
-        const qemu_caps_machine *m = &caps->machines[i];
+    /* libvirt lists each machine by its name, then its alias pointing at it; the
+     * default machine first. */
+    for (size_t k = 0; k <= caps->nmachines; k++) {
+        const qemu_caps_machine *m = k == 0 ? qemu_caps_machine_find(caps, NULL)
+                                            : &caps->machines[k - 1];
 
-        if (is(m->name, "none"))
+        if (!m || is(m->name, "none") || (k > 0 && m->is_default))
             continue;
         fprintf(f, "      <machine maxCpus='%d'%s>%s</machine>\n", m->max_cpus,
                 m->deprecated ? " deprecated='yes'" : "", m->name);
