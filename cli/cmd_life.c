@@ -83,7 +83,10 @@ int vmctl_cmd_start(vmctl_ctx *ctx, const vmctl_args *args)
         goto cleanup;
     }
     report(ctx, name, "started", "Domain '%s' started");
+    fflush(ctx->out);
     rc = 0;
+    if (vmctl_arg_bool(args, "console") && vmctl_console_run(ctx, dom, NULL, 0) != 0)
+        rc = -1;
 cleanup:
     virDomainFree(dom);
     return rc;
@@ -128,8 +131,12 @@ int vmctl_cmd_create(vmctl_ctx *ctx, const vmctl_args *args)
     } else {
         fprintf(ctx->out, "Domain '%s' created from %s\n", virDomainGetName(dom), file);
     }
+    fflush(ctx->out);
+    int rc = 0;
+    if (vmctl_arg_bool(args, "console") && vmctl_console_run(ctx, dom, NULL, 0) != 0)
+        rc = -1;
     virDomainFree(dom);
-    return 0;
+    return rc;
 }
 
 int vmctl_cmd_shutdown(vmctl_ctx *ctx, const vmctl_args *args)

@@ -197,15 +197,39 @@ static inline int mvt_guest_wait_marker(const char *pty, int timeout_ms)
     return rc;
 }
 
-/* Types a line on the guest's serial pty ("poweroff", "reboot", "panic"). 0 or -1. */
+/* Types a line on the guest's serial pty ("poweroff", "reboot", "panic") and waits for
+ * the guest's echo of it: qemu may drop what it has not read when the last opener of
+ * the pty goes, so the line is typed again every second until echoed. 0 or -1. */
 static inline int mvt_guest_send(const char *pty, const char *line)
 {
     int fd = mvt_guest_pty_open(pty);
     if (fd < 0)
         return -1;
-    char buf[128];
-    int n = snprintf(buf, sizeof(buf), "%s\n", line);
-    int rc = write(fd, buf, (size_t)n) == n ? 0 : -1;
+    char out[128], buf[4096];
+    int n = snprintf(out, sizeof(out), "%s\n", line);
+    size_t len = 0;
+    int rc = -1;
+    long long deadline = mvt_now_ms() + 10000;
+    while (rc < 0 && mvt_now_ms() < deadline) {
+        if (write(fd, out, (size_t)n) != n && errno != EAGAIN)
+            break;
+        long long until = mvt_now_ms() + 1000;
+        struct pollfd p = {fd, POLLIN, 0};
+        while (rc < 0 && mvt_now_ms() < until &&
+               poll(&p, 1, (int)(until - mvt_now_ms())) > 0) {
+            ssize_t k = read(fd, buf + len, sizeof(buf) - 1 - len);
+            if (k <= 0)
+                break;
+            len += (size_t)k;
+            buf[len] = '\0';
+            if (strstr(buf, line))
+                rc = 0;
+            if (len > sizeof(buf) / 2) {
+                memmove(buf, buf + len - 64, 64);
+                len = 64;
+            }
+        }
+    }
     close(fd);
     return rc;
 }

@@ -1,0 +1,258 @@
+/* test_guest_events.c: a real tiny guest seen through lifecycle events (libvirt's default
+ * event loop) and through `vmctl console` — a guest-initiated poweroff arrives as a
+ * stopped/shutdown event, suspend and resume as theirs, and the boot marker is read on
+ * the console that `vmctl start --console` attaches. Skipped (77) without the guest. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "harness.h"
+#include "harness_api.h"
+#include "harness_guest.h"
+
+#define URI "qemu:///system"
+#define BOOT_MS 60000
+
+static mvt_guest guest;
+
+typedef struct fixture {
+    mvt_env env;
+    virConnectPtr conn;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    if (!f || mvt_setup(&f->env) < 0 || !(f->conn = virConnectOpen(URI))) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    virConnectClose(f->conn);
+    mvt_guest_kill_all(&f->env);
+    mvt_teardown(&f->env);
+    free(f);
+    return 0;
+}
+
+/* Lifecycle events received, in order. */
+typedef struct seen {
+    int n;
+    int event[32];
+    int detail[32];
+} seen;
+
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
+                        void *opaque)
+{
+    seen *s = opaque;
+    (void)conn, (void)dom;
+    if (s->n < 32) {
+        s->event[s->n] = event;
+        s->detail[s->n] = detail;
+        s->n++;
+    }
+    return 0;
+}
+
+static void tick(int timer, void *opaque)
+{
+    (void)timer, (void)opaque;
+}
+
+/* Runs the event loop until s holds (event, detail) or timeout_ms pass. 0 or -1. */
+static int wait_event(seen *s, int event, int detail, int timeout_ms)
+{
+    /* a timer wakes the loop so the deadline is checked even when nothing arrives */
+    int timer = virEventAddTimeout(50, tick, NULL, NULL);
+    long long deadline = mvt_now_ms() + timeout_ms;
+    int rc = -1;
+    while (rc < 0 && mvt_now_ms() < deadline) {
+        for (int i = 0; i < s->n; i++)
+            if (s->event[i] == event && s->detail[i] == detail)
+                rc = 0;
+        if (rc < 0 && virEventRunDefaultImpl() < 0)
+            break;
+    }
+    virEventRemoveTimeout(timer);
+    return rc;
+}
+
+/* Starts the tiny guest `name`, skipping the test when virtqemud cannot run guests. */
+static virDomainPtr start_guest(fixture *f, const char *name)
+{
+    virDomainPtr dom = mvt_guest_define(f->conn, &guest, name);
+    assert_non_null(dom);
+    if (virDomainCreate(dom) < 0) {
+        mvt_api_error err;
+        mvt_api_error_take(&err);
+        virDomainFree(dom);
+        if (err.code == VIR_ERR_NO_SUPPORT)
+            skip();
+        fail_msg("start %s: %s", name, err.message);
+    }
+    return dom;
+}
+
+/* The guest powers itself off: a stopped (shutdown) event, shut off (shutdown). */
+static void test_poweroff_event(void **state)
+{
+    fixture *f = *state;
+    seen s = {0};
+    virDomainPtr dom = start_guest(f, "evoff");
+    int cb = virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                              VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &s,
+                                              NULL);
+    assert_true(cb >= 0);
+    char *pty = mvt_guest_pty(dom);
+    assert_non_null(pty);
+    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
+    assert_int_equal(mvt_guest_send(pty, "poweroff"), 0);
+    free(pty);
+    long long t0 = mvt_now_ms();
+    if (wait_event(&s, VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN, 30000) < 0) {
+        int st = -1, reason = -1;
+        virDomainGetState(dom, &st, &reason, 0);
+        fail_msg("no stopped/shutdown event (%d events; state %d reason %d)", s.n, st, reason);
+    }
+    printf("poweroff: event %lld ms after the guest was told\n", mvt_now_ms() - t0);
+    int st = -1, reason = -1;
+    assert_int_equal(virDomainGetState(dom, &st, &reason, 0), 0);
+    assert_int_equal(st, VIR_DOMAIN_SHUTOFF);
+    assert_int_equal(reason, VIR_DOMAIN_SHUTOFF_SHUTDOWN);
+    assert_int_equal(virConnectDomainEventDeregisterAny(f->conn, cb), 0);
+    virDomainFree(dom);
+}
+
+/* Suspend and resume: suspended (paused) and resumed (unpaused) events. */
+static void test_suspend_events(void **state)
+{
+    fixture *f = *state;
+    seen s = {0};
+    virDomainPtr dom = start_guest(f, "evpause");
+    int cb = virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                              VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &s,
+                                              NULL);
+    assert_true(cb >= 0);
+    long long t0 = mvt_now_ms();
+    assert_int_equal(virDomainSuspend(dom), 0);
+    assert_int_equal(wait_event(&s, VIR_DOMAIN_EVENT_SUSPENDED,
+                                VIR_DOMAIN_EVENT_SUSPENDED_PAUSED, 10000), 0);
+    printf("suspend: event %lld ms after the call began\n", mvt_now_ms() - t0);
+    assert_int_equal(virDomainResume(dom), 0);
+    assert_int_equal(wait_event(&s, VIR_DOMAIN_EVENT_RESUMED,
+                                VIR_DOMAIN_EVENT_RESUMED_UNPAUSED, 10000), 0);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    assert_int_equal(wait_event(&s, VIR_DOMAIN_EVENT_STOPPED,
+                                VIR_DOMAIN_EVENT_STOPPED_DESTROYED, 10000), 0);
+    assert_int_equal(virConnectDomainEventDeregisterAny(f->conn, cb), 0);
+    virDomainFree(dom);
+}
+
+/* Waits (10 ms steps: a log file offers no event) until path contains needle. */
+static int wait_in_file(const char *path, const char *needle, int timeout_ms)
+{
+    long long deadline = mvt_now_ms() + timeout_ms;
+    for (;;) {
+        char *s = mvt_read_file(path);
+        bool found = s && strstr(s, needle);
+        free(s);
+        if (found)
+            return 0;
+        if (mvt_now_ms() >= deadline)
+            return -1;
+        poll(NULL, 0, 10);
+    }
+}
+
+/* vmctl start --console: the console is attached from the first byte, so the boot
+ * marker is read through it; an ACPI shutdown ends the guest and vmctl with it. */
+static void test_start_console(void **state)
+{
+    fixture *f = *state;
+    virDomainPtr dom = mvt_guest_define(f->conn, &guest, "cons");
+    assert_non_null(dom);
+    char *log = mvt_path(&f->env, "console.log");
+    const char *argv[] = {"vmctl", "start", "--console", "cons", NULL};
+    pid_t pid = mvt_spawn(argv, log);
+    assert_true(pid > 0);
+    if (wait_in_file(log, MVT_GUEST_MARKER, BOOT_MS) < 0) {
+        char *out = mvt_read_file(log);
+        mvt_kill_wait(pid, SIGKILL, 5000);
+        mvt_wait_exit(pid, 5000);
+        bool unsupported = out && strstr(out, "not supported");
+        free(out);
+        free(log);
+        virDomainFree(dom);
+        if (unsupported)
+            skip();
+        fail_msg("no marker on vmctl's console");
+    }
+    assert_int_equal(virDomainShutdownFlags(dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN), 0);
+    /* the guest's end ends the console (the status is the console's business: a pty
+     * that fails with EIO as qemu goes is reported as an error) */
+    int status = mvt_wait_exit(pid, 30000);
+    assert_true(status == 0 || status == 1);
+    char *out = mvt_read_file(log);
+    assert_non_null(out);
+    const char *a = strstr(out, "Domain 'cons' started\n");
+    const char *b = strstr(out, "Connected to domain 'cons'\nEscape character is ^] (Ctrl + ])\n");
+    const char *c = strstr(out, MVT_GUEST_MARKER);
+    assert_true(a && b && c && a < b && b < c);
+    free(out);
+    free(log);
+    virDomainFree(dom);
+}
+
+/* vmctl console on a running guest, stdin not a tty: a typed line is answered. */
+static void test_console_attach(void **state)
+{
+    fixture *f = *state;
+    virDomainPtr dom = start_guest(f, "attach");
+    char *pty = mvt_guest_pty(dom);
+    assert_non_null(pty);
+    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
+    free(pty);
+    /* the guest answers the typed line with the marker; then it is told to power off,
+     * which ends the stream and vmctl */
+    const char *argv[] = {"vmctl", "console", "attach", NULL};
+    mvt_result r;
+    assert_int_equal(mvt_run(&r, argv, "hello\npoweroff\n", 60000), 0);
+    assert_true(r.status == 0 || r.status == 1); /* ended with the guest; see above */
+    assert_non_null(strstr(r.out, "Connected to domain 'attach'\n"));
+    assert_non_null(strstr(r.out, "hello"));
+    assert_non_null(strstr(r.out, MVT_GUEST_MARKER));
+    mvt_result_free(&r);
+    /* the console ends when qemu does; the daemon's own notice may come a moment later */
+    assert_int_equal(mvt_guest_wait_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SHUTDOWN,
+                                          10000, NULL, NULL), 0);
+    virDomainFree(dom);
+}
+
+int main(void)
+{
+    if (mvt_guest_prepare(&guest) < 0)
+        return 77;
+    /* before any connection, as libvirt requires for events */
+    if (virEventRegisterDefaultImpl() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_poweroff_event, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_suspend_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_start_console, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_console_attach, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
