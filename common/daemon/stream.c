@@ -143,12 +143,19 @@ static void on_poll(uv_poll_t *h, int status, int events)
     if (s->closing)
         return;
     if (status < 0) {
-        stream_fail(s, EIO, "the stream's source failed");
+        /* POLLERR: a pty whose other side closed (qemu exited) reads EIO, which is the
+         * stream's normal end; anything else is a failure */
+        do_read(s);
+        if (!s->closing)
+            stream_fail(s, EIO, "the stream's source failed");
         return;
     }
     if (events & UV_WRITABLE)
         do_write(s);
-    if (!s->closing && (events & (UV_READABLE | UV_DISCONNECT)))
+    /* a hang-up alone (the pty's other side closed) comes with no flag libuv passes on:
+     * the read says what happened (EOF or EIO) */
+    if (!s->closing && ((events & (UV_READABLE | UV_DISCONNECT)) || events == 0) &&
+        (s->events & UV_READABLE))
         do_read(s);
     if (!s->closing)
         stream_watch(s);
