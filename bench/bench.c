@@ -372,6 +372,9 @@ int main(int argc, char **argv)
 
     bench_floor();
 
+    /* Events reach a connection opened after the default loop is registered. */
+    if (virEventRegisterDefaultImpl() < 0)
+        die("virEventRegisterDefaultImpl");
     /* The first open starts virtproxyd and virtqemud on demand. */
     virConnectPtr conn = virConnectOpen("qemu:///system");
     if (!conn)

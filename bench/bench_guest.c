@@ -266,6 +266,76 @@ static double bare_qmp_once(char **argv, const char *qmp)
     return result;
 }
 
+/* ---- suspend call → lifecycle event ------------------------------------------------- */
+
+typedef struct ev_wait {
+    int want; /* virDomainEventType awaited */
+    int got;
+} ev_wait;
+
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
+                        void *opaque)
+{
+    ev_wait *w = opaque;
+    (void)conn, (void)dom, (void)detail;
+    if (event == w->want)
+        w->got = 1;
+    return 0;
+}
+
+static void tick(int timer, void *opaque)
+{
+    (void)timer, (void)opaque;
+}
+
+/* Runs the default event loop until w->got or 10 s. 0 or -1. */
+static int run_until(ev_wait *w)
+{
+    double deadline = now_s() + 10;
+    while (!w->got && now_s() < deadline)
+        if (virEventRunDefaultImpl() < 0)
+            return -1;
+    return w->got ? 0 : -1;
+}
+
+/* Median seconds from a virDomainSuspend call to its SUSPENDED event (each followed by
+ * a resume and its RESUMED event); -1 when something failed. The caller registered
+ * the default event loop before opening conn. */
+static double suspend_to_event(virConnectPtr conn, virDomainPtr dom, int runs)
+{
+    ev_wait w = {0, 0};
+    double *v = calloc((size_t)runs, sizeof(double)), result = -1;
+    int timer = virEventAddTimeout(50, tick, NULL, NULL); /* bounds each loop round */
+    int cb = virConnectDomainEventRegisterAny(conn, dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                              VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &w,
+                                              NULL);
+    if (!v || timer < 0 || cb < 0 || virDomainCreate(dom) < 0)
+        goto cleanup;
+    int i;
+    for (i = 0; i < runs; i++) {
+        w.want = VIR_DOMAIN_EVENT_SUSPENDED;
+        w.got = 0;
+        double t0 = now_s();
+        if (virDomainSuspend(dom) < 0 || run_until(&w) < 0)
+            break;
+        v[i] = now_s() - t0;
+        w.want = VIR_DOMAIN_EVENT_RESUMED;
+        w.got = 0;
+        if (virDomainResume(dom) < 0 || run_until(&w) < 0)
+            break;
+    }
+    if (i == runs)
+        result = median(v, (size_t)runs);
+    virDomainDestroy(dom);
+cleanup:
+    if (cb >= 0)
+        virConnectDomainEventDeregisterAny(conn, cb);
+    if (timer >= 0)
+        virEventRemoveTimeout(timer);
+    free(v);
+    return result;
+}
+
 void bench_guest(virConnectPtr conn, const char *root, const char *source_dir,
                  const char *build_dir, int quick)
 {
@@ -332,6 +402,11 @@ void bench_guest(virConnectPtr conn, const char *root, const char *source_dir,
     figure("guest_start_to_running_ms", median(start, (size_t)runs) * 1000, "ms");
     figure("guest_destroy_ms", median(destroy, (size_t)runs) * 1000, "ms");
     ok = 1;
+    double ev = suspend_to_event(conn, dom, quick ? 5 : 20);
+    if (ev < 0)
+        fprintf(stderr, "modvirt-bench: suspend → event: %s\n", virGetLastErrorMessage());
+    else
+        figure("guest_suspend_to_event_ms", ev * 1000, "ms");
 cleanup:
     if (!ok && dom)
         virDomainDestroy(dom);
