@@ -1,6 +1,7 @@
 /* test_guest_host.c: real tiny guests against the daemon as a whole — guests outlive a
  * kill -9 of virtqemud and stay controllable, 20 guests start and stop in parallel with
- * nothing lost, and virt-install's XML defines, starts (as type qemu) and stops.
+ * nothing lost, a hung monitor delays no other call, and virt-install's XML defines,
+ * starts (as type qemu) and stops.
  * Skipped (77) when the tiny guest cannot be built. */
 #include <pthread.h>
 #include <setjmp.h>
@@ -239,6 +240,66 @@ static void test_parallel(void **state)
     assert_int_equal(virConnectNumOfDomains(f->conn), 0);
 }
 
+/* A suspend held on a guest whose qemu is stopped (its monitor cannot answer). */
+typedef struct held {
+    virDomainPtr dom;
+    int rc;
+} held;
+
+static void held_suspend(void *opaque)
+{
+    held *h = opaque;
+    h->rc = virDomainSuspend(h->dom);
+}
+
+/* A hung monitor delays nothing else: while a suspend waits on a stopped qemu, calls
+ * about another guest — and reads about the hung one — answer at once. */
+static void test_monitor_hang(void **state)
+{
+    fixture *f = *state;
+    virDomainPtr dom[2];
+    dom[0] = mvt_guest_define(f->conn, &guest, "hung");
+    assert_non_null(dom[0]);
+    start_or_skip(dom, 1);
+    dom[1] = mvt_guest_define(f->conn, &guest, "free");
+    assert_non_null(dom[1]);
+    start_or_skip(dom, 2);
+    pid_t qemu = mvt_guest_qemu_pid(&f->env, "hung");
+    assert_true(qemu > 0);
+    assert_int_equal(mvt_stop_wait(qemu, 5000), 0);
+    held h = {dom[0], 0};
+    mvt_thread *t = mvt_thread_start(held_suspend, &h);
+    assert_non_null(t);
+    assert_int_equal(mvt_thread_join(t, 300), -1); /* it waits on the stopped monitor */
+
+    long long t0 = mvt_now_ms();
+    assert_int_equal(virDomainSuspend(dom[1]), 0);
+    assert_state(dom[1], VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);
+    assert_int_equal(virDomainResume(dom[1]), 0);
+    int st = -1;
+    assert_int_equal(virDomainGetState(dom[0], &st, NULL, 0), 0);
+    assert_int_equal(st, VIR_DOMAIN_RUNNING); /* its last published state */
+    virDomainInfo info;
+    assert_int_equal(virDomainGetInfo(dom[0], &info), 0);
+    char *xml = virDomainGetXMLDesc(dom[0], 0);
+    assert_non_null(xml);
+    free(xml);
+    assert_int_equal(virConnectNumOfDomains(f->conn), 2);
+    long long took = mvt_now_ms() - t0;
+    printf("monitor hang: other calls took %lld ms meanwhile\n", took);
+    assert_true(took < 5000);
+    assert_int_equal(mvt_thread_join(t, 0), -1); /* still held */
+
+    kill(qemu, SIGCONT);
+    assert_int_equal(mvt_thread_join(t, 30000), 0);
+    assert_int_equal(h.rc, 0);
+    assert_state(dom[0], VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(virDomainDestroy(dom[i]), 0);
+        virDomainFree(dom[i]);
+    }
+}
+
 /* virt-install's Debian 11 XML, exactly as printed, defines; as type qemu it starts
  * (there is no disk: it sits in its firmware) and stops. */
 static void test_virt_install(void **state)
@@ -274,6 +335,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_daemon_killed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_died_while_daemon_down, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parallel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_monitor_hang, setup, teardown),
         cmocka_unit_test_setup_teardown(test_virt_install, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
