@@ -1,5 +1,6 @@
 /* event_loop.c: libvirt's event loop API and its default poll(2) implementation — the
- * thread that calls virEventRunDefaultImpl runs every watch and timer callback. */
+ * thread that calls virEventRunDefaultImpl runs every watch and timer callback — or the
+ * application's own loop, registered with virEventRegisterImpl. */
 #include "libclient/client.h"
 
 #include <errno.h>
@@ -58,10 +59,36 @@ static void wake_locked(void)
     }
 }
 
+/* An application's loop, when it registered one (virEventRegisterImpl). */
+static struct {
+    virEventAddHandleFunc add_handle;
+    virEventUpdateHandleFunc update_handle;
+    virEventRemoveHandleFunc remove_handle;
+    virEventAddTimeoutFunc add_timeout;
+    virEventUpdateTimeoutFunc update_timeout;
+    virEventRemoveTimeoutFunc remove_timeout;
+} app;
+
+void virEventRegisterImpl(virEventAddHandleFunc addHandle, virEventUpdateHandleFunc updateHandle,
+                          virEventRemoveHandleFunc removeHandle,
+                          virEventAddTimeoutFunc addTimeout,
+                          virEventUpdateTimeoutFunc updateTimeout,
+                          virEventRemoveTimeoutFunc removeTimeout)
+{
+    pthread_mutex_lock(&loop.lock);
+    app.add_handle = addHandle;
+    app.update_handle = updateHandle;
+    app.remove_handle = removeHandle;
+    app.add_timeout = addTimeout;
+    app.update_timeout = updateTimeout;
+    app.remove_timeout = removeTimeout;
+    pthread_mutex_unlock(&loop.lock);
+}
+
 bool mvc_event_loop_registered(void)
 {
     pthread_mutex_lock(&loop.lock);
-    bool r = loop.registered;
+    bool r = loop.registered || app.add_handle;
     pthread_mutex_unlock(&loop.lock);
     return r;
 }
@@ -270,6 +297,8 @@ int virEventAddHandle(int fd, int events, virEventHandleCallback cb, void *opaqu
                       virFreeCallback ff)
 {
     int id = -1;
+    if (app.add_handle)
+        return app.add_handle(fd, events, cb, opaque, ff);
     pthread_mutex_lock(&loop.lock);
     if (loop.registered && fd >= 0 && cb) {
         if (loop.nwatches == loop.capwatches) {
@@ -292,6 +321,10 @@ out:
 
 void virEventUpdateHandle(int id, int events)
 {
+    if (app.update_handle) {
+        app.update_handle(id, events);
+        return;
+    }
     pthread_mutex_lock(&loop.lock);
     for (size_t i = 0; i < loop.nwatches; i++) {
         if (loop.watches[i].id == id && !loop.watches[i].deleted) {
@@ -305,6 +338,8 @@ void virEventUpdateHandle(int id, int events)
 int virEventRemoveHandle(int id)
 {
     int rc = -1;
+    if (app.remove_handle)
+        return app.remove_handle(id);
     pthread_mutex_lock(&loop.lock);
     for (size_t i = 0; i < loop.nwatches; i++) {
         if (loop.watches[i].id == id && !loop.watches[i].deleted) {
@@ -321,6 +356,8 @@ int virEventRemoveHandle(int id)
 int virEventAddTimeout(int timeout, virEventTimeoutCallback cb, void *opaque, virFreeCallback ff)
 {
     int id = -1;
+    if (app.add_timeout)
+        return app.add_timeout(timeout, cb, opaque, ff);
     pthread_mutex_lock(&loop.lock);
     if (loop.registered && cb) {
         if (loop.ntimers == loop.captimers) {
@@ -347,6 +384,10 @@ out:
 
 void virEventUpdateTimeout(int id, int timeout)
 {
+    if (app.update_timeout) {
+        app.update_timeout(id, timeout);
+        return;
+    }
     pthread_mutex_lock(&loop.lock);
     for (size_t i = 0; i < loop.ntimers; i++) {
         if (loop.timers[i].id == id && !loop.timers[i].deleted) {
@@ -361,6 +402,8 @@ void virEventUpdateTimeout(int id, int timeout)
 int virEventRemoveTimeout(int id)
 {
     int rc = -1;
+    if (app.remove_timeout)
+        return app.remove_timeout(id);
     pthread_mutex_lock(&loop.lock);
     for (size_t i = 0; i < loop.ntimers; i++) {
         if (loop.timers[i].id == id && !loop.timers[i].deleted) {

@@ -23,6 +23,22 @@ typedef enum {
 typedef void (*virEventHandleCallback)(int watch, int fd, int events, void *opaque);
 typedef void (*virEventTimeoutCallback)(int timer, void *opaque);
 
+/* An application's own loop (glib, libuv, ...): these six functions then serve every
+ * virEventAdd/Update/Remove call, and the library's own watches. */
+typedef int (*virEventAddHandleFunc)(int fd, int event, virEventHandleCallback cb, void *opaque,
+                                     virFreeCallback ff);
+typedef void (*virEventUpdateHandleFunc)(int watch, int event);
+typedef int (*virEventRemoveHandleFunc)(int watch);
+typedef int (*virEventAddTimeoutFunc)(int timeout, virEventTimeoutCallback cb, void *opaque,
+                                      virFreeCallback ff);
+typedef void (*virEventUpdateTimeoutFunc)(int timer, int timeout);
+typedef int (*virEventRemoveTimeoutFunc)(int timer);
+void virEventRegisterImpl(virEventAddHandleFunc addHandle, virEventUpdateHandleFunc updateHandle,
+                          virEventRemoveHandleFunc removeHandle,
+                          virEventAddTimeoutFunc addTimeout,
+                          virEventUpdateTimeoutFunc updateTimeout,
+                          virEventRemoveTimeoutFunc removeTimeout);
+
 /* The built-in poll(2) loop. Register once, then run it: each virEventRunDefaultImpl
  * waits for one round of activity and runs the callbacks due. */
 int virEventRegisterDefaultImpl(void);
