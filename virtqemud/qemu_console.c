@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <termios.h>
 #include <unistd.h>
 #include "common/daemon/daemon.h"
@@ -79,6 +80,13 @@ int qemu_proc_domain_open_console(mv_call *call, const Modvirt__DomainOpenConsol
     }
     if ((fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
         mv_error_set_errno(err, errno, VIR_FROM_QEMU, "cannot open the console pty '%s'", path);
+        goto cleanup;
+    }
+    /* One session at a time, as libvirt: the lock lives as long as the stream's fd (the
+     * runtime closes it when the stream ends). FORCE opens a second one beside it. */
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0 && !(args->flags & VIR_DOMAIN_CONSOLE_FORCE)) {
+        mv_error_set(err, VIR_ERR_OPERATION_FAILED, VIR_FROM_QEMU,
+                     "Active console session exists for this domain");
         goto cleanup;
     }
     /* raw, as QEMU leaves it: no echo of guest output back into the guest, no line
