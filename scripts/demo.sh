@@ -54,20 +54,23 @@ step list --all
 # once into the build dir's test-cache without installing anything) under TCG.
 cache=${MODVIRT_TEST_CACHE:-$(dirname "$bin")/test-cache}
 echo; echo "# building (or reusing) the tiny guest in $cache"
-guest=$("$top/tests/guest/build-tiny-guest.sh" "$cache")
-kernel=$(echo "$guest" | awk '$1 == "kernel" {print $2}')
-initrd=$(echo "$guest" | awk '$1 == "initrd" {print $2}')
-sed -e "s|@NAME@|tiny|" -e "s|@KERNEL@|$kernel|" -e "s|@INITRD@|$initrd|" \
-  "$top/tests/guest/tiny-guest.xml.in" >"$root/tiny.xml"
-step define "$root/tiny.xml"
-step start tiny
-step list
-step domstate tiny --reason
-step suspend tiny
-step domstate tiny --reason
-step resume tiny
-step dominfo tiny
-step destroy tiny
-step domstate tiny --reason
-step undefine tiny
+if ! guest=$("$top/tests/guest/build-tiny-guest.sh" "$cache"); then
+  echo "# the tiny guest cannot be built on this machine (reason above): no real guest"
+else
+  kernel=$(echo "$guest" | awk '$1 == "kernel" {print $2}')
+  initrd=$(echo "$guest" | awk '$1 == "initrd" {print $2}')
+  sed -e "s|@NAME@|tiny|" -e "s|@KERNEL@|$kernel|" -e "s|@INITRD@|$initrd|" \
+    "$top/tests/guest/tiny-guest.xml.in" >"$root/tiny.xml"
+  step define "$root/tiny.xml"
+  step start tiny
+  step list
+  step domstate tiny --reason
+  step suspend tiny
+  step domstate tiny --reason
+  step resume tiny
+  step dominfo tiny
+  step destroy tiny
+  step domstate tiny --reason
+  step undefine tiny
+fi
 echo; echo "walkthrough finished"
