@@ -1,5 +1,6 @@
 /* test_vmctl_devices.c: vmctl domiflist, domblklist and vncdisplay against the real
- * daemons, read from a defined domain's XML as virsh does — exact text and JSON. */
+ * daemons, read from a defined domain's XML as virsh does — exact text and JSON; and
+ * capabilities, domcapabilities, domxml-to-native. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "harness.h"
@@ -127,12 +129,59 @@ static void test_vncdisplay_inactive(void **state)
     mvt_result_free(&r);
 }
 
+/* capabilities, domcapabilities and domxml-to-native print what the driver answers. */
+static void test_host_documents(void **state)
+{
+    mvt_env *e = *state;
+    if (access("/usr/bin/qemu-system-x86_64", X_OK) < 0)
+        skip();
+    mvt_result r;
+    assert_int_equal(mvt_vmctl(&r, "-q", "capabilities", NULL), 0);
+    if (r.status != 0)
+        fail_msg("capabilities: %s", r.err);
+    assert_int_equal(strncmp(r.out, "<capabilities>", 14), 0);
+    assert_non_null(strstr(r.out, "<arch>x86_64</arch>"));
+    mvt_result_free(&r);
+    assert_int_equal(mvt_vmctl(&r, "-q", "domcapabilities", "--virttype", "qemu", NULL), 0);
+    if (r.status != 0)
+        fail_msg("domcapabilities: %s", r.err);
+    assert_non_null(strstr(r.out, "<domain>qemu</domain>"));
+    mvt_result_free(&r);
+    /* (the user-mode NIC only: type network waits for a network driver) */
+    static const char native_xml[] =
+        "<domain type='qemu'><name>nat</name><memory unit='MiB'>64</memory>"
+        "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+        "<emulator>/usr/bin/qemu-system-x86_64</emulator>"
+        "<interface type='user'><mac address='52:54:00:ab:cd:ef'/><model type='e1000'/>"
+        "</interface></devices></domain>\n";
+    assert_int_equal(mvt_write(e, "nat.xml", native_xml), 0);
+    char *path = mvt_path(e, "nat.xml");
+    assert_int_equal(mvt_vmctl(&r, "-q", "domxml-to-native", "qemu-argv", path, NULL), 0);
+    if (r.status != 0)
+        fail_msg("domxml-to-native: %s", r.err);
+    assert_int_equal(strncmp(r.out, "/usr/bin/qemu-system-x86_64", 27), 0);
+    assert_non_null(strstr(r.out, "52:54:00:ab:cd:ef"));
+    mvt_result_free(&r);
+    /* the same from a defined domain */
+    assert_int_equal(mvt_vmctl(&r, "-q", "define", path, NULL), 0);
+    mvt_result_free(&r);
+    assert_int_equal(mvt_vmctl(&r, "-q", "domxml-to-native", "qemu-argv", "--domain", "nat",
+                               NULL), 0);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "52:54:00:ab:cd:ef"));
+    mvt_result_free(&r);
+    assert_int_equal(mvt_vmctl(&r, "domxml-to-native", "qemu-argv", NULL), 0);
+    expect(&r, 1, "\n", "error: Exactly one of --xml and --domain is required\n");
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_domiflist, setup, teardown),
         cmocka_unit_test_setup_teardown(test_domblklist, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vncdisplay_inactive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_host_documents, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
