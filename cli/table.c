@@ -58,7 +58,7 @@ static const vmctl_opt start_opts[] = {
     {"domain", VMCTL_OPT_DATA, true, "name of the inactive domain"},
     {"console", VMCTL_OPT_BOOL, false, "attach to console after creation"},
     {"paused", VMCTL_OPT_BOOL, false, "leave the guest paused after start"},
-    {"autodestroy", VMCTL_OPT_BOOL, false, "automatically destroy the guest when virsh disconnects"},
+    {"autodestroy", VMCTL_OPT_BOOL, false, "automatically destroy the guest when vmctl disconnects"},
     {"bypass-cache", VMCTL_OPT_BOOL, false, "avoid file system cache when loading"},
     {"force-boot", VMCTL_OPT_BOOL, false, "force fresh boot by discarding any managed save"},
     {"reset-nvram", VMCTL_OPT_BOOL, false, "re-initialize NVRAM from its pristine template"},
@@ -69,7 +69,7 @@ static const vmctl_opt create_opts[] = {
     {"file", VMCTL_OPT_DATA, true, "file containing an XML domain description"},
     {"console", VMCTL_OPT_BOOL, false, "attach to console after creation"},
     {"paused", VMCTL_OPT_BOOL, false, "leave the guest paused after creation"},
-    {"autodestroy", VMCTL_OPT_BOOL, false, "automatically destroy the guest when virsh disconnects"},
+    {"autodestroy", VMCTL_OPT_BOOL, false, "automatically destroy the guest when vmctl disconnects"},
     {"validate", VMCTL_OPT_BOOL, false, "validate the XML against the schema"},
     END_OPTS,
 };
