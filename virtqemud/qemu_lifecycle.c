@@ -7,7 +7,7 @@
 #include "virtqemud/qemu_driver.h"
 #include "virtqemud/qemu_process.h"
 
-#define QEMU_CREATE_FLAGS                                                                     \
+#define QEMU_CREATE_FLAGS                                                                          \
     (VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_BYPASS_CACHE | VIR_DOMAIN_START_FORCE_BOOT)
 #define QEMU_CREATE_XML_FLAGS (QEMU_CREATE_FLAGS | VIR_DOMAIN_START_VALIDATE)
 
@@ -107,8 +107,9 @@ int qemu_proc_domain_create_xml(mv_call *call, const Modvirt__DomainDefineArgs *
 
     if (qemu_check_flags(args->flags, QEMU_CREATE_XML_FLAGS, "virDomainCreateXML", err) < 0)
         return -1;
-    if (!(def = qemu_domain_parse(args->xml, (args->flags & VIR_DOMAIN_START_VALIDATE)
-                                                  ? MV_DOMAIN_DEF_PARSE_VALIDATE : 0, err)))
+    if (!(def = qemu_domain_parse(
+              args->xml,
+              (args->flags & VIR_DOMAIN_START_VALIDATE) ? MV_DOMAIN_DEF_PARSE_VALIDATE : 0, err)))
         goto cleanup;
     if (!(obj = qemu_domlist_add_job(s->doms, def->name, def->uuid, "start", QEMU_JOB_WAIT_MS,
                                      &created, err)))
@@ -117,8 +118,8 @@ int qemu_proc_domain_create_xml(mv_call *call, const Modvirt__DomainDefineArgs *
     /* An existing inactive domain runs the given XML; its definition waits for the next
      * boot. A running one is libvirt's "already active". */
     if (old && qemu_domsnap_is_active(old)) {
-        mv_error_set(err, VIR_ERR_OPERATION_INVALID, VIR_FROM_QEMU,
-                     "domain '%s' is already active", def->name);
+        mv_error_set(err, VIR_ERR_OPERATION_INVALID, VIR_FROM_QEMU, "domain '%s' is already active",
+                     def->name);
         goto cleanup;
     }
     if (qemu_process_start(s, obj, old, def, args->flags & ~VIR_DOMAIN_START_VALIDATE, err) < 0)
@@ -148,8 +149,8 @@ int qemu_proc_domain_shutdown(mv_call *call, const Modvirt__DomainFlagsArgs *arg
     int rc = -1;
 
     /* The ACPI power button is the only way in: no guest agent, initctl or signal. */
-    if (qemu_check_flags(args->flags, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN,
-                         "virDomainShutdownFlags", err) < 0 ||
+    if (qemu_check_flags(args->flags, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN, "virDomainShutdownFlags",
+                         err) < 0 ||
         job_begin(call, args->dom, "shutdown", &j) < 0)
         return -1;
     if (require_active(&j, err) < 0)
@@ -171,9 +172,8 @@ int qemu_proc_domain_destroy(mv_call *call, const Modvirt__DomainFlagsArgs *args
     lc_job j;
     int rc = -1;
 
-    if (!uuid ||
-        qemu_check_flags(args->flags, VIR_DOMAIN_DESTROY_GRACEFUL, "virDomainDestroyFlags",
-                         err) < 0)
+    if (!uuid || qemu_check_flags(args->flags, VIR_DOMAIN_DESTROY_GRACEFUL, "virDomainDestroyFlags",
+                                  err) < 0)
         return -1;
     killed = qemu_process_destroy_begin(qemu_state_of(call), uuid);
     if (job_begin(call, args->dom, "destroy", &j) < 0)
@@ -215,8 +215,7 @@ int qemu_proc_domain_reboot(mv_call *call, const Modvirt__DomainFlagsArgs *args,
     return reset_job(call, args, VIR_DOMAIN_REBOOT_ACPI_POWER_BTN, "virDomainReboot", "reboot");
 }
 
-int qemu_proc_domain_reset(mv_call *call, const Modvirt__DomainFlagsArgs *args,
-                           Modvirt__Empty *ret)
+int qemu_proc_domain_reset(mv_call *call, const Modvirt__DomainFlagsArgs *args, Modvirt__Empty *ret)
 {
     return reset_job(call, args, 0, "virDomainReset", "reset");
 }
@@ -272,8 +271,8 @@ int qemu_proc_domain_resume(mv_call *call, const Modvirt__DomainFlagsArgs *args,
         goto cleanup;
     }
     if (qemu_process_command(j.s, j.obj, "cont", NULL, NULL, err) < 0 ||
-        qemu_process_set_state(j.s, j.obj, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_UNPAUSED,
-                               err) < 0)
+        qemu_process_set_state(j.s, j.obj, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_UNPAUSED, err) <
+            0)
         goto cleanup;
     qemu_process_emit(j.s, j.snap->def, j.snap->id, VIR_DOMAIN_EVENT_RESUMED,
                       VIR_DOMAIN_EVENT_RESUMED_UNPAUSED);

@@ -26,17 +26,17 @@ typedef struct mon_cmd {
 
 struct qemu_mon {
     pthread_mutex_t lock;
-    pthread_cond_t cond;  /* a command finished */
-    unsigned int refs;    /* owner, loop (while the pipe is open), pending posts */
+    pthread_cond_t cond; /* a command finished */
+    unsigned int refs;   /* owner, loop (while the pipe is open), pending posts */
     qemu_mon_loop loop;
     qemu_mon_callbacks cb;
     void *opaque;
-    int fd;               /* until the loop takes it */
-    uv_pipe_t pipe;       /* loop thread only */
+    int fd;         /* until the loop takes it */
+    uv_pipe_t pipe; /* loop thread only */
     bool pipe_open, pipe_closing;
-    qmp_parser *parser;   /* loop thread only, once attached */
-    bool gone;            /* EOF, error or close: no new commands */
-    bool closed;          /* the owner closed it: no more callbacks */
+    qmp_parser *parser; /* loop thread only, once attached */
+    bool gone;          /* EOF, error or close: no new commands */
+    bool closed;        /* the owner closed it: no more callbacks */
     unsigned long long next_id;
     mon_cmd *cmds;
 };
@@ -278,8 +278,8 @@ static void attach_on_loop(void *arg)
     if (closed)
         goto cleanup;
     if ((r = uv_pipe_init(mon->loop.loop, &mon->pipe, 0)) < 0) {
-        mv_error_set(&err, VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU,
-                     "cannot watch QEMU monitor: %s", uv_strerror(r));
+        mv_error_set(&err, VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, "cannot watch QEMU monitor: %s",
+                     uv_strerror(r));
         mon_lost(mon, &err);
         goto cleanup;
     }
@@ -287,8 +287,8 @@ static void attach_on_loop(void *arg)
     mon->pipe_open = true;
     mon_ref(mon); /* the loop's, dropped when the pipe closes */
     if ((r = uv_pipe_open(&mon->pipe, mon->fd)) < 0) {
-        mv_error_set(&err, VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU,
-                     "cannot watch QEMU monitor: %s", uv_strerror(r));
+        mv_error_set(&err, VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, "cannot watch QEMU monitor: %s",
+                     uv_strerror(r));
         mon_lost(mon, &err);
         goto cleanup;
     }
@@ -296,8 +296,8 @@ static void attach_on_loop(void *arg)
     /* Guests must not keep a stopping daemon's loop alive (daemon.h). */
     uv_unref((uv_handle_t *)&mon->pipe);
     if ((r = uv_read_start((uv_stream_t *)&mon->pipe, on_alloc, on_read)) < 0) {
-        mv_error_set(&err, VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU,
-                     "cannot read QEMU monitor: %s", uv_strerror(r));
+        mv_error_set(&err, VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, "cannot read QEMU monitor: %s",
+                     uv_strerror(r));
         mon_lost(mon, &err);
         goto cleanup;
     }
@@ -387,8 +387,8 @@ static json_object *read_until(int fd, qmp_parser *p, qmp_kind want, unsigned lo
             return NULL;
         if (r > 0) {
             qmp_kind k = qmp_message_kind(msg);
-            if (k == want || (want == QMP_KIND_RETURN && k == QMP_KIND_ERROR &&
-                              qmp_message_id(msg) == id)) {
+            if (k == want ||
+                (want == QMP_KIND_RETURN && k == QMP_KIND_ERROR && qmp_message_id(msg) == id)) {
                 if (k != QMP_KIND_RETURN || qmp_message_id(msg) == id)
                     return msg;
             }

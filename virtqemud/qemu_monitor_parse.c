@@ -9,9 +9,9 @@
 
 struct qmp_parser {
     json_tokener *tok;
-    char *buf;          /* bytes fed and not yet handed to the tokener */
+    char *buf; /* bytes fed and not yet handed to the tokener */
     size_t len, pos, cap;
-    size_t partial;     /* bytes the tokener holds of an unfinished message */
+    size_t partial; /* bytes the tokener holds of an unfinished message */
     bool failed;
 };
 
@@ -52,8 +52,8 @@ int qmp_parser_feed(qmp_parser *p, const char *buf, size_t len, mv_error *err)
     }
     if (p->len + p->partial + len > QMP_MESSAGE_MAX) {
         p->failed = true;
-        mv_error_set(err, VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU,
-                     "QMP message larger than %u bytes", QMP_MESSAGE_MAX);
+        mv_error_set(err, VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, "QMP message larger than %u bytes",
+                     QMP_MESSAGE_MAX);
         return -1;
     }
     if (p->len + len > p->cap) {

@@ -1,5 +1,5 @@
 /* qemu_process.c: the runs — one qemu_vm per running guest: start, death seen through a
- * pidfd and the monitor's EOF, stop with its reason, QMP events, re-attach, autostart. */
+ * pidfd and the monitor's EOF, stop with its reason, QMP events, destroy, commands. */
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -19,54 +19,11 @@
 #include "virtqemud/qemu_driver.h"
 #include "virtqemud/qemu_monitor.h"
 #include "virtqemud/qemu_process.h"
-
-/* How long a re-attach waits for a running guest's monitor. */
-#define QEMU_REATTACH_MS 5000
-
-typedef struct qemu_vm qemu_vm;
-
-struct qemu_runs {
-    pthread_mutex_t lock;
-    qemu_vm *vms;            /* running guests */
-    qemu_state *s;
-    mv_daemon *d;
-    qemu_mon_loop ml;
-    char *dir;               /* <run_dir>/qemu */
-    char *log_dir;           /* <log_dir>/qemu */
-    char *cache_dir;
-    qemu_ports *ports;       /* VNC/SPICE autoports */
-    pthread_t autostarter;
-    bool autostarting;
-    pthread_cond_t idle;     /* workers reached 0 */
-    unsigned int workers;    /* event threads running (close waits for them) */
-};
-
-struct qemu_vm {
-    qemu_vm *next;           /* runs->vms, under runs->lock */
-    pthread_mutex_t lock;
-    unsigned int refs;
-    qemu_runs *runs;
-    qemu_domobj *obj;
-    char *name;
-    unsigned char uuid[MV_UUID_BUFLEN];
-    int id;
-    pid_t pid;
-    int pidfd;               /* owned by the poll watcher once it started */
-    char *mon_path, *status_path, *pid_path, *sock_dir;
-    qemu_mon *mon;
-    uv_poll_t poll;          /* loop thread only */
-    bool poll_started;
-    bool death_seen;         /* a stop was triggered (pidfd or EOF) */
-    bool guest_shutdown;     /* SHUTDOWN seen: a death now is a shutdown */
-    bool destroying;         /* a destroy sent SIGTERM: a death now is destroyed */
-    int *ports;              /* display ports to give back at stop */
-    size_t nports;
-    mv_domain_def *boot_def; /* the definition it started from (persistent ones) */
-};
+#include "virtqemud/qemu_process_internal.h"
 
 /* ---- small helpers --------------------------------------------------------------------- */
 
-static qemu_vm *vm_ref(qemu_vm *vm)
+qemu_vm *qemu_vm_ref(qemu_vm *vm)
 {
     pthread_mutex_lock(&vm->lock);
     vm->refs++;
@@ -74,7 +31,7 @@ static qemu_vm *vm_ref(qemu_vm *vm)
     return vm;
 }
 
-static void vm_unref(qemu_vm *vm)
+void qemu_vm_unref(qemu_vm *vm)
 {
     bool last;
 
@@ -99,7 +56,7 @@ static void vm_unref(qemu_vm *vm)
     free(vm);
 }
 
-static qemu_vm *vm_new(qemu_runs *runs, qemu_domobj *obj, const char *name, int id)
+qemu_vm *qemu_vm_new(qemu_runs *runs, qemu_domobj *obj, const char *name, int id)
 {
     qemu_vm *vm = calloc(1, sizeof(*vm));
 
@@ -112,18 +69,19 @@ static qemu_vm *vm_new(qemu_runs *runs, qemu_domobj *obj, const char *name, int 
     vm->id = id;
     vm->obj = qemu_domobj_ref(obj);
     memcpy(vm->uuid, qemu_domobj_uuid(obj), MV_UUID_BUFLEN);
-    if (!(vm->name = strdup(name)) || asprintf(&vm->mon_path, "%s/%s.monitor", runs->dir, name) < 0 ||
+    if (!(vm->name = strdup(name)) ||
+        asprintf(&vm->mon_path, "%s/%s.monitor", runs->dir, name) < 0 ||
         asprintf(&vm->status_path, "%s/%s.xml", runs->dir, name) < 0 ||
         asprintf(&vm->pid_path, "%s/%s.pid", runs->dir, name) < 0 ||
         asprintf(&vm->sock_dir, "%s/domain-%d", runs->dir, id) < 0) {
-        vm_unref(vm);
+        qemu_vm_unref(vm);
         return NULL;
     }
     return vm;
 }
 
 /* The running guest of obj, with a reference, or NULL. */
-static qemu_vm *runs_find(qemu_runs *runs, const unsigned char *uuid)
+qemu_vm *qemu_runs_find(qemu_runs *runs, const unsigned char *uuid)
 {
     qemu_vm *vm;
 
@@ -132,16 +90,16 @@ static qemu_vm *runs_find(qemu_runs *runs, const unsigned char *uuid)
         if (memcmp(vm->uuid, uuid, MV_UUID_BUFLEN) == 0)
             break;
     if (vm)
-        vm_ref(vm);
+        qemu_vm_ref(vm);
     pthread_mutex_unlock(&runs->lock);
     return vm;
 }
 
-static void runs_add(qemu_runs *runs, qemu_vm *vm)
+void qemu_runs_add(qemu_runs *runs, qemu_vm *vm)
 {
     pthread_mutex_lock(&runs->lock);
     vm->next = runs->vms;
-    runs->vms = vm_ref(vm);
+    runs->vms = qemu_vm_ref(vm);
     pthread_mutex_unlock(&runs->lock);
 }
 
@@ -203,7 +161,7 @@ static void on_poll_closed(uv_handle_t *h)
     close(vm->pidfd);
     vm->pidfd = -1;
     pthread_mutex_unlock(&vm->lock);
-    vm_unref(vm);
+    qemu_vm_unref(vm);
 }
 
 static void on_pidfd(uv_poll_t *p, int status, int events)
@@ -215,38 +173,38 @@ static void on_pidfd(uv_poll_t *p, int status, int events)
     trigger_stop(vm);
 }
 
-static void watch_on_loop(void *arg)
+void qemu_vm_watch(void *arg)
 {
     qemu_vm *vm = arg;
 
     if (!vm->poll_started && vm->pidfd >= 0 &&
         uv_poll_init(vm->runs->ml.loop, &vm->poll, vm->pidfd) == 0) {
-        vm->poll.data = vm_ref(vm);
+        vm->poll.data = qemu_vm_ref(vm);
         vm->poll_started = true;
         uv_unref((uv_handle_t *)&vm->poll);
         if (uv_poll_start(&vm->poll, UV_READABLE, on_pidfd) < 0)
             trigger_stop(vm);
     }
-    vm_unref(vm);
+    qemu_vm_unref(vm);
 }
 
-static void unwatch_on_loop(void *arg)
+void qemu_vm_unwatch(void *arg)
 {
     qemu_vm *vm = arg;
 
     if (vm->poll_started && !uv_is_closing((uv_handle_t *)&vm->poll))
         uv_close((uv_handle_t *)&vm->poll, on_poll_closed);
-    vm_unref(vm);
+    qemu_vm_unref(vm);
 }
 
 /* Posts fn(vm) with a reference fn drops; runs it here when the loop is gone. */
-static void vm_post(qemu_vm *vm, void (*fn)(void *))
+void qemu_vm_post(qemu_vm *vm, void (*fn)(void *))
 {
     qemu_runs *runs = vm->runs;
 
-    vm_ref(vm);
+    qemu_vm_ref(vm);
     if (runs->ml.post(runs->ml.ctx, fn, vm) < 0)
-        vm_unref(vm);
+        qemu_vm_unref(vm);
 }
 
 typedef struct daemon_post {
@@ -262,7 +220,7 @@ static void run_daemon_post(mv_daemon *d, void *opaque)
     free(p);
 }
 
-static int post_to_daemon(void *ctx, void (*fn)(void *), void *arg)
+int qemu_post_to_daemon(void *ctx, void (*fn)(void *), void *arg)
 {
     daemon_post *p = malloc(sizeof(*p));
 
@@ -286,7 +244,6 @@ typedef struct work_arg {
     vm_work what;
 } work_arg;
 
-static void vm_stop(qemu_vm *vm, int reason, int detail);
 static void sync_state(qemu_vm *vm);
 static void handle_panic(qemu_vm *vm);
 
@@ -329,23 +286,23 @@ static void *work_main(void *opaque)
             goto cleanup;
     }
     /* Only if this run is still the domain's (a destroy may have finished it). */
-    if ((cur = runs_find(vm->runs, vm->uuid)) == vm) {
+    if ((cur = qemu_runs_find(vm->runs, vm->uuid)) == vm) {
         if (w->what == WORK_STOP && vm->destroying) {
             qemu_pidfd_wait(vm->pidfd, QEMU_KILL_TERM_MS);
-            vm_stop(vm, VIR_DOMAIN_SHUTOFF_DESTROYED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
+            qemu_vm_stop(vm, VIR_DOMAIN_SHUTOFF_DESTROYED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
         } else if (w->what == WORK_STOP) {
             /* The monitor's EOF comes a moment before the exit; a qemu that closed its
              * monitor and lingers is of no use to anyone. */
             if (!qemu_pidfd_wait(vm->pidfd, 2000)) {
-                MV_WARN("domain '%s': monitor lost but qemu %d still runs; killing it",
-                        vm->name, (int)vm->pid);
+                MV_WARN("domain '%s': monitor lost but qemu %d still runs; killing it", vm->name,
+                        (int)vm->pid);
                 qemu_pidfd_kill(vm->pidfd, SIGKILL);
                 qemu_pidfd_wait(vm->pidfd, QEMU_KILL_KILL_MS);
             }
-            vm_stop(vm, vm->guest_shutdown ? VIR_DOMAIN_SHUTOFF_SHUTDOWN
-                                           : VIR_DOMAIN_SHUTOFF_CRASHED,
-                    vm->guest_shutdown ? VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN
-                                       : VIR_DOMAIN_EVENT_STOPPED_CRASHED);
+            qemu_vm_stop(
+                vm, vm->guest_shutdown ? VIR_DOMAIN_SHUTOFF_SHUTDOWN : VIR_DOMAIN_SHUTOFF_CRASHED,
+                vm->guest_shutdown ? VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN
+                                   : VIR_DOMAIN_EVENT_STOPPED_CRASHED);
             if (vm->guest_shutdown)
                 restart_after_poweroff(vm);
         } else if (w->what == WORK_SYNC)
@@ -353,14 +310,14 @@ static void *work_main(void *opaque)
         else
             handle_panic(vm);
     }
-    vm_unref(cur);
+    qemu_vm_unref(cur);
     qemu_domobj_end_job(vm->obj);
 cleanup:
     pthread_mutex_lock(&vm->runs->lock);
     if (--vm->runs->workers == 0)
         pthread_cond_broadcast(&vm->runs->idle);
     pthread_mutex_unlock(&vm->runs->lock);
-    vm_unref(vm);
+    qemu_vm_unref(vm);
     free(w);
     return NULL;
 }
@@ -375,7 +332,7 @@ static void start_work(qemu_vm *vm, vm_work what)
         MV_ERROR("cannot handle an event of domain '%s': out of memory", vm->name);
         return;
     }
-    w->vm = vm_ref(vm);
+    w->vm = qemu_vm_ref(vm);
     w->what = what;
     pthread_mutex_lock(&vm->runs->lock);
     vm->runs->workers++;
@@ -387,7 +344,7 @@ static void start_work(qemu_vm *vm, vm_work what)
         pthread_mutex_lock(&vm->runs->lock);
         vm->runs->workers--;
         pthread_mutex_unlock(&vm->runs->lock);
-        vm_unref(vm);
+        qemu_vm_unref(vm);
         free(w);
     }
     pthread_attr_destroy(&attr);
@@ -415,7 +372,8 @@ static void on_mon_event(qemu_mon *mon, const char *name, json_object *data, voi
     MV_DEBUG("domain '%s': QMP event %s", vm->name, name);
     if (strcmp(name, "SHUTDOWN") == 0) {
         bool by_guest = data && json_object_object_get_ex(data, "guest", &guest) &&
-                        json_object_get_boolean(guest), ours;
+                        json_object_get_boolean(guest),
+             ours;
         pthread_mutex_lock(&vm->lock);
         /* A destroy's SIGTERM also makes QEMU say SHUTDOWN: that stop is ours. */
         ours = vm->death_seen || vm->destroying;
@@ -445,9 +403,9 @@ static void on_mon_eof(qemu_mon *mon, const mv_error *why, void *opaque)
     trigger_stop(vm);
 }
 
-static const qemu_mon_callbacks mon_callbacks = {on_mon_event, on_mon_eof};
+const qemu_mon_callbacks qemu_vm_mon_callbacks = {on_mon_event, on_mon_eof};
 
-static bool vm_alive(void *opaque)
+bool qemu_vm_alive(void *opaque)
 {
     qemu_vm *vm = opaque;
 
@@ -473,10 +431,9 @@ static int write_status(qemu_vm *vm, const qemu_domsnap *snap, mv_error *err)
     return qemu_status_write(vm->status_path, &st, err);
 }
 
-int qemu_process_set_state(qemu_state *s, qemu_domobj *obj, int state, int reason,
-                           mv_error *err)
+int qemu_process_set_state(qemu_state *s, qemu_domobj *obj, int state, int reason, mv_error *err)
 {
-    qemu_vm *vm = runs_find(runs_of(s), qemu_domobj_uuid(obj));
+    qemu_vm *vm = qemu_runs_find(runs_of(s), qemu_domobj_uuid(obj));
     qemu_domsnap *old = qemu_domobj_snapshot(obj), *snap = NULL;
     int ret = -1;
 
@@ -498,13 +455,13 @@ int qemu_process_set_state(qemu_state *s, qemu_domobj *obj, int state, int reaso
 
 cleanup:
     qemu_domsnap_unref(old);
-    vm_unref(vm);
+    qemu_vm_unref(vm);
     return ret;
 }
 
 /* Shuts the run off (caller holds the job): monitor and watcher closed, ports back,
  * files gone, the shut-off snapshot published (or a transient domain removed), event. */
-static void vm_stop(qemu_vm *vm, int reason, int detail)
+void qemu_vm_stop(qemu_vm *vm, int reason, int detail)
 {
     qemu_runs *runs = vm->runs;
     qemu_state *s = runs->s;
@@ -522,7 +479,7 @@ static void vm_stop(qemu_vm *vm, int reason, int detail)
                                                      : "crashed");
     qemu_mon_close(vm->mon, false);
     vm->mon = NULL;
-    vm_post(vm, unwatch_on_loop);
+    qemu_vm_post(vm, qemu_vm_unwatch);
     for (size_t i = 0; i < vm->nports; i++)
         qemu_ports_release(runs->ports, vm->ports[i]);
     vm->nports = 0;
@@ -562,7 +519,7 @@ static void vm_stop(qemu_vm *vm, int reason, int detail)
     mv_domain_def_free(next);
     qemu_domsnap_unref(snap);
     qemu_domsnap_unref(old);
-    vm_unref(vm); /* the list's */
+    qemu_vm_unref(vm); /* the list's */
 }
 
 /* After STOP/RESUME events: publish what QEMU says, when it differs (pauses we did not
@@ -576,8 +533,8 @@ static void sync_state(qemu_vm *vm)
     bool is_running;
 
     if (!snap || !vm->mon ||
-        qemu_mon_command(vm->mon, "query-status", NULL, QEMU_MONITOR_COMMAND_MS, &reply,
-                         &err) < 0 ||
+        qemu_mon_command(vm->mon, "query-status", NULL, QEMU_MONITOR_COMMAND_MS, &reply, &err) <
+            0 ||
         !json_object_object_get_ex(reply, "running", &running))
         goto cleanup;
     is_running = json_object_get_boolean(running);
@@ -638,18 +595,17 @@ static void handle_panic(qemu_vm *vm)
     qemu_process_emit(s, snap->def, vm->id, VIR_DOMAIN_EVENT_CRASHED,
                       VIR_DOMAIN_EVENT_CRASHED_PANICKED);
     if (strcmp(action, "preserve") == 0 || strcmp(action, "coredump-preserve") == 0) {
-        qemu_process_set_state(s, vm->obj, VIR_DOMAIN_CRASHED, VIR_DOMAIN_CRASHED_PANICKED,
-                               &err);
+        qemu_process_set_state(s, vm->obj, VIR_DOMAIN_CRASHED, VIR_DOMAIN_CRASHED_PANICKED, &err);
     } else if (strcmp(action, "restart") == 0 || strcmp(action, "coredump-restart") == 0) {
-        if (qemu_mon_command(vm->mon, "system_reset", NULL, QEMU_MONITOR_COMMAND_MS, NULL,
-                             &err) == 0)
+        if (qemu_mon_command(vm->mon, "system_reset", NULL, QEMU_MONITOR_COMMAND_MS, NULL, &err) ==
+            0)
             qemu_mon_command(vm->mon, "cont", NULL, QEMU_MONITOR_COMMAND_MS, NULL, &err);
     } else {
         pthread_mutex_lock(&vm->lock);
         vm->death_seen = true; /* this stop is ours */
         pthread_mutex_unlock(&vm->lock);
         if (kill_vm(vm, false, &err) == 0)
-            vm_stop(vm, VIR_DOMAIN_SHUTOFF_CRASHED, VIR_DOMAIN_EVENT_STOPPED_CRASHED);
+            qemu_vm_stop(vm, VIR_DOMAIN_SHUTOFF_CRASHED, VIR_DOMAIN_EVENT_STOPPED_CRASHED);
     }
     if (mv_error_is_set(&err))
         MV_ERROR("domain '%s' panicked: %s", vm->name, err.message);
@@ -667,8 +623,7 @@ static int read_ptys(qemu_vm *vm, const qemu_command *cmd, mv_domain_def *live, 
 
     if (cmd->nptys == 0)
         return 0;
-    if (qemu_mon_command(vm->mon, "query-chardev", NULL, QEMU_MONITOR_COMMAND_MS, &reply,
-                         err) < 0)
+    if (qemu_mon_command(vm->mon, "query-chardev", NULL, QEMU_MONITOR_COMMAND_MS, &reply, err) < 0)
         return -1;
     for (size_t i = 0; i < cmd->nptys; i++) {
         const qemu_command_pty *pty = &cmd->ptys[i];
@@ -684,10 +639,18 @@ static int read_ptys(qemu_vm *vm, const qemu_command *cmd, mv_domain_def *live, 
                 path = json_object_get_string(file) + 4;
         }
         switch (pty->kind) {
-        case QEMU_CHR_SERIAL: chr = pty->index < live->nserials ? &live->serials[pty->index] : NULL; break;
-        case QEMU_CHR_CONSOLE: chr = pty->index < live->nconsoles ? &live->consoles[pty->index] : NULL; break;
-        case QEMU_CHR_CHANNEL: chr = pty->index < live->nchannels ? &live->channels[pty->index] : NULL; break;
-        case QEMU_CHR_PARALLEL: chr = pty->index < live->nparallels ? &live->parallels[pty->index] : NULL; break;
+        case QEMU_CHR_SERIAL:
+            chr = pty->index < live->nserials ? &live->serials[pty->index] : NULL;
+            break;
+        case QEMU_CHR_CONSOLE:
+            chr = pty->index < live->nconsoles ? &live->consoles[pty->index] : NULL;
+            break;
+        case QEMU_CHR_CHANNEL:
+            chr = pty->index < live->nchannels ? &live->channels[pty->index] : NULL;
+            break;
+        case QEMU_CHR_PARALLEL:
+            chr = pty->index < live->nparallels ? &live->parallels[pty->index] : NULL;
+            break;
         }
         if (!path || !chr) {
             mv_error_set(err, VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU,
@@ -718,22 +681,58 @@ cleanup:
     return ret;
 }
 
-/* A line in the guest's log before qemu writes to it, as libvirt does. */
-static void log_start(const char *log_path, const qemu_command *cmd)
+/* A line in the guest's log before qemu writes to it, as libvirt does. Returns where
+ * qemu's own output will start (for error messages), or -1. */
+static long log_start(const char *log_path, const qemu_command *cmd)
 {
     char *line = qemu_command_to_string(cmd), stamp[64];
     time_t now = time(NULL);
     struct tm tm;
+    long end = -1;
     FILE *f;
 
-    if (!line)
-        return;
     strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", gmtime_r(&now, &tm));
     if ((f = fopen(log_path, "ae"))) {
-        fprintf(f, "%s UTC: starting up\n%s\n", stamp, line);
+        fprintf(f, "%s UTC: starting up\n%s\n", stamp, line ? line : "");
+        fflush(f);
+        end = ftell(f);
         fclose(f);
     }
     free(line);
+    return end;
+}
+
+/* Adds the last line qemu wrote to its log since `from` to err (qemu says why it quit:
+ * "-runas 0: User "0" doesn't exist"), as libvirt's "qemu unexpectedly closed the
+ * monitor: ..." does. */
+static void add_log_reason(const char *log_path, long from, mv_error *err)
+{
+    char buf[1024], *last, *msg = NULL;
+    size_t n = 0;
+    FILE *f;
+
+    if (from < 0 || !(f = fopen(log_path, "re")))
+        return;
+    if (fseek(f, from, SEEK_SET) == 0) {
+        /* Only the tail matters; qemu's complaint is its last line. */
+        fseek(f, 0, SEEK_END);
+        long size = ftell(f);
+        fseek(f, size - from > (long)sizeof(buf) - 1 ? size - (long)sizeof(buf) + 1 : from,
+              SEEK_SET);
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+    }
+    fclose(f);
+    while (n > 0 && strchr(" \t\r\n", buf[n - 1]))
+        n--;
+    buf[n] = 0;
+    if (n == 0)
+        return;
+    last = strrchr(buf, '\n');
+    last = last ? last + 1 : buf;
+    if (asprintf(&msg, "%s: %s", err->message, last) < 0)
+        return;
+    mv_error_set_raw(err, err->code, err->domain, msg);
+    free(msg);
 }
 
 static int write_pid_file(const char *path, pid_t pid, mv_error *err)
@@ -755,23 +754,24 @@ int qemu_process_start(qemu_state *s, qemu_domobj *obj, const qemu_domsnap *old,
     qemu_vm *vm = NULL, *running = NULL;
     char *log_path = NULL;
     bool paused = flags & VIR_DOMAIN_START_PAUSED, registered = false, spawned = false;
+    long log_from = -1;
     int id, ret = -1;
 
-    if ((running = runs_find(runs, def->uuid)) || (old && qemu_domsnap_is_active(old))) {
+    if ((running = qemu_runs_find(runs, def->uuid)) || (old && qemu_domsnap_is_active(old))) {
         mv_error_set(err, VIR_ERR_OPERATION_INVALID, VIR_FROM_QEMU,
                      "domain '%s' is already running", def->name);
         goto cleanup;
     }
     if (!s->binary) {
         mv_error_set_raw(err, s->probe_err.code ? s->probe_err.code : VIR_ERR_INTERNAL_ERROR,
-                         VIR_FROM_QEMU, s->probe_err.message ? s->probe_err.message
-                                                              : "no QEMU binary found");
+                         VIR_FROM_QEMU,
+                         s->probe_err.message ? s->probe_err.message : "no QEMU binary found");
         goto cleanup;
     }
     if (!(caps = qemu_caps_get(s->binary, runs->cache_dir, err)))
         goto cleanup;
     id = qemu_domlist_next_id(s->doms);
-    if (!(live = mv_domain_def_copy(def, err)) || !(vm = vm_new(runs, obj, def->name, id)) ||
+    if (!(live = mv_domain_def_copy(def, err)) || !(vm = qemu_vm_new(runs, obj, def->name, id)) ||
         asprintf(&log_path, "%s/%s.log", runs->log_dir, def->name) < 0) {
         log_path = NULL;
         if (!mv_error_is_set(err))
@@ -789,8 +789,12 @@ int qemu_process_start(qemu_state *s, qemu_domobj *obj, const qemu_domsnap *old,
         goto cleanup;
     }
     qemu_command_params params = {
-        .caps = caps, .monitor_path = vm->mon_path, .id = id,
-        .sock_dir = vm->sock_dir, .ports = runs->ports, .flags = 0,
+        .caps = caps,
+        .monitor_path = vm->mon_path,
+        .id = id,
+        .sock_dir = vm->sock_dir,
+        .ports = runs->ports,
+        .flags = 0,
     };
     if (qemu_command_build(live, &params, &cmd, err) < 0)
         goto cleanup;
@@ -800,21 +804,24 @@ int qemu_process_start(qemu_state *s, qemu_domobj *obj, const qemu_domsnap *old,
     cmd->ports = NULL;
     cmd->nports = 0;
 
-    log_start(log_path, cmd);
+    log_from = log_start(log_path, cmd);
     if (qemu_spawn_detached(cmd->argv, cmd->env, log_path, &vm->pid, err) < 0)
         goto cleanup;
     spawned = true;
     if ((vm->pidfd = qemu_pidfd_open(vm->pid, err)) < 0 ||
         write_pid_file(vm->pid_path, vm->pid, err) < 0)
         goto cleanup;
-    runs_add(runs, vm);
+    qemu_runs_add(runs, vm);
     registered = true;
-    if (!(vm->mon = qemu_mon_open(&runs->ml, vm->mon_path, QEMU_MONITOR_OPEN_MS, vm_alive, vm,
-                                  &mon_callbacks, vm, err))) {
+    if (!(vm->mon = qemu_mon_open(&runs->ml, vm->mon_path, QEMU_MONITOR_OPEN_MS, qemu_vm_alive, vm,
+                                  &qemu_vm_mon_callbacks, vm, err))) {
+        /* Let a dying qemu finish its last words first. */
+        qemu_pidfd_wait(vm->pidfd, 1000);
+        add_log_reason(log_path, log_from, err);
         mv_error_prefix(err, "domain '%s' (see %s): ", def->name, log_path);
         goto cleanup;
     }
-    vm_post(vm, watch_on_loop);
+    qemu_vm_post(vm, qemu_vm_watch);
     if (read_ptys(vm, cmd, live, err) < 0)
         goto cleanup;
     if (!paused && qemu_mon_command(vm->mon, "cont", NULL, QEMU_MONITOR_COMMAND_MS, NULL, err) < 0)
@@ -859,8 +866,8 @@ cleanup:
         qemu_mon_close(vm->mon, false);
         vm->mon = NULL;
         if (registered && runs_remove(runs, vm)) {
-            vm_post(vm, unwatch_on_loop);
-            vm_unref(vm);
+            qemu_vm_post(vm, qemu_vm_unwatch);
+            qemu_vm_unref(vm);
         }
         for (size_t i = 0; i < vm->nports; i++)
             qemu_ports_release(runs->ports, vm->ports[i]);
@@ -875,8 +882,8 @@ cleanup:
     qemu_caps_unref(caps);
     mv_domain_def_free(live);
     qemu_domsnap_unref(snap);
-    vm_unref(vm);
-    vm_unref(running);
+    qemu_vm_unref(vm);
+    qemu_vm_unref(running);
     return ret;
 }
 
@@ -884,7 +891,7 @@ cleanup:
 
 static qemu_vm *running_vm(qemu_state *s, qemu_domobj *obj, mv_error *err)
 {
-    qemu_vm *vm = runs_find(runs_of(s), qemu_domobj_uuid(obj));
+    qemu_vm *vm = qemu_runs_find(runs_of(s), qemu_domobj_uuid(obj));
 
     if (!vm)
         mv_error_set(err, VIR_ERR_OPERATION_INVALID, VIR_FROM_QEMU, "domain is not running");
@@ -893,7 +900,7 @@ static qemu_vm *running_vm(qemu_state *s, qemu_domobj *obj, mv_error *err)
 
 bool qemu_process_destroy_begin(qemu_state *s, const unsigned char *uuid)
 {
-    qemu_vm *vm = runs_find(runs_of(s), uuid);
+    qemu_vm *vm = qemu_runs_find(runs_of(s), uuid);
 
     if (!vm)
         return false;
@@ -905,7 +912,7 @@ bool qemu_process_destroy_begin(qemu_state *s, const unsigned char *uuid)
         qemu_pidfd_kill(vm->pidfd, SIGCONT);
     }
     pthread_mutex_unlock(&vm->lock);
-    vm_unref(vm);
+    qemu_vm_unref(vm);
     return true;
 }
 
@@ -920,10 +927,10 @@ int qemu_process_destroy(qemu_state *s, qemu_domobj *obj, bool graceful, mv_erro
     vm->death_seen = true; /* this stop is ours, with our reason */
     pthread_mutex_unlock(&vm->lock);
     if (kill_vm(vm, graceful, err) == 0) {
-        vm_stop(vm, VIR_DOMAIN_SHUTOFF_DESTROYED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
+        qemu_vm_stop(vm, VIR_DOMAIN_SHUTOFF_DESTROYED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
         ret = 0;
     }
-    vm_unref(vm);
+    qemu_vm_unref(vm);
     return ret;
 }
 
@@ -940,263 +947,6 @@ int qemu_process_command(qemu_state *s, qemu_domobj *obj, const char *cmd, json_
                      "QEMU monitor of domain '%s' is not connected", vm->name);
     else
         ret = qemu_mon_command(vm->mon, cmd, args, QEMU_MONITOR_COMMAND_MS, reply, err);
-    vm_unref(vm);
+    qemu_vm_unref(vm);
     return ret;
-}
-
-/* ---- re-attach after a daemon restart ------------------------------------------------- */
-
-/* One NAME.xml of the run folder: the guest runs on (re-attach) or died meanwhile. */
-static void reattach_one(qemu_runs *runs, const char *name, const char *path)
-{
-    qemu_state *s = runs->s;
-    qemu_status st;
-    mv_error err = MV_ERROR_INIT;
-    qemu_domobj *obj = NULL;
-    qemu_domsnap *old = NULL, *snap = NULL;
-    qemu_vm *vm = NULL;
-    bool created = false, job = false, alive = false;
-    unsigned long long ticks = 0;
-
-    if (qemu_status_read(path, &st, &err) < 0) {
-        MV_ERROR("ignoring live status: %s", err.message);
-        goto cleanup;
-    }
-    if (!(obj = qemu_domlist_add_job(s->doms, st.def->name, st.def->uuid, "attach", 0,
-                                     &created, &err)))
-        goto cleanup;
-    job = true;
-    old = qemu_domobj_snapshot(obj);
-    if (!(vm = vm_new(runs, obj, st.def->name, st.id))) {
-        mv_error_set_errno(&err, ENOMEM, VIR_FROM_QEMU, "cannot re-attach '%s'", name);
-        goto cleanup;
-    }
-    vm->pid = st.pid;
-    vm->guest_shutdown = st.guest_shutdown;
-    /* Same pid and same start time, or it is another process that reused the pid. */
-    if ((vm->pidfd = qemu_pidfd_open(st.pid, NULL)) >= 0 &&
-        qemu_proc_stat(st.pid, NULL, &ticks) == 0 && ticks == st.start_ticks &&
-        qemu_pidfd_alive(vm->pidfd))
-        alive = true;
-    runs_add(runs, vm);
-    if (!alive) {
-        /* It died while no daemon watched: shut it off now, as a crash unless the
-         * guest had powered off. */
-        MV_INFO("domain '%s' (pid %d) ended while the daemon was away", name, (int)st.pid);
-        if (!(snap = qemu_domsnap_new(st.def)))
-            goto cleanup;
-        st.def = NULL;
-        snap->id = st.id;
-        snap->state = st.state;
-        snap->reason = st.reason;
-        snap->persistent = !created && old && old->persistent;
-        snap->autostart = snap->persistent && old->autostart;
-        if (snap->persistent && !(snap->newdef = mv_domain_def_copy(old->def, &err)))
-            goto cleanup;
-        if (snap->persistent && !(vm->boot_def = mv_domain_def_copy(old->def, &err)))
-            goto cleanup;
-        qemu_domlist_publish(s->doms, obj, qemu_domsnap_ref(snap));
-        vm_stop(vm, st.guest_shutdown ? VIR_DOMAIN_SHUTOFF_SHUTDOWN : VIR_DOMAIN_SHUTOFF_CRASHED,
-                st.guest_shutdown ? VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN
-                                  : VIR_DOMAIN_EVENT_STOPPED_CRASHED);
-        goto cleanup;
-    }
-    /* Display ports stay taken. */
-    for (size_t i = 0; i < st.def->ngraphics; i++) {
-        int ports[2] = {st.def->graphics[i].port, st.def->graphics[i].tls_port};
-        for (int k = 0; k < 2; k++) {
-            int *np;
-            if (ports[k] <= 0 || qemu_ports_reserve(runs->ports, ports[k], NULL) < 0 ||
-                !(np = realloc(vm->ports, (vm->nports + 1) * sizeof(*np))))
-                continue;
-            vm->ports = np;
-            vm->ports[vm->nports++] = ports[k];
-        }
-    }
-    if (!(vm->mon = qemu_mon_open(&runs->ml, st.monitor, QEMU_REATTACH_MS, vm_alive, vm,
-                                  &mon_callbacks, vm, &err))) {
-        /* Keep it listed and watched: destroy still works through the pidfd. */
-        MV_ERROR("domain '%s': cannot re-attach to its monitor: %s", name, err.message);
-        mv_error_clear(&err);
-    }
-    if (!(snap = qemu_domsnap_new(st.def)))
-        goto cleanup;
-    st.def = NULL;
-    snap->id = st.id;
-    snap->pid = st.pid;
-    snap->state = st.state;
-    snap->reason = st.reason;
-    snap->persistent = !created && old && old->persistent;
-    snap->autostart = snap->persistent && old->autostart;
-    /* The definition file holds the next boot's definition. */
-    if (snap->persistent && !(snap->newdef = mv_domain_def_copy(old->def, &err)))
-        goto cleanup;
-    qemu_domlist_publish(s->doms, obj, qemu_domsnap_ref(snap));
-    vm_post(vm, watch_on_loop);
-    MV_INFO("re-attached to domain '%s': id %d, pid %d", name, st.id, (int)st.pid);
-
-cleanup:
-    if (mv_error_is_set(&err))
-        MV_ERROR("domain '%s': %s", name, err.message);
-    if (created && !snap && obj)
-        qemu_domlist_remove(s->doms, obj);
-    if (job)
-        qemu_domobj_end_job(obj);
-    mv_error_clear(&err);
-    qemu_status_clear(&st);
-    qemu_domsnap_unref(snap);
-    qemu_domsnap_unref(old);
-    qemu_domobj_unref(obj);
-    vm_unref(vm);
-}
-
-static void reattach_all(qemu_runs *runs)
-{
-    DIR *dir = opendir(runs->dir);
-    struct dirent *e;
-
-    if (!dir)
-        return;
-    while ((e = readdir(dir))) {
-        size_t len = strlen(e->d_name);
-        char *name, *path;
-
-        if (len <= 4 || strcmp(e->d_name + len - 4, ".xml") != 0 || e->d_name[0] == '.')
-            continue;
-        if (!(name = strndup(e->d_name, len - 4)))
-            break;
-        if (asprintf(&path, "%s/%s", runs->dir, e->d_name) >= 0) {
-            reattach_one(runs, name, path);
-            free(path);
-        }
-        free(name);
-    }
-    closedir(dir);
-}
-
-/* ---- autostart -------------------------------------------------------------------------- */
-
-static void *autostart_main(void *opaque)
-{
-    qemu_runs *runs = opaque;
-    qemu_state *s = runs->s;
-    qemu_domsnap **snaps = NULL;
-    size_t count = 0;
-
-    if (qemu_domlist_collect(s->doms, &snaps, &count, NULL) < 0)
-        return NULL;
-    for (size_t i = 0; i < count; i++) {
-        qemu_domobj *obj;
-        qemu_domsnap *cur;
-        mv_error err = MV_ERROR_INIT;
-
-        if (!snaps[i]->autostart || qemu_domsnap_is_active(snaps[i]))
-            continue;
-        if (!(obj = qemu_domlist_find_uuid(s->doms, snaps[i]->def->uuid)))
-            continue;
-        if (qemu_domobj_begin_job(obj, "autostart", QEMU_JOB_WAIT_MS, &err) == 0) {
-            cur = qemu_domobj_snapshot(obj);
-            if (cur && !qemu_domsnap_is_active(cur) &&
-                qemu_process_start(s, obj, cur, qemu_domsnap_inactive_def(cur), 0, &err) < 0)
-                MV_ERROR("cannot autostart domain '%s': %s", snaps[i]->def->name, err.message);
-            qemu_domsnap_unref(cur);
-            qemu_domobj_end_job(obj);
-        }
-        mv_error_clear(&err);
-        qemu_domobj_unref(obj);
-    }
-    qemu_domsnap_list_free(snaps, count);
-    return NULL;
-}
-
-/* Autostart runs once per host boot: the marker lives in the run folder, which a boot
- * empties (a tmpfs), as libvirt's does. */
-static void autostart_once(qemu_runs *runs)
-{
-    char *marker = NULL;
-    mv_error err = MV_ERROR_INIT;
-
-    if (asprintf(&marker, "%s/autostarted", runs->dir) < 0)
-        return;
-    if (access(marker, F_OK) == 0) {
-        free(marker);
-        return;
-    }
-    if (mv_file_write_atomic(marker, "", 0, 0644, &err) < 0) {
-        MV_ERROR("cannot write the autostart marker: %s", err.message);
-        mv_error_clear(&err);
-    }
-    free(marker);
-    if (pthread_create(&runs->autostarter, NULL, autostart_main, runs) == 0)
-        runs->autostarting = true;
-}
-
-/* ---- open and close -------------------------------------------------------------------- */
-
-int qemu_runs_open(qemu_state *s, mv_daemon *d, const mv_paths *paths, mv_error *err)
-{
-    qemu_runs *runs = calloc(1, sizeof(*runs));
-
-    if (!runs) {
-        mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot set up guests");
-        return -1;
-    }
-    pthread_mutex_init(&runs->lock, NULL);
-    pthread_cond_init(&runs->idle, NULL);
-    runs->s = s;
-    runs->d = d;
-    runs->ml.loop = mv_daemon_loop(d);
-    runs->ml.post = post_to_daemon;
-    runs->ml.ctx = d;
-    s->runs = runs;
-    if (!(runs->dir = mv_path_join(paths->run_dir, "qemu")) ||
-        !(runs->log_dir = mv_path_join(paths->log_dir, "qemu")) ||
-        !(runs->cache_dir = strdup(paths->cache_dir))) {
-        mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot set up guests");
-        return -1;
-    }
-    if (mv_mkdir_p(runs->dir, 0700, err) < 0 || mv_mkdir_p(runs->log_dir, 0700, err) < 0 ||
-        !(runs->ports = qemu_ports_new(QEMU_VNC_PORT_MIN, QEMU_VNC_PORT_MAX, err)))
-        return -1;
-    reattach_all(runs);
-    autostart_once(runs);
-    return 0;
-}
-
-void qemu_runs_close(qemu_state *s)
-{
-    qemu_runs *runs = s ? s->runs : NULL;
-
-    if (!runs)
-        return;
-    if (runs->autostarting)
-        pthread_join(runs->autostarter, NULL);
-    pthread_mutex_lock(&runs->lock);
-    while (runs->workers > 0)
-        pthread_cond_wait(&runs->idle, &runs->lock);
-    qemu_vm *vms = runs->vms;
-    runs->vms = NULL;
-    pthread_mutex_unlock(&runs->lock);
-    /* On the loop thread, the loop stopped: close at once; the runtime runs the loop
-     * once more for the close callbacks. Guests run on. */
-    while (vms) {
-        qemu_vm *vm = vms;
-        vms = vm->next;
-        pthread_mutex_lock(&vm->lock);
-        vm->death_seen = true;
-        pthread_mutex_unlock(&vm->lock);
-        qemu_mon_close(vm->mon, true);
-        vm->mon = NULL;
-        vm_ref(vm);
-        unwatch_on_loop(vm);
-        vm_unref(vm);
-    }
-    qemu_ports_free(runs->ports);
-    free(runs->dir);
-    free(runs->log_dir);
-    free(runs->cache_dir);
-    pthread_cond_destroy(&runs->idle);
-    pthread_mutex_destroy(&runs->lock);
-    free(runs);
-    s->runs = NULL;
 }

@@ -37,8 +37,8 @@
  * (created 0600), no other descriptor inherited, environment ours minus NOTIFY_SOCKET and
  * LISTEN_* plus env_add ("NAME=VALUE", may be NULL). *pid is qemu's. Fails with exec's
  * errno when the binary could not run. */
-int qemu_spawn_detached(char *const *argv, char *const *env_add, const char *log_path,
-                        pid_t *pid, mv_error *err);
+int qemu_spawn_detached(char *const *argv, char *const *env_add, const char *log_path, pid_t *pid,
+                        mv_error *err);
 
 /* A pidfd for pid (readable once the process has exited), or -1 + err. */
 int qemu_pidfd_open(pid_t pid, mv_error *err);
@@ -58,17 +58,16 @@ typedef struct qemu_status {
     pid_t pid;
     int id;
     unsigned long long start_ticks;
-    char *monitor;        /* QMP socket path */
-    int state, reason;    /* virDomainState and its reason */
+    char *monitor;     /* QMP socket path */
+    int state, reason; /* virDomainState and its reason */
     bool persistent;
-    bool guest_shutdown;  /* the guest powered off (a death now is a shutdown) */
-    mv_domain_def *def;   /* the live definition (runtime values included) */
+    bool guest_shutdown; /* the guest powered off (a death now is a shutdown) */
+    mv_domain_def *def;  /* the live definition (runtime values included) */
 } qemu_status;
 
 int qemu_status_write(const char *path, const qemu_status *st, mv_error *err);
 int qemu_status_read(const char *path, qemu_status *st, mv_error *err);
 void qemu_status_clear(qemu_status *st);
-
 
 /* ---- qemu_process.c -------------------------------------------------------------------- */
 
@@ -85,8 +84,7 @@ typedef struct qemu_runs qemu_runs;
  * folders, re-attaches to every guest whose live status is in the run folder (those that
  * died meanwhile are shut off, transient ones removed), and, on the first start since
  * the host booted, starts the autostart domains on a thread of their own. */
-int qemu_runs_open(struct qemu_state *s, mv_daemon *d, const mv_paths *paths,
-                   mv_error *err);
+int qemu_runs_open(struct qemu_state *s, mv_daemon *d, const mv_paths *paths, mv_error *err);
 /* In the driver's shutdown (loop thread, loop stopped): waits for autostart, closes
  * monitors and watchers. Guests keep running; the next daemon re-attaches. */
 void qemu_runs_close(struct qemu_state *s);
@@ -97,8 +95,8 @@ void qemu_runs_close(struct qemu_state *s);
  * snapshot. old is obj's current snapshot (NULL for a new transient domain); persistent
  * tells whether obj has a definition file. flags: VIR_DOMAIN_START_PAUSED. */
 int qemu_process_start(struct qemu_state *s, struct qemu_domobj *obj,
-                       const struct qemu_domsnap *old, const mv_domain_def *def,
-                       unsigned int flags, mv_error *err);
+                       const struct qemu_domsnap *old, const mv_domain_def *def, unsigned int flags,
+                       mv_error *err);
 /* A destroy's first step, before it waits for the domain's job: SIGTERM now, so a job
  * stuck on a hung monitor ends (its monitor closes) instead of delaying the destroy, as
  * libvirt does; the death counts as destroyed. No job needed. False when not running. */
@@ -112,8 +110,8 @@ int qemu_process_destroy(struct qemu_state *s, struct qemu_domobj *obj, bool gra
 int qemu_process_command(struct qemu_state *s, struct qemu_domobj *obj, const char *cmd,
                          json_object *args, json_object **reply, mv_error *err);
 /* Publishes obj's running guest in a new state (and rewrites its live status). */
-int qemu_process_set_state(struct qemu_state *s, struct qemu_domobj *obj, int state,
-                           int reason, mv_error *err);
+int qemu_process_set_state(struct qemu_state *s, struct qemu_domobj *obj, int state, int reason,
+                           mv_error *err);
 /* Emits a lifecycle event about obj (no-op outside a daemon). */
 void qemu_process_emit(struct qemu_state *s, const mv_domain_def *def, int id, int event,
                        int detail);

@@ -44,8 +44,8 @@ static char **child_env(char *const *env_add)
 
 /* In the grandchild: becomes qemu or reports errno on fd and exits. Only async-signal
  * safe calls: the daemon has threads. */
-static void __attribute__((noreturn)) exec_child(char *const *argv, char **env, int logfd,
-                                                  int nullfd, int report)
+static void __attribute__((noreturn))
+exec_child(char *const *argv, char **env, int logfd, int nullfd, int report)
 {
     int e;
 
@@ -64,8 +64,8 @@ fail:
     _exit(127);
 }
 
-int qemu_spawn_detached(char *const *argv, char *const *env_add, const char *log_path,
-                        pid_t *pid, mv_error *err)
+int qemu_spawn_detached(char *const *argv, char *const *env_add, const char *log_path, pid_t *pid,
+                        mv_error *err)
 {
     char **env = NULL;
     int logfd = -1, nullfd = -1, pfd[2] = {-1, -1}, status, ret = -1;
@@ -202,8 +202,10 @@ int qemu_proc_stat(pid_t pid, unsigned long long *cpu_ns, unsigned long long *st
      * Then: state(3) ... utime(14) stime(15) ... starttime(22). */
     if (!(p = strrchr(buf, ')')))
         return -1;
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
-                      "%*d %*d %llu", &utime, &stime, &start) != 3)
+    if (sscanf(p + 2,
+               "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
+               "%*d %*d %llu",
+               &utime, &stime, &start) != 3)
         return -1;
     if (hz <= 0)
         hz = 100;
@@ -230,8 +232,7 @@ int qemu_status_write(const char *path, const qemu_status *st, mv_error *err)
                  "<domstatus state='%d' reason='%d' pid='%d' id='%d' starttime='%llu' "
                  "persistent='%s' guestshutdown='%s'>\n  <monitor path='%s'/>\n%s</domstatus>\n",
                  st->state, st->reason, (int)st->pid, st->id, st->start_ticks,
-                 st->persistent ? "yes" : "no", st->guest_shutdown ? "yes" : "no", mon,
-                 dom) < 0) {
+                 st->persistent ? "yes" : "no", st->guest_shutdown ? "yes" : "no", mon, dom) < 0) {
         text = NULL;
         goto nomem;
     }
@@ -290,8 +291,7 @@ int qemu_status_read(const char *path, qemu_status *st, mv_error *err)
         goto cleanup;
     if (!(doc = xmlReadMemory(data, (int)len, path, NULL,
                               XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)) ||
-        !(root = xmlDocGetRootElement(doc)) ||
-        strcmp((const char *)root->name, "domstatus") != 0)
+        !(root = xmlDocGetRootElement(doc)) || strcmp((const char *)root->name, "domstatus") != 0)
         goto bad;
     for (c = root->children; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
@@ -316,9 +316,9 @@ int qemu_status_read(const char *path, qemu_status *st, mv_error *err)
         mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot read live status '%s'", path);
         goto cleanup;
     }
-    if (!(st->def = mv_domain_def_parse((const char *)xmlBufferContent(buf),
-                                        (size_t)xmlBufferLength(buf), MV_DOMAIN_DEF_PARSE_LIVE,
-                                        err))) {
+    if (!(st->def =
+              mv_domain_def_parse((const char *)xmlBufferContent(buf), (size_t)xmlBufferLength(buf),
+                                  MV_DOMAIN_DEF_PARSE_LIVE, err))) {
         mv_error_prefix(err, "live status '%s': ", path);
         goto cleanup;
     }

@@ -1,0 +1,89 @@
+/* qemu_process_internal.h: what qemu_process.c (start, stop, events) and
+ * qemu_process_attach.c (re-attach, autostart, open/close) share — a run and the runs.
+ * Nothing outside those two files includes it; the interface is qemu_process.h.
+ *
+ * Locking: runs->lock guards the list and the worker count; vm->lock guards refs and the
+ * flags the loop and workers both touch (death_seen, guest_shutdown, destroying, pidfd's
+ * closing). Everything else of a run is used under its domain's job, or on the loop. */
+#ifndef QEMU_PROCESS_INTERNAL_H
+#define QEMU_PROCESS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <uv.h>
+#include "virtqemud/qemu_command.h"
+#include "virtqemud/qemu_driver.h"
+#include "virtqemud/qemu_monitor.h"
+#include "virtqemud/qemu_process.h"
+
+/* How long a re-attach waits for a running guest's monitor. */
+#define QEMU_REATTACH_MS 5000
+
+typedef struct qemu_vm qemu_vm;
+
+struct qemu_runs {
+    pthread_mutex_t lock;
+    qemu_vm *vms; /* running guests */
+    qemu_state *s;
+    mv_daemon *d;
+    qemu_mon_loop ml;
+    char *dir;     /* <run_dir>/qemu */
+    char *log_dir; /* <log_dir>/qemu */
+    char *cache_dir;
+    qemu_ports *ports; /* VNC/SPICE autoports */
+    pthread_t autostarter;
+    bool autostarting;
+    pthread_cond_t idle;  /* workers reached 0 */
+    unsigned int workers; /* event threads running (close waits for them) */
+};
+
+struct qemu_vm {
+    qemu_vm *next; /* runs->vms, under runs->lock */
+    pthread_mutex_t lock;
+    unsigned int refs;
+    qemu_runs *runs;
+    qemu_domobj *obj;
+    char *name;
+    unsigned char uuid[MV_UUID_BUFLEN];
+    int id;
+    pid_t pid;
+    int pidfd; /* owned by the poll watcher once it started */
+    char *mon_path, *status_path, *pid_path, *sock_dir;
+    qemu_mon *mon;
+    uv_poll_t poll; /* loop thread only */
+    bool poll_started;
+    bool death_seen;     /* a stop was triggered (pidfd or EOF) */
+    bool guest_shutdown; /* SHUTDOWN seen: a death now is a shutdown */
+    bool destroying;     /* a destroy sent SIGTERM: a death now is destroyed */
+    int *ports;          /* display ports to give back at stop */
+    size_t nports;
+    mv_domain_def *boot_def; /* the definition it started from (persistent ones) */
+};
+
+/* A new run of obj as domain id (one reference); its paths under runs->dir. */
+qemu_vm *qemu_vm_new(qemu_runs *runs, qemu_domobj *obj, const char *name, int id);
+qemu_vm *qemu_vm_ref(qemu_vm *vm);
+void qemu_vm_unref(qemu_vm *vm); /* NULL tolerated */
+
+/* The registered run of a domain (a reference), or NULL; registering takes a reference. */
+qemu_vm *qemu_runs_find(qemu_runs *runs, const unsigned char *uuid);
+void qemu_runs_add(qemu_runs *runs, qemu_vm *vm);
+
+/* Runs fn(vm) on the loop with a reference fn drops (dropped here when the loop is
+ * stopping). The loop-side functions: start / stop watching the pidfd. */
+void qemu_vm_post(qemu_vm *vm, void (*fn)(void *));
+void qemu_vm_watch(void *vm);
+void qemu_vm_unwatch(void *vm);
+/* qemu_mon_loop.post for a daemon (ctx is the mv_daemon). */
+int qemu_post_to_daemon(void *ctx, void (*fn)(void *), void *arg);
+
+/* Shuts the run off with a reason (caller holds the domain's job); a run no longer
+ * registered is left alone. */
+void qemu_vm_stop(qemu_vm *vm, int reason, int detail);
+
+/* Monitor callbacks (opaque: the run) and the liveness check for qemu_mon_open. */
+extern const qemu_mon_callbacks qemu_vm_mon_callbacks;
+bool qemu_vm_alive(void *vm);
+
+#endif
