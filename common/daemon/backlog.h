@@ -58,7 +58,8 @@ void mv_backlog_since(const mv_backlog *b, uint64_t resume, uint64_t *lost_first
 void mv_backlog_skip_to(mv_backlog *b, uint64_t n);
 
 /* The backlog as bytes (malloc'd), and back. Loading replaces b's contents (b must be
- * initialised; its cap is kept, older events beyond it are dropped). -1 + err on
+ * initialised; its cap is kept, older events beyond it are dropped); bytes after the last
+ * record are ignored (the file is rewritten in place). -1 + err on
  * malformed input (b is left empty with the numbering of the input if it was readable). */
 int mv_backlog_encode(const mv_backlog *b, uint8_t **out, size_t *out_len, mv_error *err);
 int mv_backlog_decode(mv_backlog *b, const uint8_t *data, size_t len, mv_error *err);

@@ -28,6 +28,7 @@ struct mv_events {
     mv_backlog backlog;
     bool stopping;
     char *path;          /* <run_dir>/<daemon>.events */
+    int fd;              /* that file, open for the daemon's life (-1: not kept) */
     uint64_t saved_last; /* backlog.last as last written (loop thread) */
     bool writing;        /* a write is on a worker thread */
     uv_work_t work;
@@ -58,44 +59,28 @@ static void pending_free(pending *p)
 
 /* ---- the file ---- */
 
-static int write_file(const char *path, const uint8_t *data, size_t len)
+/* Replaces the file's contents through the fd held open for the daemon's life (so the
+ * daemon's descriptor count never moves for it). The new bytes go first, in one write, then
+ * the length: a kill between the two leaves old bytes after the new backlog, which the
+ * reader ignores. */
+static int write_file(int fd, const uint8_t *data, size_t len)
 {
-    size_t n = strlen(path) + 8;
-    char *tmp = malloc(n);
-    int fd = -1, rc = -1;
-    if (!tmp)
-        return -1;
-    snprintf(tmp, n, "%s.new", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        goto cleanup;
-    for (size_t off = 0; off < len;) {
-        ssize_t w = write(fd, data + off, len - off);
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = pwrite(fd, data + off, len - off, (off_t)off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
-            goto cleanup;
+            return -1;
         off += (size_t)w;
     }
-    if (close(fd) < 0) {
-        fd = -1;
-        goto cleanup;
-    }
-    fd = -1;
-    rc = rename(tmp, path);
-cleanup:
-    if (fd >= 0)
-        close(fd);
-    if (rc < 0)
-        unlink(tmp);
-    free(tmp);
-    return rc;
+    return ftruncate(fd, (off_t)len);
 }
 
 static void save_work(uv_work_t *w)
 {
     mv_events *ev = w->data;
-    if (write_file(ev->path, ev->wbuf, ev->wlen) < 0)
+    if (ev->fd >= 0 && write_file(ev->fd, ev->wbuf, ev->wlen) < 0)
         MV_WARN("cannot write the event backlog %s: %s", ev->path, strerror(errno));
 }
 
@@ -114,7 +99,7 @@ static void save_after(uv_work_t *w, int status)
 static void save_start(mv_events *ev)
 {
     mv_error err = MV_ERROR_INIT;
-    if (ev->writing || !ev->path)
+    if (ev->writing || ev->fd < 0)
         return;
     pthread_mutex_lock(&ev->lock);
     uint64_t last = ev->backlog.last;
@@ -142,15 +127,18 @@ static void load_file(mv_events *ev)
     mv_error err = MV_ERROR_INIT;
     struct stat st;
     uint8_t *data = NULL;
-    int fd = open(ev->path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    size_t got = 0;
+    ev->fd = open(ev->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (ev->fd < 0) {
+        MV_WARN("cannot open the event backlog %s: %s; events will not outlive this daemon",
+                ev->path, strerror(errno));
         return;
-    if (fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size > (off_t)256 << 20)
+    }
+    if (fstat(ev->fd, &st) < 0 || st.st_size <= 0 || st.st_size > (off_t)256 << 20)
         goto cleanup;
     data = malloc((size_t)st.st_size);
-    size_t got = 0;
     while (data && got < (size_t)st.st_size) {
-        ssize_t r = read(fd, data + got, (size_t)st.st_size - got);
+        ssize_t r = pread(ev->fd, data + got, (size_t)st.st_size - got, (off_t)got);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -167,7 +155,6 @@ static void load_file(mv_events *ev)
              (unsigned long long)ev->backlog.last);
 cleanup:
     free(data);
-    close(fd);
     mv_error_clear(&err);
 }
 
@@ -179,6 +166,7 @@ int mv_events_start(mv_daemon *d, mv_error *err)
         goto oom;
     pthread_mutex_init(&ev->lock, NULL);
     ev->d = d;
+    ev->fd = -1;
     snprintf(name, sizeof(name), "%s.events", d->driver->daemon_name);
     ev->path = mv_path_join(mv_daemon_paths(d)->run_dir, name);
     if (!ev->path) {
@@ -205,10 +193,12 @@ void mv_events_finish(mv_daemon *d)
     /* the loop has ended: no write is in flight, nobody else touches ev */
     if (ev->backlog.last != ev->saved_last &&
         mv_backlog_encode(&ev->backlog, &ev->wbuf, &ev->wlen, &err) == 0) {
-        save_work(&ev->work);
         ev->work.data = ev;
+        save_work(&ev->work);
     }
     free(ev->wbuf);
+    if (ev->fd >= 0)
+        close(ev->fd);
     mv_error_clear(&err);
     mv_backlog_free(&ev->backlog);
     pthread_mutex_destroy(&ev->lock);
