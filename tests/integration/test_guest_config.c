@@ -1,7 +1,8 @@
 /* test_guest_config.c: what a guest's definition asks for, honoured on a real tiny guest
  * — virt-manager's devices (spice, its channel, USB redirection, sound, watchdog, qxl,
  * seclabel none) boot, displays get ports that vncdisplay reads, on_reboot='destroy'
- * ends the guest, autostart starts it once per host boot, list shows ids. Skipped (77)
+ * ends the guest, on_crash is honoured for a pvpanic panic, autostart starts it once
+ * per host boot, list shows ids. Skipped (77)
  * without the guest. */
 #include <setjmp.h>
 #include <signal.h>
@@ -194,6 +195,44 @@ static void test_on_reboot_destroy(void **state)
     virDomainFree(dom);
 }
 
+/* A guest that panics with a pvpanic device (<panic model='isa'/>): on_crash='destroy'
+ * ends it as shut off (crashed), on_crash='preserve' keeps it as crashed (panicked). */
+static void panic_case(fixture *f, const char *name, const char *on_crash, int state,
+                       int reason)
+{
+    char *xml = guest_with(name, "    <panic model='isa'/>\n", "");
+    assert_non_null(xml);
+    char tag[64];
+    snprintf(tag, sizeof(tag), "<on_crash>%s</on_crash>", on_crash);
+    char *x2 = mvt_guest_subst(xml, "<on_crash>destroy</on_crash>", tag);
+    free(xml);
+    assert_non_null(x2);
+    virDomainPtr dom = virDomainDefineXML(f->conn, x2);
+    free(x2);
+    if (!dom)
+        fail_msg("define: %s", virGetLastErrorMessage());
+    start_or_skip(dom);
+    char *pty = mvt_guest_pty(dom);
+    assert_non_null(pty);
+    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
+    assert_int_equal(mvt_guest_send(pty, "panic"), 0);
+    free(pty);
+    int s = -1, r = -1;
+    if (mvt_guest_wait_state(dom, state, reason, 30000, &s, &r) < 0)
+        fail_msg("%s: state %d reason %d after a panic, expected %d reason %d", on_crash, s,
+                 r, state, reason);
+    if (state != VIR_DOMAIN_SHUTOFF)
+        assert_int_equal(virDomainDestroy(dom), 0);
+    virDomainFree(dom);
+}
+
+static void test_panic(void **state)
+{
+    fixture *f = *state;
+    panic_case(f, "crash1", "destroy", VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_CRASHED);
+    panic_case(f, "crash2", "preserve", VIR_DOMAIN_CRASHED, VIR_DOMAIN_CRASHED_PANICKED);
+}
+
 /* Autostart: once per host boot (the run folder's marker), when virtqemud starts. */
 static void test_autostart(void **state)
 {
@@ -261,6 +300,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_virt_manager_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seclabels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_on_reboot_destroy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_panic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_autostart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_ids, setup, teardown),
     };
