@@ -197,7 +197,14 @@ void qemu_vm_unwatch(void *arg)
     qemu_vm_unref(vm);
 }
 
-/* Posts fn(vm) with a reference fn drops; runs it here when the loop is gone. */
+/* Does nothing on the loop but drop the reference qemu_vm_post took. */
+static void keep_until_loop(void *arg)
+{
+    qemu_vm_unref(arg);
+}
+
+/* Posts fn(vm) with a reference fn drops; when the loop is stopping, fn does not run
+ * and the reference is dropped here. */
 void qemu_vm_post(qemu_vm *vm, void (*fn)(void *))
 {
     qemu_runs *runs = vm->runs;
@@ -480,6 +487,9 @@ void qemu_vm_stop(qemu_vm *vm, int reason, int detail)
     qemu_mon_close(vm->mon, false);
     vm->mon = NULL;
     qemu_vm_post(vm, qemu_vm_unwatch);
+    /* A monitor callback may be running on the loop right now: the run stays alive
+     * until the loop has passed this point. */
+    qemu_vm_post(vm, keep_until_loop);
     for (size_t i = 0; i < vm->nports; i++)
         qemu_ports_release(runs->ports, vm->ports[i]);
     vm->nports = 0;
@@ -865,6 +875,7 @@ cleanup:
         }
         qemu_mon_close(vm->mon, false);
         vm->mon = NULL;
+        qemu_vm_post(vm, keep_until_loop);
         if (registered && runs_remove(runs, vm)) {
             qemu_vm_post(vm, qemu_vm_unwatch);
             qemu_vm_unref(vm);
