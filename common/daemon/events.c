@@ -12,6 +12,9 @@
 #include "common/daemon/backlog.h"
 #include "common/log.h"
 
+/* Bytes waiting for a connection beyond which its events are dropped (and reported). */
+#define EVENTS_QUEUE_MAX (16u << 20)
+
 /* One registration of a connection (CONNECT_DOMAIN_EVENT_REGISTER_ANY). */
 struct mv_evreg {
     int32_t callback_id;
@@ -20,6 +23,7 @@ struct mv_evreg {
     uint8_t uuid[16];
     char *name;
     uint64_t from_seq; /* events up to this number were not for this registration */
+    uint64_t lost_first, lost_last; /* dropped for a client that stopped reading */
     mv_evreg *next;
 };
 
@@ -258,14 +262,29 @@ static void send_event(mv_conn *c, uint32_t proc, uint64_t seq, int32_t callback
     free(b);
 }
 
+static void send_lost(mv_conn *c, int32_t callback_id, uint64_t first, uint64_t last);
+
 static void deliver(mv_daemon *d, void *opaque)
 {
     pending *p = opaque;
     for (mv_conn *c = d->conns; c; c = c->next) {
         bool sent = false;
+        /* a client that lets this much pile up loses events rather than the daemon its
+         * memory; it is told which, ahead of the next one it can take */
+        bool backed_up = c->wq.queued > EVENTS_QUEUE_MAX;
         for (mv_evreg *r = c->evregs; r; r = r->next) {
             if (!reg_matches(r, p->event_id, p->seq, p->name, p->uuid))
                 continue;
+            if (backed_up) {
+                if (!r->lost_first)
+                    r->lost_first = p->seq;
+                r->lost_last = p->seq;
+                continue;
+            }
+            if (r->lost_first) {
+                send_lost(c, r->callback_id, r->lost_first, r->lost_last);
+                r->lost_first = r->lost_last = 0;
+            }
             send_event(c, p->proc, p->seq, r->callback_id, p->body, p->body_len);
             sent = true;
         }
