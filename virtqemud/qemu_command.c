@@ -104,8 +104,31 @@ int qcmd_pci_addr(qcmd *c, const mv_domain_device_info *info, const char *what, 
     const mv_domain_address *a = info ? info->address : NULL;
 
     buf[0] = '\0';
-    if (!a || !a->type)
+    if (!a || !a->type) {
+        /* Placed by us, not by QEMU: QEMU would put it in the first free slot at the time,
+         * which a device with an explicit address later on the line may need. The primary
+         * video of i440fx sits in slot 2, as in libvirt. */
+        int slot = -1, bus = 0;
+
+        if (!c->q35 && strcmp(what, "video") == 0 && !c->slot_used[0][2])
+            slot = 2;
+        /* Bus 0 first, then bridges and root ports in index order. */
+        for (int b = 0; slot < 0 && b < QCMD_MAX_BUS; b++)
+            for (int s = c->bus_first[b]; slot < 0 && s >= 0 && s <= c->bus_last[b]; s++)
+                if (!c->slot_used[b][s]) {
+                    slot = s;
+                    bus = b;
+                }
+        if (slot < 0)
+            return qcmd_refuse(c, "%s: no free PCI slot left (add a pci-bridge or "
+                                  "pcie-root-port)", what);
+        c->slot_used[bus][slot] = true;
+        if (bus == 0)
+            snprintf(buf, n, ",bus=%s.0,addr=0x%x", c->q35 ? "pcie" : "pci", (unsigned)slot);
+        else
+            snprintf(buf, n, ",bus=pci.%d,addr=0x%x", bus, (unsigned)slot);
         return 0;
+    }
     if (strcmp(a->type, "pci") != 0)
         return qcmd_refuse(c, "%s cannot sit at a '%s' address", what, a->type);
     if (a->domain > 0)
@@ -119,6 +142,20 @@ int qcmd_pci_addr(qcmd *c, const mv_domain_device_info *info, const char *what, 
     if (a->multifunction == MV_TRISTATE_YES)
         snprintf(buf + strlen(buf), n - strlen(buf), ",multifunction=on");
     return 0;
+}
+
+const char *qcmd_usb_addr(const mv_domain_device_info *info, char *buf, size_t n)
+{
+    const mv_domain_address *a = info ? info->address : NULL;
+
+    buf[0] = '\0';
+    if (a && a->type && strcmp(a->type, "usb") == 0 && a->port) {
+        if (a->bus > 0)
+            snprintf(buf, n, ",bus=usb%d.0,port=%s", a->bus, a->port);
+        else
+            snprintf(buf, n, ",bus=usb.0,port=%s", a->port);
+    }
+    return buf;
 }
 
 void qcmd_bootindex(const mv_domain_device_info *info, char *buf, size_t n)
@@ -137,6 +174,62 @@ int qcmd_need_device(qcmd *c, const char *type, const char *element)
 }
 
 #define MIB_ALIGN(kib) (((kib) + 1023ULL) / 1024ULL * 1024ULL)
+
+/* Marks the bus-0 slot an explicit PCI address takes. */
+static void mark_slot(qcmd *c, const mv_domain_device_info *info)
+{
+    const mv_domain_address *a = info->address;
+
+    if (a && a->type && strcmp(a->type, "pci") == 0 && a->bus < QCMD_MAX_BUS &&
+        a->slot >= 0 && a->slot < 32)
+        c->slot_used[a->bus > 0 ? a->bus : 0][a->slot] = true;
+}
+
+/* Every explicit PCI slot, before anything is placed automatically. */
+static int scan_slots(qcmd *c)
+{
+    const mv_domain_def *d = c->def;
+
+    for (int b = 0; b < QCMD_MAX_BUS; b++)
+        c->bus_last[b] = -1;
+    c->bus_first[0] = c->q35 ? 1 : 3;
+    c->bus_last[0] = c->q35 ? 0x1e : 31; /* q35's 0x1f is the ICH9 itself */
+    if (qcmd_controller_indexes(c) < 0)
+        return -1;
+
+    c->slot_used[0][0] = true; /* host bridge */
+    if (!c->q35)
+        c->slot_used[0][1] = true; /* PIIX3: ISA, IDE, USB, PM */
+    for (size_t i = 0; i < d->ndisks; i++)
+        mark_slot(c, &d->disks[i].info);
+    for (size_t i = 0; i < d->ncontrollers; i++)
+        mark_slot(c, &d->controllers[i].info);
+    for (size_t i = 0; i < d->nfilesystems; i++)
+        mark_slot(c, &d->filesystems[i].info);
+    for (size_t i = 0; i < d->nnets; i++)
+        mark_slot(c, &d->nets[i].info);
+    for (size_t i = 0; i < d->ninputs; i++)
+        mark_slot(c, &d->inputs[i].info);
+    for (size_t i = 0; i < d->nsounds; i++)
+        mark_slot(c, &d->sounds[i].info);
+    for (size_t i = 0; i < d->nvideos; i++)
+        mark_slot(c, &d->videos[i].info);
+    for (size_t i = 0; i < d->nwatchdogs; i++)
+        mark_slot(c, &d->watchdogs[i].info);
+    for (size_t i = 0; i < d->nrngs; i++)
+        mark_slot(c, &d->rngs[i].info);
+    for (size_t i = 0; i < d->npanics; i++)
+        mark_slot(c, &d->panics[i].info);
+    for (size_t i = 0; i < d->nserials; i++)
+        mark_slot(c, &d->serials[i].info);
+    if (d->memballoon)
+        mark_slot(c, &d->memballoon->info);
+    if (d->iommu)
+        mark_slot(c, &d->iommu->info);
+    if (d->vsock)
+        mark_slot(c, &d->vsock->info);
+    return 0;
+}
 
 /* ---- machine-wide options --------------------------------------------------------------- */
 
@@ -226,7 +319,7 @@ static int build_memory(qcmd *c)
     if (def->cpu && def->cpu->ncells) {
         total = 0;
         for (size_t i = 0; i < def->cpu->ncells; i++)
-            total += def->cpu->cells[i].memory_kib;
+            total += MIB_ALIGN(def->cpu->cells[i].memory_kib);
     }
     if (def->max_memory_kib)
         qcmd_opt(c, "-m", "size=%lluk,slots=%d,maxmem=%lluk", MIB_ALIGN(total),
@@ -305,7 +398,7 @@ static int build_cpu(qcmd *c)
             snprintf(cpus + strlen(cpus), sizeof(cpus) - strlen(cpus), ",cpus=%s", tok);
         free(list);
         qcmd_opt(c, "-object", "memory-backend-ram,id=ram-node%zu,size=%lluk", i,
-                 cell->memory_kib);
+                 MIB_ALIGN(cell->memory_kib));
         qcmd_opt(c, "-numa", "node,nodeid=%d%s,memdev=ram-node%zu",
                  cell->id >= 0 ? cell->id : (int)i, cpus, i);
     }
@@ -489,7 +582,9 @@ static int build(qcmd *c)
     qcmd_opt(c, "-chardev", "socket,id=charmonitor,path=%s,server=on,wait=off", mon);
     free(mon);
     qcmd_opt(c, "-mon", "chardev=charmonitor,id=monitor,mode=control");
-    if (build_machine(c) < 0 || build_features(c) < 0 || build_seclabels(c) < 0 ||
+    if (build_machine(c) < 0)
+        return -1;
+    if (scan_slots(c) < 0 || build_features(c) < 0 || build_seclabels(c) < 0 ||
         build_cpu(c) < 0 || build_memory(c) < 0)
         return -1;
     if (def->iothreads > 0)
@@ -540,11 +635,10 @@ int qemu_command_build(mv_domain_def *def, const qemu_command_params *params,
     qcmd c;
     int ret = -1;
 
-    memset(&c, 0, sizeof(c));
+    memset(&c, 0, sizeof(c)); /* ~10 KiB: the slot map */
     c.def = def;
     c.p = params;
     c.err = err;
-    c.next_usb_port = 1;
     if (!params->caps || !params->monitor_path || (!params->ports &&
                                                    !(params->flags & QEMU_COMMAND_DRY_RUN))) {
         mv_error_set(err, VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU,
@@ -569,9 +663,11 @@ cleanup:
     if (c.oom || (ret < 0 && !mv_error_is_set(err)))
         mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot build the command line of '%s'",
                            def->name);
+    free(c.ctl_index);
     if (c.cmd) {
         for (size_t i = 0; i < c.taps_made; i++)
-            if (strcmp(def->nets[i].type, "bridge") == 0)
+            if (strcmp(def->nets[i].type, "bridge") == 0 ||
+                strncmp(def->nets[i].target_dev, "mvtap", 5) == 0)
                 qemu_tap_delete(def->nets[i].target_dev, NULL);
         qemu_command_release_ports(c.cmd);
         qemu_command_free(c.cmd);

@@ -115,6 +115,7 @@ static int serial(qcmd *c, const mv_domain_chr *chr, size_t i)
     char id[48];
     const char *tt = chr->target_model ? chr->target_model : chr->target_type;
     int port = chr->target_port >= 0 ? chr->target_port : (int)i;
+    char usb[64];
 
     snprintf(id, sizeof(id), "charserial%zu", i);
     if (qcmd_chardev(c, chr, id, QEMU_CHR_SERIAL, i) < 0)
@@ -122,8 +123,13 @@ static int serial(qcmd *c, const mv_domain_chr *chr, size_t i)
     if (!tt || is(tt, "isa-serial"))
         qcmd_opt(c, "-device", "isa-serial,chardev=%s,id=serial%zu,index=%d", id, i, port);
     else if (is(tt, "usb-serial"))
-        qcmd_opt(c, "-device", "usb-serial,chardev=%s,id=serial%zu,bus=usb.0,port=%d", id, i,
-                 c->next_usb_port++);
+        qcmd_opt(c, "-device", "usb-serial,chardev=%s,id=serial%zu%s", id, i,
+                 qcmd_usb_addr(&chr->info, usb, sizeof(usb)));
+    else if (is(tt, "isa-debug"))
+        qcmd_opt(c, "-device", "isa-debugcon,chardev=%s,id=serial%zu,iobase=0x%x", id, i,
+                 chr->info.address && chr->info.address->iobase > 0
+                     ? (unsigned)chr->info.address->iobase
+                     : 0x402u);
     else if (is(tt, "pci-serial"))
         qcmd_opt(c, "-device", "pci-serial,chardev=%s,id=serial%zu", id, i);
     else
@@ -132,12 +138,17 @@ static int serial(qcmd *c, const mv_domain_chr *chr, size_t i)
 }
 
 /* virtio consoles and channels sit on a virtio-serial bus; add one if none was given. */
-static void need_virtio_serial(qcmd *c)
+static int need_virtio_serial(qcmd *c)
 {
+    char addr[128];
+
     if (c->has_virtio_serial)
-        return;
-    qcmd_opt(c, "-device", "virtio-serial-pci,id=virtio-serial0");
+        return 0;
+    if (qcmd_pci_addr(c, NULL, "virtio-serial controller", addr, sizeof(addr)) < 0)
+        return -1;
+    qcmd_opt(c, "-device", "virtio-serial-pci,id=virtio-serial0%s", addr);
     c->has_virtio_serial = true;
+    return 0;
 }
 
 int qcmd_chardevs(qcmd *c)
@@ -177,7 +188,8 @@ int qcmd_chardevs(qcmd *c)
         if (!is(con->target_type, "virtio"))
             return qcmd_refuse(c, "console target type '%s' is not supported on x86_64",
                                con->target_type);
-        need_virtio_serial(c);
+        if (need_virtio_serial(c) < 0)
+            return -1;
         snprintf(id, sizeof(id), "charconsole%zu", i);
         if (qcmd_chardev(c, con, id, QEMU_CHR_CONSOLE, i) < 0)
             return -1;
@@ -194,7 +206,8 @@ int qcmd_chardevs(qcmd *c)
         if (ch->info.address && is(ch->info.address->type, "virtio-serial") &&
             ch->info.address->port)
             nr = atoi(ch->info.address->port);
-        need_virtio_serial(c);
+        if (need_virtio_serial(c) < 0)
+            return -1;
         snprintf(id, sizeof(id), "charchannel%zu", i);
         if (qcmd_chardev(c, ch, id, QEMU_CHR_CHANNEL, i) < 0)
             return -1;

@@ -103,19 +103,28 @@ static int controller(qcmd *c, const mv_domain_controller *ctl, int index)
             return qcmd_refuse(c, "USB controller model '%s' is not supported", m);
         if (qcmd_need_device(c, dev, "controller type='usb'") < 0)
             return -1;
-        c->has_usb = true;
-        if (strstr(dev, "xhci") && ctl->ports > 0)
-            qcmd_opt(c, "-device", "%s,p2=%d,p3=%d,id=usb%s%s", dev, ctl->ports, ctl->ports,
-                     index ? "" : "", addr);
+        char id[32];
+
+        c->has_usb |= index == 0 && ctl->master_startport < 0;
+        /* PIIX3's own USB function, where libvirt and real hardware have it. */
+        if (is(dev, "piix3-usb-uhci") && !c->q35 && !ctl->info.address)
+            snprintf(addr, sizeof(addr), ",bus=pci.0,addr=0x1.0x2");
+        /* Controller 0 is "usb" (devices name bus usb.0), others usbN, as libvirt. */
+        snprintf(id, sizeof(id), index ? "usb%d" : "usb", index);
+        if (ctl->master_startport >= 0)
+            /* A UHCI companion of the EHCI controller with the same index. */
+            qcmd_opt(c, "-device", "%s,masterbus=%s.0,firstport=%d%s", dev, id,
+                     ctl->master_startport, addr);
+        else if (strstr(dev, "xhci") && ctl->ports > 0)
+            qcmd_opt(c, "-device", "%s,p2=%d,p3=%d,id=%s%s", dev, ctl->ports, ctl->ports, id,
+                     addr);
         else
-            qcmd_opt(c, "-device", "%s,id=usb%s", dev, addr);
-        if (index > 0)
-            return qcmd_refuse(c, "more than one USB controller is not supported by modvirt");
+            qcmd_opt(c, "-device", "%s,id=%s%s", dev, id, addr);
         return 0;
     }
     if (is(t, "scsi")) {
         const char *m = ctl->model;
-        const char *dev = !m || is(m, "lsilogic") ? "lsi"
+        const char *dev = !m || is(m, "lsilogic") || is(m, "auto") ? "lsi53c895a"
                           : is(m, "virtio-scsi") ? "virtio-scsi-pci"
                           : is(m, "virtio-transitional") ? "virtio-scsi-pci-transitional"
                           : is(m, "virtio-non-transitional") ? "virtio-scsi-pci-non-transitional"
@@ -152,26 +161,73 @@ static int controller(qcmd *c, const mv_domain_controller *ctl, int index)
     return qcmd_refuse(c, "controller type '%s' is not supported", t);
 }
 
-static int controllers(qcmd *c)
+/* The first port an ICH9 UHCI companion covers on its EHCI master (libvirt fills
+ * this in when <master> is absent): uhci1 0, uhci2 2, uhci3 4; -1 when not one. */
+static int companion_startport(const mv_domain_controller *ctl)
+{
+    if (!is(ctl->type, "usb") || !ctl->model || strncmp(ctl->model, "ich9-uhci", 9) != 0)
+        return -1;
+    if (ctl->master_startport >= 0)
+        return ctl->master_startport;
+    return (ctl->model[9] - '1') * 2;
+}
+
+int qcmd_controller_indexes(qcmd *c)
 {
     int next[16] = {0};
     const char *types[16] = {NULL};
+    size_t n = c->def->ncontrollers;
+    int *index = calloc(n ? n : 1, sizeof(int));
 
-    for (size_t i = 0; i < c->def->ncontrollers; i++) {
+    if (!index) {
+        c->oom = true;
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
         const mv_domain_controller *ctl = &c->def->controllers[i];
         size_t k = 0;
-        int index;
 
         /* Unnumbered controllers take the next index of their type, as libvirt assigns. */
         while (k < 15 && types[k] && !is(types[k], ctl->type))
             k++;
         types[k] = ctl->type;
-        index = ctl->index >= 0 ? ctl->index : next[k];
-        if (index >= next[k])
-            next[k] = index + 1;
-        if (controller(c, ctl, index) < 0)
-            return -1;
+        index[i] = ctl->index >= 0 ? ctl->index : next[k];
+        if (index[i] >= next[k])
+            next[k] = index[i] + 1;
+        if (!is(ctl->type, "pci") || index[i] <= 0 || index[i] >= QCMD_MAX_BUS)
+            continue;
+        /* What plugs into the bus this controller makes. */
+        if (is(ctl->model, "pci-bridge") || is(ctl->model, "pcie-to-pci-bridge") ||
+            is(ctl->model, "dmi-to-pci-bridge") || is(ctl->model, "pci-expander-bus")) {
+            c->bus_first[index[i]] = is(ctl->model, "pci-expander-bus") ? 0 : 1;
+            c->bus_last[index[i]] = 31;
+        } else if (is(ctl->model, "pcie-root-port") ||
+                   is(ctl->model, "pcie-switch-downstream-port")) {
+            c->bus_first[index[i]] = 0;
+            c->bus_last[index[i]] = 0;
+        }
     }
+    c->ctl_index = index;
+    return 0;
+}
+
+static int controllers(qcmd *c)
+{
+    size_t n = c->def->ncontrollers;
+    int *index = c->ctl_index;
+
+    /* USB companions after every master: QEMU needs the master's bus to exist. */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n; i++) {
+            mv_domain_controller ctl = c->def->controllers[i];
+            int start = companion_startport(&ctl);
+
+            if ((start >= 0) != (pass == 1))
+                continue;
+            ctl.master_startport = start;
+            if (controller(c, &ctl, index[i]) < 0)
+                return -1;
+        }
     return 0;
 }
 
@@ -338,8 +394,11 @@ static int disk(qcmd *c, const mv_domain_disk *d, size_t n)
         if (!c->has_usb)
             return qcmd_refuse(c, "disk '%s' on the usb bus needs a USB controller",
                                d->target_dev);
-        qcmd_opt(c, "-device", "usb-storage,bus=usb.0,port=%d%s,id=usb-disk%d%s%s%s",
-                 c->next_usb_port++, drive, idx, boot, cdrom ? ",removable=on" : "", extra);
+        char usb[64];
+
+        qcmd_opt(c, "-device", "usb-storage%s%s,id=usb-disk%d%s%s%s",
+                 qcmd_usb_addr(&d->info, usb, sizeof(usb)), drive, idx, boot,
+                 cdrom ? ",removable=on" : "", extra);
     } else if (is(bus, "fdc")) {
         qcmd_opt(c, "-device", "floppy,unit=%d%s,id=fdc0-0-%d%s", idx, drive, idx, boot);
     } else {
@@ -440,9 +499,20 @@ static int net(qcmd *c, mv_domain_net *n, size_t i)
     } else if (is(n->type, "ethernet")) {
         char *ifn;
 
-        if (!n->target_dev)
-            return qcmd_refuse(c, "interface type='ethernet' needs <target dev='TAP'/> naming "
-                                  "an existing tap device");
+        /* With no name given, a tap of our own (no bridge), removed at stop; a named one
+         * is the user's, prepared beforehand. */
+        if (!n->target_dev) {
+            if (asprintf(&n->target_dev, "mvtap%dn%zu", c->p->id < 0 ? 0 : c->p->id, i) < 0) {
+                n->target_dev = NULL;
+                c->oom = true;
+                return -1;
+            }
+            if (!(c->p->flags & QEMU_COMMAND_DRY_RUN)) {
+                if (qemu_tap_create(n->target_dev, NULL, n->mtu, c->err) < 0)
+                    return -1;
+                c->taps_made = i + 1;
+            }
+        }
         ifn = qcmd_escape(c, n->target_dev);
         qcmd_opt(c, "-netdev", "tap,id=hostnet%zu,ifname=%s,script=no,downscript=no%s", i,
                  ifn ? ifn : "", is(n->driver_name, "vhost") ? ",vhost=on" : "");
@@ -487,7 +557,10 @@ static int input(qcmd *c, const mv_domain_input *in, size_t i)
                                                      : "usb-mouse";
         if (!c->has_usb)
             return qcmd_refuse(c, "input bus='usb' needs a USB controller");
-        qcmd_opt(c, "-device", "%s,id=input%zu,bus=usb.0,port=%d", dev, i, c->next_usb_port++);
+        char usb[64];
+
+        qcmd_opt(c, "-device", "%s,id=input%zu%s", dev, i,
+                 qcmd_usb_addr(&in->info, usb, sizeof(usb)));
         return 0;
     }
     if (qcmd_pci_addr(c, &in->info, "input", addr, sizeof(addr)) < 0)
@@ -555,7 +628,11 @@ static int graphics(qcmd *c, mv_domain_graphics *g, bool *has_vnc_or_spice)
                 snprintf(path, sizeof(path), "%s/vnc.sock", c->p->sock_dir);
                 s = path;
             }
-            snprintf(opts, sizeof(opts), "unix:%s", s);
+            char *esc = qcmd_escape(c, s);
+
+            /* "vnc=" first: a bare "unix:/a=b" would be read as a key. */
+            snprintf(opts, sizeof(opts), "vnc=unix:%s", esc ? esc : "");
+            free(esc);
         } else if (g->nlistens && is(g->listens[0].type, "none")) {
             snprintf(opts, sizeof(opts), "none");
         } else {
@@ -727,12 +804,18 @@ static int sound(qcmd *c, const mv_domain_sound *s, size_t i)
           : is(m, "usb") ? "usb-audio" : NULL;
     if (!dev)
         return qcmd_refuse(c, "sound model '%s' is not supported", m);
-    if (qcmd_need_device(c, dev, "sound model") < 0 ||
+    if (qcmd_need_device(c, dev, "sound model") < 0)
+        return -1;
+    /* sb16 is an ISA card, usb-audio a USB one: only the others take a PCI slot. */
+    addr[0] = '\0';
+    if (!is(dev, "sb16") && !is(dev, "usb-audio") &&
         qcmd_pci_addr(c, &s->info, "sound", addr, sizeof(addr)) < 0)
         return -1;
     if (is(dev, "usb-audio")) {
-        qcmd_opt(c, "-device", "usb-audio,id=sound%zu,audiodev=audio%d,bus=usb.0,port=%d", i, aid,
-                 c->next_usb_port++);
+        char usb[64];
+
+        qcmd_opt(c, "-device", "usb-audio,id=sound%zu,audiodev=audio%d%s", i, aid,
+                 qcmd_usb_addr(&s->info, usb, sizeof(usb)));
     } else if (strstr(dev, "hda")) {
         qcmd_opt(c, "-device", "%s,id=sound%zu%s", dev, i, addr);
         if (!s->ncodecs)
@@ -759,11 +842,12 @@ static int watchdog(qcmd *c, const mv_domain_watchdog *w, size_t i)
     if (is(w->model, "itco")) {
         if (!c->q35)
             return qcmd_refuse(c, "watchdog model 'itco' needs a q35 machine");
-    } else if (is(w->model, "i6300esb") || is(w->model, "ib700")) {
+    } else if (is(w->model, "ib700")) {
+        qcmd_opt(c, "-device", "ib700,id=watchdog%zu", i);
+    } else if (is(w->model, "i6300esb")) {
         if (qcmd_pci_addr(c, &w->info, "watchdog", addr, sizeof(addr)) < 0)
             return -1;
-        qcmd_opt(c, "-device", "%s,id=watchdog%zu%s", w->model, i,
-                 is(w->model, "ib700") ? "" : addr);
+        qcmd_opt(c, "-device", "i6300esb,id=watchdog%zu%s", i, addr);
     } else {
         return qcmd_refuse(c, "watchdog model '%s' is not supported on x86_64", w->model);
     }
@@ -826,15 +910,15 @@ static int rng(qcmd *c, const mv_domain_rng *r, size_t i)
 
 static int redirdev(qcmd *c, const mv_domain_redirdev *r, size_t i)
 {
-    char id[48];
+    char id[48], usb[64];
 
     if (!c->has_usb)
         return qcmd_refuse(c, "redirdev needs a USB controller");
     snprintf(id, sizeof(id), "charredir%zu", i);
     if (qcmd_chardev(c, &r->chr, id, QEMU_CHR_CHANNEL, (size_t)-1) < 0)
         return -1;
-    qcmd_opt(c, "-device", "usb-redir,chardev=%s,id=redir%zu,bus=usb.0,port=%d", id, i,
-             c->next_usb_port++);
+    qcmd_opt(c, "-device", "usb-redir,chardev=%s,id=redir%zu%s", id, i,
+             qcmd_usb_addr(&r->info, usb, sizeof(usb)));
     return 0;
 }
 
@@ -843,11 +927,6 @@ static int misc(qcmd *c)
     const mv_domain_def *def = c->def;
     char addr[ADDR_LEN];
 
-    for (size_t i = 0; i < def->nhubs; i++) {
-        if (!c->has_usb)
-            return qcmd_refuse(c, "hub needs a USB controller");
-        qcmd_opt(c, "-device", "usb-hub,id=hub%zu,bus=usb.0,port=%d", i, c->next_usb_port++);
-    }
     for (size_t i = 0; i < def->npanics; i++) {
         const char *m = def->panics[i].model ? def->panics[i].model : "isa";
 
@@ -891,6 +970,22 @@ int qcmd_devices(qcmd *c)
 
     if (controllers(c) < 0)
         return -1;
+    /* Hubs right after the controllers, as libvirt: devices placed later may sit on
+     * their ports. */
+    for (size_t i = 0; i < def->nhubs; i++) {
+        char usb[64];
+
+        if (!c->has_usb)
+            return qcmd_refuse(c, "hub needs a USB controller");
+        qcmd_opt(c, "-device", "usb-hub,id=hub%zu%s", i,
+                 qcmd_usb_addr(&def->hubs[i].info, usb, sizeof(usb)));
+    }
+    /* q35 has no floppy controller of its own. */
+    for (size_t i = 0; c->q35 && i < def->ndisks; i++)
+        if (is(def->disks[i].target_bus, "fdc")) {
+            qcmd_opt(c, "-device", "isa-fdc,id=fdc0");
+            break;
+        }
     for (size_t i = 0; i < def->ndisks; i++)
         if (disk(c, &def->disks[i], i) < 0)
             return -1;
@@ -929,8 +1024,13 @@ int qcmd_devices(qcmd *c)
     for (size_t i = 0; i < def->nrngs; i++)
         if (rng(c, &def->rngs[i], i) < 0)
             return -1;
-    if (display && !def->nvideos)
-        qcmd_opt(c, "-device", "VGA,id=video0");
+    if (display && !def->nvideos) {
+        char addr[ADDR_LEN];
+
+        if (qcmd_pci_addr(c, NULL, "video", addr, sizeof(addr)) < 0)
+            return -1;
+        qcmd_opt(c, "-device", "VGA,id=video0%s", addr);
+    }
     qcmd_opt(c, "-msg", "timestamp=on");
     return 0;
 }

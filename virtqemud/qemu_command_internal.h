@@ -5,6 +5,8 @@
 
 #include "virtqemud/qemu_command.h"
 
+#define QCMD_MAX_BUS 256
+
 /* One build: the command being filled and the facts devices need. Allocation failures
  * set `oom` and are reported once at the end, so adding an argument never branches. */
 typedef struct qcmd {
@@ -18,7 +20,11 @@ typedef struct qcmd {
     bool has_usb;             /* a USB controller exists */
     bool audio_added;         /* the default "-audiodev none" was emitted */
     bool serial_console_done; /* a <console type=serial> was folded into serial 0 */
-    int next_usb_port;
+    /* PCI placement: bus N (libvirt's controller index; its id is pci.N) takes devices
+     * in slots bus_first[N]..bus_last[N] (bus_last -1: not a bus devices plug into). */
+    bool slot_used[QCMD_MAX_BUS][32];
+    int bus_first[QCMD_MAX_BUS], bus_last[QCMD_MAX_BUS];
+    int *ctl_index;           /* the index of each controller, given or assigned */
     size_t taps_made;         /* nets[0..taps_made) whose bridge taps this build created */
     mv_error *err;
 } qcmd;
@@ -41,12 +47,18 @@ int qcmd_refuse(qcmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 
  * buf of size n. Fails for a non-PCI address on a PCI device. */
 int qcmd_pci_addr(qcmd *c, const mv_domain_device_info *info, const char *what, char *buf,
                   size_t n);
+/* ",bus=usbN.0,port=P" for a <address type='usb'/>, else "" (QEMU picks a free port,
+ * through hubs when the root ports are taken). Returns buf. */
+const char *qcmd_usb_addr(const mv_domain_device_info *info, char *buf, size_t n);
 /* ",bootindex=N" or "" into buf. */
 void qcmd_bootindex(const mv_domain_device_info *info, char *buf, size_t n);
 
 /* Whether QEMU has device type `type`; otherwise refuses, naming the element. */
 int qcmd_need_device(qcmd *c, const char *type, const char *element);
 
+/* qemu_command_devices.c: the index of every controller (c->ctl_index) and the PCI
+ * buses they make (bus_first/bus_last). */
+int qcmd_controller_indexes(qcmd *c);
 /* qemu_command_devices.c: every <devices> child, in libvirt's order. */
 int qcmd_devices(qcmd *c);
 /* qemu_command_chardev.c: serials, parallels, consoles, channels; and one chardev. */

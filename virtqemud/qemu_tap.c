@@ -1,5 +1,6 @@
-/* qemu_tap.c: tap devices for <interface type='bridge'> — created persistent and enslaved
- * to the bridge before QEMU starts (QEMU then opens them by name), deleted at stop. */
+/* qemu_tap.c: tap devices for <interface type='bridge'> (and unnamed type='ethernet') —
+ * created persistent, enslaved to the bridge before QEMU starts (QEMU then opens them by
+ * name), deleted at stop. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -118,7 +119,9 @@ void qemu_command_cleanup_host(const mv_domain_def *live)
     for (size_t i = 0; live && i < live->nnets; i++) {
         const mv_domain_net *n = &live->nets[i];
 
-        if (n->type && strcmp(n->type, "bridge") == 0 && n->target_dev)
+        if (n->type && n->target_dev &&
+            (strcmp(n->type, "bridge") == 0 ||
+             (strcmp(n->type, "ethernet") == 0 && strncmp(n->target_dev, "mvtap", 5) == 0)))
             qemu_tap_delete(n->target_dev, NULL);
     }
 }

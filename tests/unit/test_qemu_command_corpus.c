@@ -309,6 +309,7 @@ static void extract(const cmdinfo *c, meaning *m)
                 if (asprintf(&nics[nn], "%s|%s", kv_get(a, "mac"), model) > 0)
                     nn++;
             } else if ((!strcmp(drv, "isa-serial") || !strcmp(drv, "usb-serial") ||
+                        !strcmp(drv, "isa-debugcon") ||
                         !strcmp(drv, "pci-serial")) &&
                        ns < 64) {
                 const char *backend = "?";
