@@ -217,6 +217,72 @@ static void numbered_replayed_after_kill(void **state)
     mvt_raw_close(&b);
 }
 
+/* The proxy's part, made deterministic: the client's upstream is dead and events happen
+ * while the proxy is stopped; once it runs again it reconnects on its own and replays the
+ * registration with resume_seq, and the daemon sends exactly what the client missed. */
+static void proxy_replays_with_resume(void **state)
+{
+    mvt_env *e = *state;
+    mvt_raw c, d;
+    mvt_result r;
+    char sock[256];
+    assert_int_equal(mvt_vmctl(&r, "-c", URI, "list", NULL), 0);
+    mvt_result_free(&r);
+
+    snprintf(sock, sizeof(sock), "%s/virtproxyd-sock", e->run_dir);
+    assert_int_equal(mvt_raw_connect(&c, sock), 0);
+    Modvirt__ConnectOpenArgs o = MODVIRT__CONNECT_OPEN_ARGS__INIT;
+    o.uri = URI;
+    assert_int_equal(mvt_raw_call(&c, 1, MV_PROC_CONNECT_OPEN, &o.base, NULL, 0), 0);
+    Modvirt__Envelope *env = NULL;
+    assert_int_equal(mvt_raw_read(&c, &env, 10000), 1);
+    assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_REPLY);
+    mv_envelope_free(env);
+    uint64_t base = raw_register(&c, 2, 3, 0);
+    define_named(e, "px1");
+    assert_int_equal(expect_event(&c, 3, "px1", VIR_DOMAIN_EVENT_DEFINED,
+                                  VIR_DOMAIN_EVENT_DEFINED_ADDED), base + 1);
+
+    pid_t proxy = mvt_daemon_pid(e, "virtproxyd");
+    pid_t qemud = mvt_daemon_pid(e, "virtqemud");
+    assert_true(proxy > 0 && qemud > 0);
+    assert_int_equal(mvt_stop_wait(proxy, 10000), 0);
+    assert_int_equal(mvt_kill_wait(qemud, SIGKILL, 10000), 0);
+
+    /* a new virtqemud, started by hand, gets an event while the proxy sleeps */
+    char *notify_path = NULL;
+    int nfd = mvt_notify_open(e, "notify", &notify_path);
+    assert_true(nfd >= 0);
+    setenv("NOTIFY_SOCKET", notify_path, 1);
+    const char *argv[] = {"virtqemud", NULL};
+    pid_t child = mvt_spawn(argv, NULL);
+    unsetenv("NOTIFY_SOCKET");
+    assert_true(child > 0);
+    assert_int_equal(mvt_notify_wait(nfd, "READY=1", 20000, NULL, NULL), 0);
+    close(nfd);
+    free(notify_path);
+    raw_open(e, &d);
+    Modvirt__DomainDefineArgs def = MODVIRT__DOMAIN_DEFINE_ARGS__INIT;
+    def.xml = "<domain type='qemu'><name>px2</name><memory unit='MiB'>64</memory>"
+              "<os><type arch='x86_64'>hvm</type></os></domain>";
+    assert_int_equal(mvt_raw_call(&d, 2, MV_PROC_DOMAIN_DEFINE_XML, &def.base, NULL, 0), 0);
+    assert_int_equal(mvt_raw_read(&d, &env, 10000), 1);
+    assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_REPLY);
+    mv_envelope_free(env);
+    mvt_raw_close(&d);
+
+    /* the proxy wakes: the client receives the missed event, numbered on, exactly once */
+    assert_int_equal(kill(proxy, SIGCONT), 0);
+    assert_int_equal(expect_event(&c, 3, "px2", VIR_DOMAIN_EVENT_DEFINED,
+                                  VIR_DOMAIN_EVENT_DEFINED_ADDED), base + 2);
+    define_named(e, "px3");
+    assert_int_equal(expect_event(&c, 3, "px3", VIR_DOMAIN_EVENT_DEFINED,
+                                  VIR_DOMAIN_EVENT_DEFINED_ADDED), base + 3);
+    mvt_raw_close(&c);
+    kill(child, SIGTERM);
+    assert_true(mvt_wait_exit(child, 20000) >= 0);
+}
+
 /* ---- libvirt's API in this process ---- */
 
 typedef struct seen {
@@ -346,6 +412,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(numbered_replayed_after_kill, setup, teardown),
+        cmocka_unit_test_setup_teardown(proxy_replays_with_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(api_events_survive_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(vmctl_event_prints_as_virsh, setup, teardown),
     };
