@@ -244,7 +244,7 @@ int qemu_post_to_daemon(void *ctx, void (*fn)(void *), void *arg)
 
 /* ---- async work that needs the domain's job: a thread each ----------------------------- */
 
-typedef enum vm_work { WORK_STOP, WORK_SYNC, WORK_PANIC } vm_work;
+typedef enum vm_work { WORK_STOP, WORK_SYNC, WORK_PANIC, WORK_ATTACH } vm_work;
 
 typedef struct work_arg {
     qemu_vm *vm;
@@ -275,6 +275,23 @@ static void restart_after_poweroff(qemu_vm *vm)
 cleanup:
     mv_error_clear(&err);
     qemu_domsnap_unref(snap);
+}
+
+/* Re-attach's monitor half, under the job: a hung monitor delays only this domain's
+ * jobs, never the daemon's start or other guests. Then QEMU's word on the state. */
+static void attach_monitor(qemu_vm *vm)
+{
+    mv_error err = MV_ERROR_INIT;
+
+    if (!(vm->mon = qemu_mon_open(&vm->runs->ml, vm->mon_path, QEMU_REATTACH_MS, qemu_vm_alive, vm,
+                                  &qemu_vm_mon_callbacks, vm, &err))) {
+        /* Still listed and watched: destroy works through the pidfd. */
+        MV_ERROR("domain '%s': cannot re-attach to its monitor: %s", vm->name, err.message);
+        mv_error_clear(&err);
+        return;
+    }
+    MV_DEBUG("domain '%s': monitor re-attached", vm->name);
+    sync_state(vm);
 }
 
 static void *work_main(void *opaque)
@@ -312,10 +329,13 @@ static void *work_main(void *opaque)
                                    : VIR_DOMAIN_EVENT_STOPPED_CRASHED);
             if (vm->guest_shutdown)
                 restart_after_poweroff(vm);
-        } else if (w->what == WORK_SYNC)
+        } else if (w->what == WORK_SYNC) {
             sync_state(vm);
-        else
+        } else if (w->what == WORK_ATTACH) {
+            attach_monitor(vm);
+        } else {
             handle_panic(vm);
+        }
     }
     qemu_vm_unref(cur);
     qemu_domobj_end_job(vm->obj);
@@ -355,6 +375,11 @@ static void start_work(qemu_vm *vm, vm_work what)
         free(w);
     }
     pthread_attr_destroy(&attr);
+}
+
+void qemu_vm_attach_later(qemu_vm *vm)
+{
+    start_work(vm, WORK_ATTACH);
 }
 
 /* The process is gone (pidfd) or its monitor is (EOF): shut the domain off, once. */

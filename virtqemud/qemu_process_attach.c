@@ -41,6 +41,11 @@ static void reattach_one(qemu_runs *runs, const char *name, const char *path)
         mv_error_set_errno(&err, ENOMEM, VIR_FROM_QEMU, "cannot re-attach '%s'", name);
         goto cleanup;
     }
+    free(vm->mon_path);
+    if (!(vm->mon_path = strdup(st.monitor))) {
+        mv_error_set_errno(&err, ENOMEM, VIR_FROM_QEMU, "cannot re-attach '%s'", name);
+        goto cleanup;
+    }
     vm->pid = st.pid;
     vm->guest_shutdown = st.guest_shutdown;
     /* Same pid and same start time, or it is another process that reused the pid. */
@@ -84,12 +89,6 @@ static void reattach_one(qemu_runs *runs, const char *name, const char *path)
             vm->ports[vm->nports++] = ports[k];
         }
     }
-    if (!(vm->mon = qemu_mon_open(&runs->ml, st.monitor, QEMU_REATTACH_MS, qemu_vm_alive, vm,
-                                  &qemu_vm_mon_callbacks, vm, &err))) {
-        /* Keep it listed and watched: destroy still works through the pidfd. */
-        MV_ERROR("domain '%s': cannot re-attach to its monitor: %s", name, err.message);
-        mv_error_clear(&err);
-    }
     if (!(snap = qemu_domsnap_new(st.def)))
         goto cleanup;
     st.def = NULL;
@@ -104,6 +103,8 @@ static void reattach_one(qemu_runs *runs, const char *name, const char *path)
         goto cleanup;
     qemu_domlist_publish(s->doms, obj, qemu_domsnap_ref(snap));
     qemu_vm_post(vm, qemu_vm_watch);
+    /* The monitor on a thread of its own (it waits for our job to end). */
+    qemu_vm_attach_later(vm);
     MV_INFO("re-attached to domain '%s': id %d, pid %d", name, st.id, (int)st.pid);
 
 cleanup:

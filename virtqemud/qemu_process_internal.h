@@ -82,6 +82,9 @@ int qemu_post_to_daemon(void *ctx, void (*fn)(void *), void *arg);
  * registered is left alone. */
 void qemu_vm_stop(qemu_vm *vm, int reason, int detail);
 
+/* Connects vm's monitor (vm->mon_path) on a thread that takes the domain's job. */
+void qemu_vm_attach_later(qemu_vm *vm);
+
 /* Monitor callbacks (opaque: the run) and the liveness check for qemu_mon_open. */
 extern const qemu_mon_callbacks qemu_vm_mon_callbacks;
 bool qemu_vm_alive(void *vm);
