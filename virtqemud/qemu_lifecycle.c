@@ -172,8 +172,9 @@ int qemu_proc_domain_destroy(mv_call *call, const Modvirt__DomainFlagsArgs *args
     lc_job j;
     int rc = -1;
 
-    if (!uuid || qemu_check_flags(args->flags, VIR_DOMAIN_DESTROY_GRACEFUL, "virDomainDestroyFlags",
-                                  err) < 0)
+    if (!uuid ||
+        qemu_check_flags(args->flags, VIR_DOMAIN_DESTROY_GRACEFUL | VIR_DOMAIN_DESTROY_REMOVE_LOGS,
+                         "virDomainDestroyFlags", err) < 0)
         return -1;
     killed = qemu_process_destroy_begin(qemu_state_of(call), uuid);
     if (job_begin(call, args->dom, "destroy", &j) < 0)
@@ -184,6 +185,8 @@ int qemu_proc_domain_destroy(mv_call *call, const Modvirt__DomainFlagsArgs *args
         rc = 0; /* the death we caused was handled while we waited for the job */
     else
         require_active(&j, err);
+    if (rc == 0 && (args->flags & VIR_DOMAIN_DESTROY_REMOVE_LOGS))
+        qemu_process_remove_log(j.s, j.snap->def->name);
     job_end(&j);
     return rc;
 }

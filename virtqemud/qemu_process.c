@@ -970,6 +970,17 @@ int qemu_process_destroy(qemu_state *s, qemu_domobj *obj, bool graceful, mv_erro
     return ret;
 }
 
+void qemu_process_remove_log(qemu_state *s, const char *name)
+{
+    char *path = NULL;
+
+    if (asprintf(&path, "%s/%s.log", runs_of(s)->log_dir, name) < 0)
+        return;
+    if (unlink(path) < 0 && errno != ENOENT)
+        MV_WARN("cannot remove log '%s': %s", path, strerror(errno));
+    free(path);
+}
+
 int qemu_process_command(qemu_state *s, qemu_domobj *obj, const char *cmd, json_object *args,
                          json_object **reply, mv_error *err)
 {

@@ -105,6 +105,8 @@ bool qemu_process_destroy_begin(struct qemu_state *s, const unsigned char *uuid)
  * destroyed. */
 int qemu_process_destroy(struct qemu_state *s, struct qemu_domobj *obj, bool graceful,
                          mv_error *err);
+/* VIR_DOMAIN_DESTROY_REMOVE_LOGS: removes <log_dir>/qemu/NAME.log (missing is fine). */
+void qemu_process_remove_log(struct qemu_state *s, const char *name);
 /* Runs a QMP command on obj's running guest (reply may be NULL). Fails with
  * VIR_ERR_OPERATION_INVALID when it is not running. */
 int qemu_process_command(struct qemu_state *s, struct qemu_domobj *obj, const char *cmd,
