@@ -111,6 +111,26 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
     return 0;
 }
 
+/* modvirt's extension: events that could not be delivered are said so, in sequence */
+static void on_lost(virConnectPtr conn, int id, unsigned long long first,
+                    unsigned long long last, void *opaque)
+{
+    event_run *r = opaque;
+    (void)conn;
+    (void)id;
+    if (r->ctx->json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "events_lost_first", json_object_new_int64((int64_t)first));
+        json_object_object_add(o, "events_lost_last", json_object_new_int64((int64_t)last));
+        fprintf(r->ctx->out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+    } else {
+        print_prefix(r);
+        fprintf(r->ctx->out, "events lost: %llu..%llu\n", first, last);
+    }
+    fflush(r->ctx->out);
+}
+
 static void on_timeout(int timer, void *opaque)
 {
     (void)timer;
@@ -136,7 +156,7 @@ int vmctl_cmd_event(vmctl_ctx *ctx, const vmctl_args *args)
     event_run r = {.ctx = ctx, .loop = vmctl_arg_bool(args, "loop"),
                    .timestamp = vmctl_arg_bool(args, "timestamp")};
     virDomainPtr dom = NULL;
-    virConnectPtr conn;
+    virConnectPtr conn = NULL;
     int ids[N_EVENT_NAMES];
     size_t nids = 0;
     int timer = -1, rc = -1;
@@ -194,6 +214,7 @@ int vmctl_cmd_event(vmctl_ctx *ctx, const vmctl_args *args)
     }
     if (virConnectRegisterCloseCallback(conn, on_close, &r, NULL) == 0)
         closecb = true;
+    modvirtConnectSetEventsLostCallback(conn, on_lost, &r, NULL);
     if (timeout && (timer = virEventAddTimeout((int)(timeout * 1000), on_timeout, &r, NULL)) < 0)
         goto cleanup;
     interrupted = 0;
@@ -228,6 +249,8 @@ cleanup:
         virEventRemoveTimeout(timer);
     if (closecb)
         virConnectUnregisterCloseCallback(conn, on_close);
+    if (conn)
+        modvirtConnectSetEventsLostCallback(conn, NULL, NULL, NULL);
     for (size_t i = 0; i < nids; i++)
         virConnectDomainEventDeregisterAny(conn, ids[i]);
     if (dom)

@@ -39,6 +39,9 @@ struct mvc_events {
     int watch;
     uint64_t last_seq; /* the highest event number seen */
     mvc_stream_list streams;
+    modvirtConnectEventsLostCallback lost_cb; /* with the two below, under lock */
+    void *lost_opaque;
+    virFreeCallback lost_free;
 };
 
 static void events_unref(void *opaque)
@@ -52,6 +55,8 @@ static void events_unref(void *opaque)
         free(q->body);
         free(q);
     }
+    if (ev->lost_free)
+        ev->lost_free(ev->lost_opaque);
     if (ev->pipe[0] >= 0)
         close(ev->pipe[0]);
     if (ev->pipe[1] >= 0)
@@ -134,6 +139,33 @@ static void cb_finish(cbent *c)
     free(c);
 }
 
+/* CONNECT_EVENTS_LOST: libvirt has no callback for it; modvirt's extension does. */
+static void run_lost(mvc_events *ev, qev *q)
+{
+    Modvirt__EventsLostMsg *m = (Modvirt__EventsLostMsg *)mv_body_unpack(
+        &modvirt__events_lost_msg__descriptor, q->body, q->len, NULL);
+    if (!m)
+        return;
+    pthread_mutex_lock(&ev->lock);
+    modvirtConnectEventsLostCallback cb = ev->lost_cb;
+    void *opaque = ev->lost_opaque;
+    virConnectPtr conn = NULL;
+    int id = m->callback_id;
+    for (cbent *c = ev->cbs; c; c = c->next) {
+        if (c->id == m->callback_id) {
+            conn = c->conn;
+            if (c->old_cb)
+                id = -1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&ev->lock);
+    /* a registration gone meanwhile has no one left to tell */
+    if (cb && conn)
+        cb(conn, id, (unsigned long long)m->first_seq, (unsigned long long)m->last_seq, opaque);
+    protobuf_c_message_free_unpacked(&m->base, NULL);
+}
+
 /* Runs one queued event (loop thread, lock not held). */
 static void run_event(virConnectPtr conn, mvc_events *ev, qev *q)
 {
@@ -142,8 +174,12 @@ static void run_event(virConnectPtr conn, mvc_events *ev, qev *q)
     virDomainPtr dom = NULL;
     cbent *c = NULL;
 
+    if (q->proc == MV_PROC_CONNECT_EVENTS_LOST) {
+        run_lost(ev, q);
+        goto cleanup;
+    }
     if (q->proc != MV_PROC_DOMAIN_EVENT_LIFECYCLE)
-        goto cleanup; /* CONNECT_EVENTS_LOST has no libvirt callback; unknown ones neither */
+        goto cleanup; /* not an event this library knows */
     m = (Modvirt__DomainEventLifecycleMsg *)mv_body_unpack(
         &modvirt__domain_event_lifecycle_msg__descriptor, q->body, q->len, &err);
     if (!m || !m->dom)
@@ -444,4 +480,26 @@ int virConnectDomainEventDeregister(virConnectPtr conn, virConnectDomainEventCal
         return -1;
     }
     return do_deregister(conn, -1, cb, "virConnectDomainEventDeregister");
+}
+
+int modvirtConnectSetEventsLostCallback(virConnectPtr conn, modvirtConnectEventsLostCallback cb,
+                                        void *opaque, virFreeCallback freecb)
+{
+    mv_error err = MV_ERROR_INIT;
+    virResetLastError();
+    if (mvc_check_conn(conn, "modvirtConnectSetEventsLostCallback", &err) < 0) {
+        mvc_dispatch_error(NULL, &err);
+        return -1;
+    }
+    mvc_events *ev = conn->events;
+    pthread_mutex_lock(&ev->lock);
+    virFreeCallback old_free = ev->lost_free;
+    void *old_opaque = ev->lost_opaque;
+    ev->lost_cb = cb;
+    ev->lost_opaque = cb ? opaque : NULL;
+    ev->lost_free = cb ? freecb : NULL;
+    pthread_mutex_unlock(&ev->lock);
+    if (old_free)
+        old_free(old_opaque);
+    return 0;
 }

@@ -171,6 +171,18 @@ int virConnectDomainEventRegister(virConnectPtr conn, virConnectDomainEventCallb
                                   void *opaque, virFreeCallback freecb);
 int virConnectDomainEventDeregister(virConnectPtr conn, virConnectDomainEventCallback cb);
 
+/* modvirt extension: told when events for a registration could not be delivered (the
+ * daemon's backlog no longer reached back after a reconnect, or the client fell 16 MiB
+ * behind). first..last are the daemon's event numbers; callbackID the registration's id
+ * (or -1 for one made with virConnectDomainEventRegister). Runs from the event loop. One
+ * callback per connection: a new one replaces the old (whose free function runs). cb NULL
+ * removes it. 0, or -1. */
+typedef void (*modvirtConnectEventsLostCallback)(virConnectPtr conn, int callbackID,
+                                                 unsigned long long first,
+                                                 unsigned long long last, void *opaque);
+int modvirtConnectSetEventsLostCallback(virConnectPtr conn, modvirtConnectEventsLostCallback cb,
+                                        void *opaque, virFreeCallback freecb);
+
 /* ---- streams ------------------------------------------------------------------------------ */
 
 typedef struct _virStream virStream;

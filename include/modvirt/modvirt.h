@@ -10,6 +10,8 @@
  *   - the library never prints: with no error function set, errors are only stored
  *     (libvirt prints them to stderr by default); virDefaultErrorFunc prints when called;
  *   - modvirtConnectSetCallTimeout() is a modvirt extension (call deadlines).
+ *   - modvirtConnectSetEventsLostCallback() (modvirt-events.h) tells a program which events
+ *     could not be delivered (libvirt loses them silently across a reconnect).
  *
  * Thread safety: every function may be called from any thread; one connection may be
  * used by many threads at once. The last error is kept per thread. */

@@ -366,6 +366,64 @@ static void api_events_survive_kill(void **state)
     assert_int_equal(virConnectClose(conn), 0);
 }
 
+static void on_lost(virConnectPtr conn, int id, unsigned long long first,
+                    unsigned long long last, void *opaque)
+{
+    unsigned long long *got = opaque;
+    (void)conn;
+    got[0] = (unsigned long long)id;
+    got[1] = first;
+    got[2] = last;
+}
+
+/* The daemon's history is gone (its backlog file removed while it was down): the program
+ * is told which events it lost, through modvirt's extension, instead of nothing. */
+static void api_told_of_lost_events(void **state)
+{
+    mvt_env *e = *state;
+    seen s = {0};
+    unsigned long long lost[3] = {0, 0, 0};
+    assert_int_equal(virEventRegisterDefaultImpl(), 0);
+    virConnectPtr conn = virConnectOpen(URI);
+    assert_non_null(conn);
+    assert_int_equal(modvirtConnectSetEventsLostCallback(conn, on_lost, lost, NULL), 0);
+    int id = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                              VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &s,
+                                              NULL);
+    assert_true(id >= 0);
+    int timer = virEventAddTimeout(100, noop_timer, NULL, NULL);
+    define_named(e, "lost1");
+    define_named(e, "lost2");
+    long long deadline = mvt_now_ms() + 10000;
+    while (s.count < 2 && mvt_now_ms() < deadline)
+        assert_int_equal(virEventRunDefaultImpl(), 0);
+    assert_int_equal(s.count, 2);
+
+    pid_t proxy = mvt_daemon_pid(e, "virtproxyd");
+    pid_t qemud = mvt_daemon_pid(e, "virtqemud");
+    assert_int_equal(mvt_stop_wait(proxy, 10000), 0);
+    assert_int_equal(mvt_kill_wait(qemud, SIGKILL, 10000), 0);
+    char *path = mvt_path(e, "run/modvirt/virtqemud.events");
+    assert_int_equal(unlink(path), 0);
+    free(path);
+    assert_int_equal(kill(proxy, SIGCONT), 0);
+    deadline = mvt_now_ms() + 20000;
+    while (lost[2] == 0 && mvt_now_ms() < deadline)
+        assert_int_equal(virEventRunDefaultImpl(), 0);
+    assert_int_equal(lost[0], (unsigned long long)id);
+    assert_int_equal(lost[1], 1);
+    assert_true(lost[2] >= 2);
+    /* and events flow on */
+    define_named(e, "lost3");
+    deadline = mvt_now_ms() + 10000;
+    while (s.count < 3 && mvt_now_ms() < deadline)
+        assert_int_equal(virEventRunDefaultImpl(), 0);
+    assert_string_equal(s.names[2], "lost3");
+    virEventRemoveTimeout(timer);
+    assert_int_equal(virConnectDomainEventDeregisterAny(conn, id), 0);
+    assert_int_equal(virConnectClose(conn), 0);
+}
+
 static void vmctl_event_prints_as_virsh(void **state)
 {
     mvt_env *e = *state;
@@ -414,6 +472,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(numbered_replayed_after_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(proxy_replays_with_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(api_events_survive_kill, setup, teardown),
+        cmocka_unit_test_setup_teardown(api_told_of_lost_events, setup, teardown),
         cmocka_unit_test_setup_teardown(vmctl_event_prints_as_virsh, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
