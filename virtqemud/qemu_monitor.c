@@ -527,6 +527,14 @@ int qemu_mon_command(qemu_mon *mon, const char *cmd, json_object *args, int time
         return -1;
     }
     pthread_mutex_lock(&mon->lock);
+    /* Gone meanwhile: nobody would ever answer or fail it. */
+    if (mon->gone) {
+        pthread_mutex_unlock(&mon->lock);
+        free(c.wire);
+        mv_error_set(err, VIR_ERR_OPERATION_FAILED, VIR_FROM_QEMU,
+                     "QEMU monitor is gone (command '%s')", cmd);
+        return -1;
+    }
     c.next = mon->cmds;
     mon->cmds = &c;
     pthread_mutex_unlock(&mon->lock);
