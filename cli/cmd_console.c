@@ -115,9 +115,9 @@ int vmctl_console_run(vmctl_ctx *ctx, virDomainPtr dom, const char *devname, uns
         if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw) == 0)
             restored = false;
     }
-    if (virStreamEventAddCallback(r.st, VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_ERROR |
-                                            VIR_STREAM_EVENT_HANGUP,
-                                  on_stream, &r, NULL) < 0)
+    if (virStreamEventAddCallback(
+            r.st, VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP,
+            on_stream, &r, NULL) < 0)
         goto cleanup;
     cb_added = true;
     r.in_watch = virEventAddHandle(STDIN_FILENO, VIR_EVENT_HANDLE_READABLE, on_stdin, &r, NULL);

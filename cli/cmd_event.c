@@ -11,27 +11,26 @@
 #include <time.h>
 
 /* virsh's event names, by virDomainEventID. */
-static const char *const event_names[] = {"lifecycle", "reboot", "rtc-change", "watchdog",
-                                          "io-error", "graphics"};
+static const char *const event_names[] = {"lifecycle", "reboot",   "rtc-change",
+                                          "watchdog",  "io-error", "graphics"};
 #define N_EVENT_NAMES (sizeof(event_names) / sizeof(event_names[0]))
 
-static const char *const type_words[] = {"Defined", "Undefined", "Started",
-                                         "Suspended", "Resumed", "Stopped",
-                                         "Shutdown", "PMSuspended", "Crashed"};
+static const char *const type_words[] = {"Defined",   "Undefined",   "Started",
+                                         "Suspended", "Resumed",     "Stopped",
+                                         "Shutdown",  "PMSuspended", "Crashed"};
 
 static const char *const *const detail_words[] = {
     (const char *const[]){"Added", "Updated", "Renamed", "Snapshot", NULL},
     (const char *const[]){"Removed", "Renamed", NULL},
-    (const char *const[]){"Booted", "Migrated", "Restored", "Snapshot", "Event wakeup",
-                          "Recreated", NULL},
-    (const char *const[]){"Paused", "Migrated", "I/O Error", "Watchdog", "Restored",
-                          "Snapshot", "API error", "Post-copy", "Post-copy Error", NULL},
-    (const char *const[]){"Unpaused", "Migrated", "Snapshot", "Post-copy",
-                          "Post-copy Error", NULL},
+    (const char *const[]){"Booted", "Migrated", "Restored", "Snapshot", "Event wakeup", "Recreated",
+                          NULL},
+    (const char *const[]){"Paused", "Migrated", "I/O Error", "Watchdog", "Restored", "Snapshot",
+                          "API error", "Post-copy", "Post-copy Error", NULL},
+    (const char *const[]){"Unpaused", "Migrated", "Snapshot", "Post-copy", "Post-copy Error", NULL},
     (const char *const[]){"Shutdown", "Destroyed", "Crashed", "Migrated", "Saved", "Failed",
                           "Snapshot", NULL},
-    (const char *const[]){"Finished", "Finished after guest request",
-                          "Finished after host request", NULL},
+    (const char *const[]){"Finished", "Finished after guest request", "Finished after host request",
+                          NULL},
     (const char *const[]){"Memory", "Disk", NULL},
     (const char *const[]){"Panicked", "Crashloaded", NULL},
 };
@@ -45,8 +44,7 @@ const char *vmctl_event_type_word(int event)
 
 const char *vmctl_event_detail_word(int event, int detail)
 {
-    if (event < 0 || (size_t)event >= sizeof(detail_words) / sizeof(detail_words[0]) ||
-        detail < 0)
+    if (event < 0 || (size_t)event >= sizeof(detail_words) / sizeof(detail_words[0]) || detail < 0)
         return "unknown";
     for (int i = 0; detail_words[event][i]; i++)
         if (i == detail)
@@ -85,8 +83,7 @@ static void print_prefix(event_run *r)
     fprintf(r->ctx->out, "%s.%03d%s: ", when, (int)(tv.tv_usec / 1000), zone);
 }
 
-static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
-                        void *opaque)
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
 {
     event_run *r = opaque;
     (void)conn;
@@ -112,8 +109,8 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 }
 
 /* modvirt's extension: events that could not be delivered are said so, in sequence */
-static void on_lost(virConnectPtr conn, int id, unsigned long long first,
-                    unsigned long long last, void *opaque)
+static void on_lost(virConnectPtr conn, int id, unsigned long long first, unsigned long long last,
+                    void *opaque)
 {
     event_run *r = opaque;
     (void)conn;
@@ -153,7 +150,8 @@ int vmctl_cmd_event(vmctl_ctx *ctx, const vmctl_args *args)
     const char *tmo = vmctl_arg_str(args, "timeout");
     const char *domref = vmctl_arg_str(args, "domain");
     bool all = vmctl_arg_bool(args, "all");
-    event_run r = {.ctx = ctx, .loop = vmctl_arg_bool(args, "loop"),
+    event_run r = {.ctx = ctx,
+                   .loop = vmctl_arg_bool(args, "loop"),
                    .timestamp = vmctl_arg_bool(args, "timestamp")};
     virDomainPtr dom = NULL;
     virConnectPtr conn = NULL;
@@ -205,9 +203,9 @@ int vmctl_cmd_event(vmctl_ctx *ctx, const vmctl_args *args)
         return -1;
     /* only lifecycle events are emitted so far: other names register, and stay quiet */
     if (!name || strcmp(name, "lifecycle") == 0) {
-        ids[nids] = virConnectDomainEventRegisterAny(conn, dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                                     VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle),
-                                                     &r, NULL);
+        ids[nids] =
+            virConnectDomainEventRegisterAny(conn, dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                             VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &r, NULL);
         if (ids[nids] < 0)
             goto cleanup;
         nids++;
@@ -230,9 +228,10 @@ int vmctl_cmd_event(vmctl_ctx *ctx, const vmctl_args *args)
     if (ctx->json) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "events_received", json_object_new_int(r.count));
-        json_object_object_add(o, "end", json_object_new_string(timed_out     ? "timeout"
-                                                                : interrupted ? "interrupted"
-                                                                              : "done"));
+        json_object_object_add(o, "end",
+                               json_object_new_string(timed_out     ? "timeout"
+                                                      : interrupted ? "interrupted"
+                                                                    : "done"));
         fprintf(ctx->out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
         json_object_put(o);
     } else {

@@ -70,8 +70,7 @@ static struct {
 } app;
 
 void virEventRegisterImpl(virEventAddHandleFunc addHandle, virEventUpdateHandleFunc updateHandle,
-                          virEventRemoveHandleFunc removeHandle,
-                          virEventAddTimeoutFunc addTimeout,
+                          virEventRemoveHandleFunc removeHandle, virEventAddTimeoutFunc addTimeout,
                           virEventUpdateTimeoutFunc updateTimeout,
                           virEventRemoveTimeoutFunc removeTimeout)
 {
@@ -263,8 +262,8 @@ int virEventRunDefaultImpl(void)
             watch *w = &loop.watches[i];
             if (w->id != ids[k] || w->deleted)
                 continue;
-            int ev = from_poll(pfds[k].revents) & (w->events | VIR_EVENT_HANDLE_ERROR |
-                                                   VIR_EVENT_HANDLE_HANGUP);
+            int ev = from_poll(pfds[k].revents) &
+                     (w->events | VIR_EVENT_HANDLE_ERROR | VIR_EVENT_HANDLE_HANGUP);
             if (!ev)
                 break;
             virEventHandleCallback cb = w->cb;

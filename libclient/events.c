@@ -199,7 +199,7 @@ static void run_event(virConnectPtr conn, mvc_events *ev, qev *q)
             c->old_cb(c->conn, dom, m->event, m->detail, c->opaque);
         else if (c->event_id == VIR_DOMAIN_EVENT_ID_LIFECYCLE)
             ((virConnectDomainEventCallback)(void (*)(void))c->cb)(c->conn, dom, m->event,
-                                                                    m->detail, c->opaque);
+                                                                   m->detail, c->opaque);
         virDomainFree(dom);
     }
     pthread_mutex_lock(&ev->lock);
@@ -258,8 +258,8 @@ int mvc_events_watch(mvc_events *ev, mv_error *err)
         goto out;
     }
     __atomic_add_fetch(&ev->refs, 1, __ATOMIC_ACQ_REL);
-    ev->watch = virEventAddHandle(ev->pipe[0], VIR_EVENT_HANDLE_READABLE, on_wake, ev,
-                                  events_unref);
+    ev->watch =
+        virEventAddHandle(ev->pipe[0], VIR_EVENT_HANDLE_READABLE, on_wake, ev, events_unref);
     if (ev->watch < 0) {
         __atomic_sub_fetch(&ev->refs, 1, __ATOMIC_ACQ_REL);
         mv_error_set(err, VIR_ERR_INTERNAL_ERROR, VIR_FROM_EVENT, "cannot add an event handle");

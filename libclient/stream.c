@@ -48,8 +48,7 @@ static int check_stream(virStreamPtr st, const char *fn, mv_error *err)
 {
     if (stream_valid(st))
         return 0;
-    mv_error_set(err, VIR_ERR_INVALID_STREAM, VIR_FROM_STREAMS, "invalid stream pointer in %s",
-                 fn);
+    mv_error_set(err, VIR_ERR_INVALID_STREAM, VIR_FROM_STREAMS, "invalid stream pointer in %s", fn);
     return -1;
 }
 
@@ -112,8 +111,8 @@ int virStreamRef(virStreamPtr st)
 }
 
 /* Sends a FINISH or ABORT (or data) frame for the stream. */
-static int send_frame(virStreamPtr st, Modvirt__StreamStatus status, const char *data,
-                      size_t len, mv_error *err)
+static int send_frame(virStreamPtr st, Modvirt__StreamStatus status, const char *data, size_t len,
+                      mv_error *err)
 {
     mv_frame_spec spec = {.serial = st->serial,
                           .kind = MODVIRT__FRAME_KIND__FRAME_STREAM,
@@ -186,8 +185,8 @@ static int check_open(virStreamPtr st, const char *fn, mv_error *err)
     if (check_stream(st, fn, err) < 0)
         return -1;
     if (!st->serial) {
-        mv_error_set(err, VIR_ERR_OPERATION_INVALID, VIR_FROM_STREAMS,
-                     "%s: the stream is not open", fn);
+        mv_error_set(err, VIR_ERR_OPERATION_INVALID, VIR_FROM_STREAMS, "%s: the stream is not open",
+                     fn);
         return -1;
     }
     return 0;
@@ -207,8 +206,7 @@ int virStreamSend(virStreamPtr st, const char *data, size_t nbytes)
     mvc_events_unlock(st->conn->events);
     if (closed) {
         if (!mv_error_is_set(&err))
-            mv_error_set(&err, VIR_ERR_OPERATION_INVALID, VIR_FROM_STREAMS,
-                         "the stream is closed");
+            mv_error_set(&err, VIR_ERR_OPERATION_INVALID, VIR_FROM_STREAMS, "the stream is closed");
         goto fail;
     }
     for (size_t off = 0; off < nbytes;) {
@@ -272,8 +270,7 @@ int virStreamRecv(virStreamPtr st, char *data, size_t nbytes)
     }
     if (got == 0 && st->peer_aborted) {
         if (mv_error_is_set(&st->peer_err))
-            mv_error_set_raw(&err, st->peer_err.code, st->peer_err.domain,
-                             st->peer_err.message);
+            mv_error_set_raw(&err, st->peer_err.code, st->peer_err.domain, st->peer_err.message);
         else
             mv_error_set(&err, VIR_ERR_RPC, VIR_FROM_STREAMS, "the stream was aborted");
         mvc_events_unlock(ev);
@@ -302,11 +299,10 @@ static int close_stream(virStreamPtr st, bool finish, const char *fn)
         mv_error_set(&err, VIR_ERR_OPERATION_INVALID, VIR_FROM_STREAMS, "the stream is closed");
         goto fail;
     }
-    if (!peer_gone &&
-        send_frame(st,
-                   finish ? MODVIRT__STREAM_STATUS__STREAM_FINISH
-                          : MODVIRT__STREAM_STATUS__STREAM_ABORT,
-                   NULL, 0, &err) < 0)
+    if (!peer_gone && send_frame(st,
+                                 finish ? MODVIRT__STREAM_STATUS__STREAM_FINISH
+                                        : MODVIRT__STREAM_STATUS__STREAM_ABORT,
+                                 NULL, 0, &err) < 0)
         goto fail;
     if (!finish)
         return 0;
@@ -342,8 +338,8 @@ int virStreamAbort(virStreamPtr st)
 
 /* ---- event callbacks ---- */
 
-int virStreamEventAddCallback(virStreamPtr st, int events, virStreamEventCallback cb,
-                              void *opaque, virFreeCallback ff)
+int virStreamEventAddCallback(virStreamPtr st, int events, virStreamEventCallback cb, void *opaque,
+                              virFreeCallback ff)
 {
     mv_error err = MV_ERROR_INIT;
     virResetLastError();
@@ -445,8 +441,8 @@ void mvc_streams_dispatch(mvc_events *ev)
     for (virStreamPtr st = mvc_events_streams(ev)->head; st && n < 64; st = st->next) {
         if (!st->cb || !st->serial)
             continue;
-        int e = ready_locked(st) &
-                (st->cb_events | VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP);
+        int e =
+            ready_locked(st) & (st->cb_events | VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP);
         if (!e)
             continue;
         st->refs++;
@@ -538,8 +534,8 @@ int virDomainOpenConsole(virDomainPtr dom, const char *dev_name, virStreamPtr st
     virResetLastError();
     if (mvc_check_dom(dom, "virDomainOpenConsole", &err) < 0 ||
         check_stream(st, "virDomainOpenConsole", &err) < 0 ||
-        mvc_check_writable(dom->conn, MV_PROC_DOMAIN_OPEN_CONSOLE, "virDomainOpenConsole",
-                           &err) < 0)
+        mvc_check_writable(dom->conn, MV_PROC_DOMAIN_OPEN_CONSOLE, "virDomainOpenConsole", &err) <
+            0)
         goto fail;
     if (st->conn != dom->conn || st->serial) {
         mv_error_set(&err, VIR_ERR_INVALID_ARG, VIR_FROM_STREAMS,

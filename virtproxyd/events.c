@@ -9,9 +9,9 @@
 
 struct proxy_evreg {
     int32_t callback_id;
-    uint32_t serial;  /* the client's register call, until answered */
-    bool confirmed;   /* the daemon accepted it */
-    uint8_t *body;    /* the EventRegisterArgs bytes */
+    uint32_t serial; /* the client's register call, until answered */
+    bool confirmed;  /* the daemon accepted it */
+    uint8_t *body;   /* the EventRegisterArgs bytes */
     size_t body_len;
     proxy_evreg *next;
 };
@@ -56,8 +56,7 @@ static bool by_callback(const proxy_evreg *r, uint32_t id)
     return r->callback_id == (int32_t)id;
 }
 
-void proxy_events_call(pclient *cl, const mv_envelope_head *h, const uint8_t *payload,
-                       size_t len)
+void proxy_events_call(pclient *cl, const mv_envelope_head *h, const uint8_t *payload, size_t len)
 {
     Modvirt__Envelope *env = NULL;
     ProtobufCMessage *args = NULL;
@@ -71,12 +70,11 @@ void proxy_events_call(pclient *cl, const mv_envelope_head *h, const uint8_t *pa
         args = mv_body_unpack(&modvirt__event_deregister_args__descriptor, env->body.data,
                               env->body.len, NULL);
         if (args)
-            forget(cl, by_callback,
-                   (uint32_t)((Modvirt__EventDeregisterArgs *)args)->callback_id);
+            forget(cl, by_callback, (uint32_t)((Modvirt__EventDeregisterArgs *)args)->callback_id);
         goto cleanup;
     }
-    args = mv_body_unpack(&modvirt__event_register_args__descriptor, env->body.data,
-                          env->body.len, NULL);
+    args = mv_body_unpack(&modvirt__event_register_args__descriptor, env->body.data, env->body.len,
+                          NULL);
     if (!args)
         goto cleanup;
     proxy_evreg *r = calloc(1, sizeof(*r));
@@ -130,8 +128,8 @@ size_t proxy_events_replay(pclient *cl,
             n++;
     }
     if (n)
-        MV_DEBUG("client pid %d: %zu event registrations replayed after %llu",
-                 (int)cl->ident.pid, n, (unsigned long long)cl->event_seq);
+        MV_DEBUG("client pid %d: %zu event registrations replayed after %llu", (int)cl->ident.pid,
+                 n, (unsigned long long)cl->event_seq);
     return n;
 }
 

@@ -55,12 +55,12 @@ int qemu_proc_domain_open_console(mv_call *call, const Modvirt__DomainOpenConsol
     if (qemu_check_flags(args->flags, QEMU_CONSOLE_FLAGS, "virDomainOpenConsole", err) < 0)
         goto cleanup;
     if (!args->dom || args->dom->uuid.len != MV_UUID_BUFLEN) {
-        mv_error_set(err, VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, "a domain handle needs a %d-byte UUID",
-                     MV_UUID_BUFLEN);
+        mv_error_set(err, VIR_ERR_INVALID_ARG, VIR_FROM_QEMU,
+                     "a domain handle needs a %d-byte UUID", MV_UUID_BUFLEN);
         goto cleanup;
     }
-    if (!(snap = qemu_query_domain(qemu_state_of(call), args->dom->uuid.data, args->dom->name,
-                                   err)))
+    if (!(snap =
+              qemu_query_domain(qemu_state_of(call), args->dom->uuid.data, args->dom->name, err)))
         goto cleanup;
     if (!qemu_domsnap_is_active(snap)) {
         mv_error_set(err, VIR_ERR_OPERATION_INVALID, VIR_FROM_QEMU, "domain is not running");

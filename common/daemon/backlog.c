@@ -230,8 +230,7 @@ int mv_backlog_decode(mv_backlog *b, const uint8_t *data, size_t len, mv_error *
         why = "not an event backlog";
         goto fail;
     }
-    if (!take_u64(&r, &floor) || !take_u64(&r, &last) || !take_u32(&r, &count) ||
-        floor > last) {
+    if (!take_u64(&r, &floor) || !take_u64(&r, &last) || !take_u32(&r, &count) || floor > last) {
         why = "bad header";
         goto fail;
     }
@@ -251,8 +250,8 @@ int mv_backlog_decode(mv_backlog *b, const uint8_t *data, size_t len, mv_error *
         }
         rec.event_id = (int32_t)ev;
         rec.name = malloc(nl + 1);
-        if (!rec.name || !take(&r, rec.name, nl) || !take(&r, rec.uuid, 16) ||
-            !take_u32(&r, &bl) || bl > BODY_MAX_LEN || bl > r.left) {
+        if (!rec.name || !take(&r, rec.name, nl) || !take(&r, rec.uuid, 16) || !take_u32(&r, &bl) ||
+            bl > BODY_MAX_LEN || bl > r.left) {
             why = "truncated record";
             goto fail;
         }

@@ -18,11 +18,11 @@
 
 typedef struct mv_evrec {
     uint64_t seq;
-    int32_t event_id;   /* virDomainEventID */
-    uint32_t proc;      /* the EVENT procedure whose message body is */
-    char *name;         /* the domain's name ("" when unknown) */
-    uint8_t uuid[16];   /* the domain's uuid (all zero when unknown) */
-    uint8_t *body;      /* the packed event message, callback_id left 0 */
+    int32_t event_id; /* virDomainEventID */
+    uint32_t proc;    /* the EVENT procedure whose message body is */
+    char *name;       /* the domain's name ("" when unknown) */
+    uint8_t uuid[16]; /* the domain's uuid (all zero when unknown) */
+    uint8_t *body;    /* the packed event message, callback_id left 0 */
     size_t body_len;
 } mv_evrec;
 

@@ -22,7 +22,7 @@ struct mv_evreg {
     bool has_dom;
     uint8_t uuid[16];
     char *name;
-    uint64_t from_seq; /* events up to this number were not for this registration */
+    uint64_t from_seq;              /* events up to this number were not for this registration */
     uint64_t lost_first, lost_last; /* dropped for a client that stopped reading */
     mv_evreg *next;
 };
@@ -107,7 +107,8 @@ static void save_start(mv_events *ev)
         return;
     pthread_mutex_lock(&ev->lock);
     uint64_t last = ev->backlog.last;
-    int rc = last == ev->saved_last ? 1 : mv_backlog_encode(&ev->backlog, &ev->wbuf, &ev->wlen, &err);
+    int rc =
+        last == ev->saved_last ? 1 : mv_backlog_encode(&ev->backlog, &ev->wbuf, &ev->wlen, &err);
     pthread_mutex_unlock(&ev->lock);
     if (rc != 0) {
         if (rc < 0)
@@ -317,8 +318,8 @@ int mv_daemon_emit_event(mv_daemon *d, int event_id, uint32_t proc, const char *
         memcpy(p->uuid, uuid, 16);
     pthread_mutex_lock(&ev->lock);
     if (!ev->stopping) {
-        p->seq = mv_backlog_add(&ev->backlog, event_id, proc, p->name, p->uuid, p->body,
-                                p->body_len);
+        p->seq =
+            mv_backlog_add(&ev->backlog, event_id, proc, p->name, p->uuid, p->body, p->body_len);
         /* posted under the lock, so events reach the loop in the order of their numbers */
         if (p->seq && mv_daemon_post(d, deliver, p) == 0) {
             p = NULL;

@@ -22,7 +22,7 @@ struct mv_stream {
     uint32_t proc;
     int fd;
     uv_poll_t poll;
-    int events; /* what the poll watches now */
+    int events;    /* what the poll watches now */
     uint8_t *obuf; /* from the client, for the fd */
     size_t olen, ocap;
     bool client_finished; /* FINISH received: finish once obuf is written */

@@ -34,8 +34,7 @@ typedef int (*virEventAddTimeoutFunc)(int timeout, virEventTimeoutCallback cb, v
 typedef void (*virEventUpdateTimeoutFunc)(int timer, int timeout);
 typedef int (*virEventRemoveTimeoutFunc)(int timer);
 void virEventRegisterImpl(virEventAddHandleFunc addHandle, virEventUpdateHandleFunc updateHandle,
-                          virEventRemoveHandleFunc removeHandle,
-                          virEventAddTimeoutFunc addTimeout,
+                          virEventRemoveHandleFunc removeHandle, virEventAddTimeoutFunc addTimeout,
                           virEventUpdateTimeoutFunc updateTimeout,
                           virEventRemoveTimeoutFunc removeTimeout);
 
@@ -50,8 +49,7 @@ int virEventAddHandle(int fd, int events, virEventHandleCallback cb, void *opaqu
                       virFreeCallback ff);
 void virEventUpdateHandle(int watch, int events);
 int virEventRemoveHandle(int watch);
-int virEventAddTimeout(int timeout, virEventTimeoutCallback cb, void *opaque,
-                       virFreeCallback ff);
+int virEventAddTimeout(int timeout, virEventTimeoutCallback cb, void *opaque, virFreeCallback ff);
 void virEventUpdateTimeout(int timer, int timeout);
 int virEventRemoveTimeout(int timer);
 
@@ -178,8 +176,8 @@ int virConnectDomainEventDeregister(virConnectPtr conn, virConnectDomainEventCal
  * callback per connection: a new one replaces the old (whose free function runs). cb NULL
  * removes it. 0, or -1. */
 typedef void (*modvirtConnectEventsLostCallback)(virConnectPtr conn, int callbackID,
-                                                 unsigned long long first,
-                                                 unsigned long long last, void *opaque);
+                                                 unsigned long long first, unsigned long long last,
+                                                 void *opaque);
 int modvirtConnectSetEventsLostCallback(virConnectPtr conn, modvirtConnectEventsLostCallback cb,
                                         void *opaque, virFreeCallback freecb);
 
@@ -212,8 +210,8 @@ int virStreamFinish(virStreamPtr st);
 int virStreamAbort(virStreamPtr st);
 int virStreamFree(virStreamPtr st);
 /* Callbacks run from the registered event loop. */
-int virStreamEventAddCallback(virStreamPtr st, int events, virStreamEventCallback cb,
-                              void *opaque, virFreeCallback ff);
+int virStreamEventAddCallback(virStreamPtr st, int events, virStreamEventCallback cb, void *opaque,
+                              virFreeCallback ff);
 int virStreamEventUpdateCallback(virStreamPtr st, int events);
 int virStreamEventRemoveCallback(virStreamPtr st);
 

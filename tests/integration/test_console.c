@@ -126,9 +126,8 @@ static void test_console_both_ways(void **state)
 
     assert_non_null(r.st = virStreamNew(f->conn, VIR_STREAM_NONBLOCK));
     assert_int_equal(virDomainOpenConsole(dom, NULL, r.st, 0), 0);
-    assert_int_equal(virStreamEventAddCallback(r.st, VIR_STREAM_EVENT_READABLE, on_stream, &r,
-                                               NULL),
-                     0);
+    assert_int_equal(
+        virStreamEventAddCallback(r.st, VIR_STREAM_EVENT_READABLE, on_stream, &r, NULL), 0);
     int timer = virEventAddTimeout(300, on_tick, &r, NULL);
     assert_true(timer > 0);
     run_until(&r, saw_marker, 30000);
@@ -212,7 +211,8 @@ static void test_vmctl_console(void **state)
     /* stdin not a tty: its newline goes to the guest, its end leaves the output flowing
      * until vmctl is stopped (the harness's deadline) */
     assert_int_equal(mvt_run(&r, argv, "\n", 6000), 0);
-    assert_non_null(strstr(r.out, "Connected to domain 'con3'\nEscape character is ^] (Ctrl + ])\n"));
+    assert_non_null(
+        strstr(r.out, "Connected to domain 'con3'\nEscape character is ^] (Ctrl + ])\n"));
     assert_non_null(strstr(r.out, MVT_GUEST_MARKER));
     mvt_result_free(&r);
     /* Ctrl-] detaches at once, exit status 0 (--force: the killed session's end may not

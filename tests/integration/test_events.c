@@ -136,14 +136,17 @@ static void numbered_replayed_after_kill(void **state)
     uint64_t base = raw_register(&a, 2, 7, 0);
     define_named(e, "ev1");
     define_named(e, "ev2");
-    assert_int_equal(expect_event(&a, 7, "ev1", VIR_DOMAIN_EVENT_DEFINED,
-                                  VIR_DOMAIN_EVENT_DEFINED_ADDED), base + 1);
-    assert_int_equal(expect_event(&a, 7, "ev2", VIR_DOMAIN_EVENT_DEFINED,
-                                  VIR_DOMAIN_EVENT_DEFINED_ADDED), base + 2);
+    assert_int_equal(
+        expect_event(&a, 7, "ev1", VIR_DOMAIN_EVENT_DEFINED, VIR_DOMAIN_EVENT_DEFINED_ADDED),
+        base + 1);
+    assert_int_equal(
+        expect_event(&a, 7, "ev2", VIR_DOMAIN_EVENT_DEFINED, VIR_DOMAIN_EVENT_DEFINED_ADDED),
+        base + 2);
     /* an update is its own detail */
     define_named(e, "ev2");
-    assert_int_equal(expect_event(&a, 7, "ev2", VIR_DOMAIN_EVENT_DEFINED,
-                                  VIR_DOMAIN_EVENT_DEFINED_UPDATED), base + 3);
+    assert_int_equal(
+        expect_event(&a, 7, "ev2", VIR_DOMAIN_EVENT_DEFINED, VIR_DOMAIN_EVENT_DEFINED_UPDATED),
+        base + 3);
     mvt_raw_close(&a);
 
     /* kill -9: the backlog written in the run dir outlives the daemon */
@@ -156,10 +159,12 @@ static void numbered_replayed_after_kill(void **state)
     raw_open(e, &b);
     /* saw up to base+1: base+2 and base+3 are replayed, numbering goes on */
     assert_int_equal(raw_register(&b, 2, 9, base + 1), base + 3);
-    assert_int_equal(expect_event(&b, 9, "ev2", VIR_DOMAIN_EVENT_DEFINED,
-                                  VIR_DOMAIN_EVENT_DEFINED_ADDED), base + 2);
-    assert_int_equal(expect_event(&b, 9, "ev2", VIR_DOMAIN_EVENT_DEFINED,
-                                  VIR_DOMAIN_EVENT_DEFINED_UPDATED), base + 3);
+    assert_int_equal(
+        expect_event(&b, 9, "ev2", VIR_DOMAIN_EVENT_DEFINED, VIR_DOMAIN_EVENT_DEFINED_ADDED),
+        base + 2);
+    assert_int_equal(
+        expect_event(&b, 9, "ev2", VIR_DOMAIN_EVENT_DEFINED, VIR_DOMAIN_EVENT_DEFINED_UPDATED),
+        base + 3);
     /* up to date: nothing replayed, the next live event comes next */
     assert_int_equal(raw_register(&b, 3, 10, base + 3), base + 3);
     assert_int_equal(mvt_vmctl(&r, "-c", URI, "undefine", "ev1", NULL), 0);
@@ -171,10 +176,8 @@ static void numbered_replayed_after_kill(void **state)
         Modvirt__Envelope *env = NULL;
         assert_int_equal(mvt_raw_read(&b, &env, 10000), 1);
         assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_EVENT);
-        Modvirt__DomainEventLifecycleMsg *m =
-            (Modvirt__DomainEventLifecycleMsg *)mv_body_unpack(
-                &modvirt__domain_event_lifecycle_msg__descriptor, env->body.data,
-                env->body.len, NULL);
+        Modvirt__DomainEventLifecycleMsg *m = (Modvirt__DomainEventLifecycleMsg *)mv_body_unpack(
+            &modvirt__domain_event_lifecycle_msg__descriptor, env->body.data, env->body.len, NULL);
         assert_non_null(m);
         assert_int_equal(m->event, VIR_DOMAIN_EVENT_UNDEFINED);
         if (m->callback_id == 9)
@@ -209,8 +212,8 @@ static void numbered_replayed_after_kill(void **state)
     /* a duplicate callback id is refused, the registration stands */
     Modvirt__EventRegisterArgs dup = MODVIRT__EVENT_REGISTER_ARGS__INIT;
     dup.callback_id = 9;
-    assert_int_equal(mvt_raw_call(&b, 5, MV_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY, &dup.base,
-                                  NULL, 0), 0);
+    assert_int_equal(
+        mvt_raw_call(&b, 5, MV_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY, &dup.base, NULL, 0), 0);
     assert_int_equal(mvt_raw_read(&b, &env, 10000), 1);
     assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_ERROR);
     mv_envelope_free(env);
@@ -240,8 +243,9 @@ static void proxy_replays_with_resume(void **state)
     mv_envelope_free(env);
     uint64_t base = raw_register(&c, 2, 3, 0);
     define_named(e, "px1");
-    assert_int_equal(expect_event(&c, 3, "px1", VIR_DOMAIN_EVENT_DEFINED,
-                                  VIR_DOMAIN_EVENT_DEFINED_ADDED), base + 1);
+    assert_int_equal(
+        expect_event(&c, 3, "px1", VIR_DOMAIN_EVENT_DEFINED, VIR_DOMAIN_EVENT_DEFINED_ADDED),
+        base + 1);
 
     pid_t proxy = mvt_daemon_pid(e, "virtproxyd");
     pid_t qemud = mvt_daemon_pid(e, "virtqemud");
@@ -273,11 +277,13 @@ static void proxy_replays_with_resume(void **state)
 
     /* the proxy wakes: the client receives the missed event, numbered on, exactly once */
     assert_int_equal(kill(proxy, SIGCONT), 0);
-    assert_int_equal(expect_event(&c, 3, "px2", VIR_DOMAIN_EVENT_DEFINED,
-                                  VIR_DOMAIN_EVENT_DEFINED_ADDED), base + 2);
+    assert_int_equal(
+        expect_event(&c, 3, "px2", VIR_DOMAIN_EVENT_DEFINED, VIR_DOMAIN_EVENT_DEFINED_ADDED),
+        base + 2);
     define_named(e, "px3");
-    assert_int_equal(expect_event(&c, 3, "px3", VIR_DOMAIN_EVENT_DEFINED,
-                                  VIR_DOMAIN_EVENT_DEFINED_ADDED), base + 3);
+    assert_int_equal(
+        expect_event(&c, 3, "px3", VIR_DOMAIN_EVENT_DEFINED, VIR_DOMAIN_EVENT_DEFINED_ADDED),
+        base + 3);
     mvt_raw_close(&c);
     kill(child, SIGTERM);
     assert_true(mvt_wait_exit(child, 20000) >= 0);
@@ -325,8 +331,7 @@ static void api_events_survive_kill(void **state)
     virConnectPtr conn = virConnectOpen(URI);
     assert_non_null(conn);
     int id = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                              VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &s,
-                                              on_free);
+                                              VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &s, on_free);
     assert_true(id >= 0);
     /* a wake-up every 100 ms bounds each loop round while we wait for a deadline */
     int timer = virEventAddTimeout(100, noop_timer, NULL, NULL);
@@ -366,8 +371,8 @@ static void api_events_survive_kill(void **state)
     assert_int_equal(virConnectClose(conn), 0);
 }
 
-static void on_lost(virConnectPtr conn, int id, unsigned long long first,
-                    unsigned long long last, void *opaque)
+static void on_lost(virConnectPtr conn, int id, unsigned long long first, unsigned long long last,
+                    void *opaque)
 {
     unsigned long long *got = opaque;
     (void)conn;
@@ -388,8 +393,7 @@ static void api_told_of_lost_events(void **state)
     assert_non_null(conn);
     assert_int_equal(modvirtConnectSetEventsLostCallback(conn, on_lost, lost, NULL), 0);
     int id = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                              VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &s,
-                                              NULL);
+                                              VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &s, NULL);
     assert_true(id >= 0);
     int timer = virEventAddTimeout(100, noop_timer, NULL, NULL);
     define_named(e, "lost1");
@@ -453,9 +457,9 @@ static void vmctl_event_prints_as_virsh(void **state)
         mvt_run(&cr, argv, NULL, 20000);
         _exit(cr.status == 0 ? 0 : 1);
     }
-    assert_int_equal(mvt_vmctl(&r, "-c", URI, "event", "--event", "lifecycle", "--loop",
-                               "--timeout", "4", NULL),
-                     0);
+    assert_int_equal(
+        mvt_vmctl(&r, "-c", URI, "event", "--event", "lifecycle", "--loop", "--timeout", "4", NULL),
+        0);
     int status = 0;
     waitpid(pid, &status, 0);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);

@@ -167,10 +167,8 @@ static void send_frame(client *c, const mv_frame_spec *spec)
 
 static void call(client *c, uint32_t serial, uint32_t proc, const ProtobufCMessage *body)
 {
-    mv_frame_spec spec = {.serial = serial,
-                          .kind = MODVIRT__FRAME_KIND__FRAME_CALL,
-                          .proc = proc,
-                          .body = body};
+    mv_frame_spec spec = {
+        .serial = serial, .kind = MODVIRT__FRAME_KIND__FRAME_CALL, .proc = proc, .body = body};
     send_frame(c, &spec);
 }
 
@@ -259,8 +257,8 @@ static int define_collect(client *c, uint32_t serial, const char *name, int *ids
             assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_EVENT);
             Modvirt__DomainEventLifecycleMsg *m =
                 (Modvirt__DomainEventLifecycleMsg *)mv_body_unpack(
-                    &modvirt__domain_event_lifecycle_msg__descriptor, env->body.data,
-                    env->body.len, NULL);
+                    &modvirt__domain_event_lifecycle_msg__descriptor, env->body.data, env->body.len,
+                    NULL);
             assert_non_null(m);
             assert_string_equal(m->dom->name, name);
             ids[n++] = m->callback_id;
@@ -435,8 +433,8 @@ static void test_stream_flow_control(void **state)
         chunk[i] = (char)(i * 7);
     /* write until the daemon stops taking: it must, long before `total` */
     for (;;) {
-        ssize_t n = write(peer, chunk + written % sizeof(chunk),
-                          sizeof(chunk) - written % sizeof(chunk));
+        ssize_t n =
+            write(peer, chunk + written % sizeof(chunk), sizeof(chunk) - written % sizeof(chunk));
         if (n < 0) {
             assert_int_equal(errno, EAGAIN);
             struct pollfd p = {.fd = peer, .events = POLLOUT};

@@ -108,7 +108,7 @@ static void test_timers(void **state)
 {
     counts a = {0}, b = {0};
     (void)state;
-    int ta = virEventAddTimeout(0, on_timer, &a, on_free); /* every round */
+    int ta = virEventAddTimeout(0, on_timer, &a, on_free);  /* every round */
     int tb = virEventAddTimeout(-1, on_timer, &b, on_free); /* disabled */
     assert_true(ta > 0 && tb > 0 && ta != tb);
     for (int i = 0; i < 3; i++)
