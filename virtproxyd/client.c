@@ -129,6 +129,7 @@ void proxy_client_upstream_lost(pclient *cl, const mv_error *err)
 {
     cl->up = NULL;
     fail_all(cl, err);
+    proxy_streams_lost(cl, err);
     if (cl->open == OPEN_PENDING) {
         cl->open = OPEN_NONE;
         free(cl->open_body);
@@ -168,6 +169,7 @@ void proxy_client_upstream_ready(pclient *cl)
 void proxy_client_answered(pclient *cl, uint32_t serial, uint32_t proc, bool ok)
 {
     proxy_events_answered(cl, serial, proc, ok);
+    proxy_streams_answered(cl, serial, proc, ok);
     if (proc == MV_PROC_CONNECT_OPEN && cl->open == OPEN_PENDING) {
         if (ok) {
             cl->open = OPEN_DONE;
@@ -204,6 +206,7 @@ static void client_fail(pclient *cl, const mv_error *err)
         proxy_upstream_close(cl->up);
     queue_clear(cl);
     mv_sertab_free(&cl->calls);
+    mv_sertab_free(&cl->streams);
     proxy_client_error(cl, 0, 0, err);
     cl->draining = true;
     proxy_client_flush(cl);
@@ -299,6 +302,7 @@ static void client_frame(pclient *cl, const uint8_t *payload, size_t len)
     }
     if (h.kind == MODVIRT__FRAME_KIND__FRAME_STREAM) {
         /* stream data for a call of this connection (issue 3): the daemon's business */
+        proxy_streams_frame(cl, &h, false);
         if (cl->up && cl->up->state == UP_READY &&
             proxy_upstream_send(cl->up, payload, len, false) == 0)
             goto cleanup;
@@ -511,6 +515,7 @@ int proxy_client_accept(proxy *px, uv_stream_t *server, bool readonly)
     cl->ro_socket = readonly;
     cl->open = OPEN_NONE;
     mv_sertab_init(&cl->calls);
+    mv_sertab_init(&cl->streams);
     mv_frame_reader_init(&cl->reader, 0);
     mv_wq_init(&cl->wq, (uv_stream_t *)&cl->pipe, PROXY_WQ_HIGH, cl);
     cl->wq.on_full = on_wq_full;

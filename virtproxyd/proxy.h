@@ -124,6 +124,7 @@ struct pclient {
     proxy_evreg *evregs; /* event registrations to replay after a reconnect (events.c) */
     uint64_t event_seq;  /* the highest event number the daemon sent this client */
     bool events_reconnecting; /* reconnecting on our own for the registrations' sake */
+    mv_sertab streams;        /* open streams: opening call's serial -> proc (streams.c) */
     bool reading, pumping, repump;
     bool draining; /* close once every call is answered and written */
     bool closing;
@@ -216,6 +217,15 @@ size_t proxy_events_replay(pclient *cl,
  * for them is under way. */
 bool proxy_events_want_reconnect(const pclient *cl);
 void proxy_events_free(pclient *cl);
+
+/* ---- streams.c ---- */
+
+/* A call that opens a stream was answered (ok: the stream is open). */
+void proxy_streams_answered(pclient *cl, uint32_t serial, uint32_t proc, bool ok);
+/* A stream frame passing through (from the daemon, or from the client). */
+void proxy_streams_frame(pclient *cl, const mv_envelope_head *h, bool from_daemon);
+/* The daemon is lost: every open stream is aborted toward the client with err. */
+void proxy_streams_lost(pclient *cl, const mv_error *err);
 
 /* ---- starter.c ---- */
 

@@ -382,6 +382,7 @@ static void up_frame(upstream *up, const uint8_t *payload, size_t len)
         return;
     case MODVIRT__FRAME_KIND__FRAME_STREAM:
         /* pushed by the daemon (issue 3): passed on as they are */
+        proxy_streams_frame(cl, &h, true);
         proxy_client_forward(cl, payload, len);
         return;
     default:

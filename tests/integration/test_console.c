@@ -3,6 +3,7 @@
  * `vmctl console` with stdin not a tty. Skipped (77) when the tiny guest cannot be built. */
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -202,6 +203,60 @@ static void test_console_named_devices(void **state)
     virDomainFree(dom);
 }
 
+/* Reads from a blocking console stream until the marker (typing a newline after each
+ * read without it). true when seen. */
+static bool read_marker(virStreamPtr st)
+{
+    char buf[4096];
+    size_t len = 0;
+    long long deadline = mvt_now_ms() + 30000;
+    if (virStreamSend(st, "\n", 1) != 1)
+        return false;
+    while (mvt_now_ms() < deadline && len < sizeof(buf) - 1) {
+        int n = virStreamRecv(st, buf + len, sizeof(buf) - 1 - len);
+        if (n <= 0)
+            return false;
+        len += (size_t)n;
+        buf[len] = '\0';
+        if (strstr(buf, MVT_GUEST_MARKER))
+            return true;
+        virStreamSend(st, "\n", 1);
+    }
+    return false;
+}
+
+/* kill -9 of virtqemud under an open console: the stream fails at once with the reason
+ * (the proxy aborts it), and the restarted daemon serves the re-attached guest's console. */
+static void test_console_daemon_killed(void **state)
+{
+    fixture *f = *state;
+    virDomainPtr dom = start_guest(f, "con4");
+    virStreamPtr st = virStreamNew(f->conn, 0);
+    assert_non_null(st);
+    assert_int_equal(virDomainOpenConsole(dom, NULL, st, 0), 0);
+    assert_true(read_marker(st));
+
+    pid_t pid = mvt_daemon_pid(&f->env, "virtqemud");
+    assert_true(pid > 0);
+    assert_int_equal(mvt_kill_wait(pid, SIGKILL, 10000), 0);
+    char buf[256];
+    int n;
+    /* what the guest said before the kill may still be queued; then the abort */
+    while ((n = virStreamRecv(st, buf, sizeof(buf))) > 0)
+        ;
+    assert_int_equal(n, -1);
+    assert_non_null(strstr(virGetLastErrorMessage(), "virtqemud"));
+    assert_int_equal(virStreamFree(st), 0);
+
+    /* the guest runs on; its console answers through the restarted daemon */
+    assert_non_null(st = virStreamNew(f->conn, 0));
+    assert_int_equal(virDomainOpenConsole(dom, NULL, st, 0), 0);
+    assert_true(read_marker(st));
+    assert_int_equal(virStreamAbort(st), 0);
+    assert_int_equal(virStreamFree(st), 0);
+    virDomainFree(dom);
+}
+
 static void test_vmctl_console(void **state)
 {
     fixture *f = *state;
@@ -231,6 +286,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_console_both_ways, setup, teardown),
         cmocka_unit_test_setup_teardown(test_console_named_devices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_console_daemon_killed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vmctl_console, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
