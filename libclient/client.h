@@ -131,6 +131,8 @@ void mvc_conn_on_frame(void *opaque, const Modvirt__Envelope *env);
 /* stream.c: a stream frame arrived (reader thread); run due stream callbacks (loop). */
 void mvc_streams_frame(virConnectPtr conn, const Modvirt__Envelope *env);
 void mvc_streams_dispatch(mvc_events *ev);
+/* The connection died: blocked Recv calls return, stream callbacks run with ERROR. */
+void mvc_streams_wake(mvc_events *ev);
 
 /* ---- target.c ----------------------------------------------------------------------- */
 

@@ -65,6 +65,9 @@ static void conn_dead(void *opaque, int reason)
             return;
     } while (!__atomic_compare_exchange_n(&conn->refs, &refs, refs + 1, false, __ATOMIC_ACQ_REL,
                                           __ATOMIC_ACQUIRE));
+    /* streams waiting on the loop learn of it (their callbacks see ERROR) */
+    if (conn->events)
+        mvc_streams_wake(conn->events);
     pthread_mutex_lock(&conn->lock);
     virConnectCloseFunc cb = conn->close_fired ? NULL : conn->close_cb;
     void *cb_opaque = conn->close_opaque;

@@ -421,6 +421,8 @@ fail:
 static int ready_locked(virStreamPtr st)
 {
     int e = 0;
+    if (!st->peer_finished && !st->local_done && !mvc_rpc_is_alive(st->conn->rpc))
+        e |= VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP;
     if (st->head || st->peer_finished)
         e |= VIR_STREAM_EVENT_READABLE;
     if (!st->local_done && !st->peer_aborted)
@@ -439,7 +441,7 @@ void mvc_streams_dispatch(mvc_events *ev)
     size_t n = 0;
     mvc_events_lock(ev);
     for (virStreamPtr st = mvc_events_streams(ev)->head; st && n < 64; st = st->next) {
-        if (!st->cb || !st->serial)
+        if (!st->cb || !__atomic_load_n(&st->serial, __ATOMIC_ACQUIRE))
             continue;
         int e =
             ready_locked(st) & (st->cb_events | VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP);
@@ -475,7 +477,7 @@ void mvc_streams_frame(virConnectPtr conn, const Modvirt__Envelope *env)
     mvc_events *ev = conn->events;
     mvc_events_lock(ev);
     virStreamPtr st = mvc_events_streams(ev)->head;
-    while (st && st->serial != env->serial)
+    while (st && __atomic_load_n(&st->serial, __ATOMIC_ACQUIRE) != env->serial)
         st = st->next;
     if (!st || st->peer_finished || st->peer_aborted)
         goto out; /* a stream we already closed: its late data is dropped */
@@ -515,12 +517,12 @@ out:
 
 /* ---- virDomainOpenConsole ---- */
 
+/* Called under the rpc's lock: taking the events lock here would order the two locks
+ * against Recv (events, then the rpc's), so the serial is published atomically instead. */
 static void set_serial(void *opaque, uint32_t serial)
 {
     virStreamPtr st = opaque;
-    mvc_events_lock(st->conn->events);
-    st->serial = serial;
-    mvc_events_unlock(st->conn->events);
+    __atomic_store_n(&st->serial, serial, __ATOMIC_RELEASE);
 }
 
 int virDomainOpenConsole(virDomainPtr dom, const char *dev_name, virStreamPtr st,
@@ -559,4 +561,13 @@ int virDomainOpenConsole(virDomainPtr dom, const char *dev_name, virStreamPtr st
 fail:
     mvc_dispatch_error(mvc_dom_valid(dom) ? dom->conn : NULL, &err);
     return -1;
+}
+
+void mvc_streams_wake(mvc_events *ev)
+{
+    mvc_events_lock(ev);
+    for (virStreamPtr st = mvc_events_streams(ev)->head; st; st = st->next)
+        pthread_cond_broadcast(&st->cond);
+    mvc_events_kick(ev);
+    mvc_events_unlock(ev);
 }
