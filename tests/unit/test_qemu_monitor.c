@@ -282,6 +282,8 @@ static void *fake_main(void *arg)
         json_object_object_get_ex(o, "id", &id);
         unsigned long long n = (unsigned long long)json_object_get_int64(id);
         json_object_put(o);
+        if (s[1] && strcmp(s[1], "!close") == 0)
+            break; /* qemu dies mid-command */
         if (!s[1]) {
             /* Hung: keep the connection, answer nothing, until the client goes. */
             while (read_line(fd))
@@ -446,6 +448,36 @@ static void test_client_hung(void **state)
     assert_int_equal(s1.eofs, 0); /* closed by us: no callback */
 }
 
+/* qemu dying with a command in flight fails that command at once (not at its timeout),
+ * tells the owner once, and refuses later commands. */
+static void test_client_dies_mid_command(void **state)
+{
+    const char *const script[] = {"system_powerdown", "!close", NULL, NULL};
+    test_loop tl;
+    fake_qmp f;
+    seen s;
+    mv_error err = MV_ERROR_INIT;
+    qemu_mon *mon;
+
+    seen_init(&s);
+    tl_start(&tl);
+    fake_start(&f, script);
+    qemu_mon_loop ml = {&tl.loop, tl_post, &tl};
+    assert_non_null(mon = qemu_mon_open(&ml, f.path, 5000, NULL, NULL, &cbs, &s, &err));
+    /* A timeout far beyond the test's own limit: only the EOF can end this call. */
+    assert_int_equal(qemu_mon_command(mon, "system_powerdown", NULL, 600000, NULL, &err), -1);
+    assert_int_equal(err.code, VIR_ERR_OPERATION_FAILED);
+    assert_non_null(strstr(err.message, "closed"));
+    mv_error_clear(&err);
+    wait_eof(&s);
+    assert_int_equal(qemu_mon_command(mon, "cont", NULL, 600000, NULL, &err), -1);
+    mv_error_clear(&err);
+    qemu_mon_close(mon, false);
+    fake_stop(&f);
+    tl_stop(&tl);
+    assert_int_equal(s.eofs, 1);
+}
+
 /* Nothing listening and nobody alive: open fails at once rather than waiting. */
 static bool never_alive(void *opaque) { return false; }
 
@@ -475,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_client_commands_events_eof),
         cmocka_unit_test(test_client_hung),
+        cmocka_unit_test(test_client_dies_mid_command),
         cmocka_unit_test(test_client_no_socket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
