@@ -2,11 +2,15 @@
  * (machine, accelerator, memory, cpus, firmware, boot, clock, features, security label)
  * and the result object; devices are in qemu_command_devices.c / _chardev.c. */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <time.h>
+#include <unistd.h>
 #include "virtqemud/qemu_command_internal.h"
 
 /* ---- argv helpers ---------------------------------------------------------------------- */
@@ -528,7 +532,52 @@ emit:
     return 0;
 }
 
-/* DAC with a fixed label runs QEMU as that user; none and dynamic DAC run it as the
+/* One part of a DAC label ("+107", "107" or a name) as a number. */
+static int dac_label_part(const char *p, size_t len, bool is_user, unsigned long *out)
+{
+    char buf[256];
+    if (len == 0 || len >= sizeof(buf))
+        return -1;
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    const char *num = buf[0] == '+' ? buf + 1 : buf;
+    char *end = NULL;
+    errno = 0;
+    unsigned long v = strtoul(num, &end, 10);
+    if (*num && !*end && !errno && v <= UINT32_MAX) {
+        *out = v;
+        return 0;
+    }
+    if (buf[0] == '+')
+        return -1; /* '+' forces a number */
+    if (is_user) {
+        struct passwd *pw = getpwnam(buf);
+        if (!pw)
+            return -1;
+        *out = pw->pw_uid;
+    } else {
+        struct group *gr = getgrnam(buf);
+        if (!gr)
+            return -1;
+        *out = gr->gr_gid;
+    }
+    return 0;
+}
+
+/* libvirt's DAC label "user:group" (names or numbers, '+' marking numbers) as ids. */
+static int dac_label_ids(const char *label, uid_t *uid, gid_t *gid)
+{
+    const char *colon = strchr(label, ':');
+    unsigned long u, g;
+    if (!colon || dac_label_part(label, (size_t)(colon - label), true, &u) < 0 ||
+        dac_label_part(colon + 1, strlen(colon + 1), false, &g) < 0)
+        return -1;
+    *uid = (uid_t)u;
+    *gid = (gid_t)g;
+    return 0;
+}
+
+/* DAC with a fixed label runs QEMU as that user:group; none and dynamic DAC run it as the
  * daemon. SELinux and AppArmor need a security driver modvirt does not have. */
 static int build_seclabels(qcmd *c)
 {
@@ -543,11 +592,16 @@ static int build_seclabels(qcmd *c)
             return qcmd_refuse(c, "security model '%s' is not supported by modvirt", s->model);
         if (s->model && strcmp(s->model, "dac") == 0 && s->type &&
             strcmp(s->type, "static") == 0 && s->label) {
-            char user[256];
-            const char *p = s->label[0] == '+' ? s->label + 1 : s->label;
+            uid_t uid;
+            gid_t gid;
 
-            snprintf(user, sizeof(user), "%.*s", (int)strcspn(p, ":"), p);
-            qcmd_opt(c, "-runas", "%s", user);
+            if (dac_label_ids(s->label, &uid, &gid) < 0)
+                return qcmd_refuse(c, "DAC label '%s' names no user:group of this host",
+                                   s->label);
+            /* QEMU 7.2 refuses to "drop" to the identity it already has (it checks that
+             * it cannot regain root), and there is nothing to drop then anyway. */
+            if (uid != geteuid() || gid != getegid())
+                qcmd_opt(c, "-runas", "%u:%u", (unsigned)uid, (unsigned)gid);
         }
     }
     return 0;
