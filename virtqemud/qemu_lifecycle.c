@@ -265,11 +265,9 @@ int qemu_proc_domain_resume(mv_call *call, const Modvirt__DomainFlagsArgs *args,
         return -1;
     if (require_active(&j, err) < 0)
         goto cleanup;
-    if (j.snap->state == VIR_DOMAIN_CRASHED) {
-        mv_error_set(err, VIR_ERR_OPERATION_INVALID, VIR_FROM_QEMU, "domain has crashed");
-        goto cleanup;
-    }
-    if (j.snap->state != VIR_DOMAIN_PAUSED) {
+    /* libvirt resumes paused guests and panicked ones kept by on_crash='preserve'. */
+    if (j.snap->state != VIR_DOMAIN_PAUSED &&
+        !(j.snap->state == VIR_DOMAIN_CRASHED && j.snap->reason == VIR_DOMAIN_CRASHED_PANICKED)) {
         rc = 0;
         goto cleanup;
     }
