@@ -279,7 +279,8 @@ static void queue_event(mvc_events *ev, const Modvirt__Envelope *env)
         free(q);
         return;
     }
-    memcpy(q->body, env->body.data, env->body.len);
+    if (env->body.len)
+        memcpy(q->body, env->body.data, env->body.len);
     q->len = env->body.len;
     q->proc = env->proc;
     pthread_mutex_lock(&ev->lock);

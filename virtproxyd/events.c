@@ -82,7 +82,8 @@ void proxy_events_call(pclient *cl, const mv_envelope_head *h, const uint8_t *pa
         free(r);
         goto cleanup;
     }
-    memcpy(r->body, env->body.data, env->body.len);
+    if (env->body.len)
+        memcpy(r->body, env->body.data, env->body.len);
     r->body_len = env->body.len;
     r->callback_id = ((Modvirt__EventRegisterArgs *)args)->callback_id;
     r->serial = h->serial;

@@ -246,7 +246,8 @@ static void send_event(mv_conn *c, uint32_t proc, uint64_t seq, int32_t callback
     size_t n = body_len, frame_len = 0;
     if (!b)
         return;
-    memcpy(b, body, body_len);
+    if (body_len)
+        memcpy(b, body, body_len);
     b[n++] = 0x08; /* field 1, varint */
     uint64_t v = (uint64_t)(int64_t)callback_id;
     do {
