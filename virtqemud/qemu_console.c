@@ -83,11 +83,25 @@ int qemu_proc_domain_open_console(mv_call *call, const Modvirt__DomainOpenConsol
         goto cleanup;
     }
     /* One session at a time, as libvirt: the lock lives as long as the stream's fd (the
-     * runtime closes it when the stream ends). FORCE opens a second one beside it. */
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0 && !(args->flags & VIR_DOMAIN_CONSOLE_FORCE)) {
-        mv_error_set(err, VIR_ERR_OPERATION_FAILED, VIR_FROM_QEMU,
-                     "Active console session exists for this domain");
-        goto cleanup;
+     * runtime closes it when the stream ends). FORCE ends the other session first. */
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        if (!(args->flags & VIR_DOMAIN_CONSOLE_FORCE)) {
+            mv_error_set(err, VIR_ERR_OPERATION_FAILED, VIR_FROM_QEMU,
+                         "Active console session exists for this domain");
+            goto cleanup;
+        }
+        /* FORCE: the other session ends (told why), and this one takes the lock */
+        mv_error why = MV_ERROR_INIT;
+        mv_error_set(&why, VIR_ERR_OPERATION_ABORTED, VIR_FROM_STREAMS,
+                     "the console of domain '%s' was taken over by another session",
+                     snap->def->name);
+        int n = mv_daemon_abort_streams_on(mv_call_daemon(call), fd, &why);
+        mv_error_clear(&why);
+        if (n < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+            mv_error_set(err, VIR_ERR_OPERATION_FAILED, VIR_FROM_QEMU,
+                         "cannot take over the console session of domain '%s'", snap->def->name);
+            goto cleanup;
+        }
     }
     /* raw, as QEMU leaves it: no echo of guest output back into the guest, no line
      * buffering (a console may be opened before qemu set the mode, or after a reset) */

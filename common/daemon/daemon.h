@@ -69,4 +69,11 @@ int mv_daemon_emit_event(mv_daemon *d, int event_id, uint32_t proc, const char *
  * then fails (fd is closed). One stream per call; 0, or -1 + mv_call_error(call). */
 int mv_call_attach_stream_fd(mv_call *call, int fd);
 
+/* Aborts, with `why`, every open stream of this daemon whose fd is the same file as fd
+ * (same device and inode: another session on a guest's console pty), and returns once
+ * their fds are closed — so a lock they held is free. For VIR_DOMAIN_CONSOLE_FORCE. Any
+ * thread but the loop's (a JOB handler). The number of streams aborted, or -1 once the
+ * daemon is stopping. */
+int mv_daemon_abort_streams_on(mv_daemon *d, int fd, const mv_error *why);
+
 #endif

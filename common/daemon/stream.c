@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "common/log.h"
 
@@ -16,8 +17,11 @@
 /* Bytes from the client waiting for the fd before we stop reading the client. */
 #define STREAM_OUT_HIGH (1u << 20)
 
+typedef struct takeover takeover;
+
 struct mv_stream {
-    mv_conn *c; /* a reference until the poll handle is closed */
+    takeover *waiter; /* told when this stream's fd is closed (a takeover waits) */
+    mv_conn *c;       /* a reference until the poll handle is closed */
     uint32_t serial;
     uint32_t proc;
     int fd;
@@ -47,11 +51,32 @@ static void send_status(mv_stream *s, Modvirt__StreamStatus st, const mv_error *
     }
 }
 
+/* A handler waiting for other sessions' fds to close (mv_daemon_abort_streams_on). */
+struct takeover {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct stat st;
+    const mv_error *why;
+    int pending; /* fds still open */
+    int aborted;
+    bool scanned;
+};
+
+static void takeover_closed(takeover *t)
+{
+    pthread_mutex_lock(&t->lock);
+    t->pending--;
+    pthread_cond_signal(&t->cond);
+    pthread_mutex_unlock(&t->lock);
+}
+
 static void on_poll_closed(uv_handle_t *h)
 {
     mv_stream *s = h->data;
     mv_conn *c = s->c;
     close(s->fd);
+    if (s->waiter)
+        takeover_closed(s->waiter);
     free(s->obuf);
     free(s);
     mv_conn_unref(c);
@@ -261,6 +286,52 @@ void mv_streams_close_all(mv_conn *c)
 {
     while (c->streams)
         stream_close(c->streams);
+}
+
+/* On the loop: aborts the streams on the same file as t->st. */
+static void takeover_scan(mv_daemon *d, void *opaque)
+{
+    takeover *t = opaque;
+    int n = 0;
+    for (mv_conn *c = d->conns; c; c = c->next) {
+        for (mv_stream *s = c->streams, *next; s; s = next) {
+            struct stat st;
+            next = s->next;
+            if (s->closing || fstat(s->fd, &st) < 0 || st.st_dev != t->st.st_dev ||
+                st.st_ino != t->st.st_ino || st.st_rdev != t->st.st_rdev)
+                continue;
+            send_status(s, MODVIRT__STREAM_STATUS__STREAM_ABORT, t->why);
+            s->waiter = t;
+            n++;
+            stream_close(s);
+        }
+    }
+    pthread_mutex_lock(&t->lock);
+    t->pending += n;
+    t->aborted = n;
+    t->scanned = true;
+    pthread_cond_signal(&t->cond);
+    pthread_mutex_unlock(&t->lock);
+}
+
+int mv_daemon_abort_streams_on(mv_daemon *d, int fd, const mv_error *why)
+{
+    takeover t = {.why = why};
+    int rc = -1;
+    if (fstat(fd, &t.st) < 0)
+        return 0;
+    pthread_mutex_init(&t.lock, NULL);
+    pthread_cond_init(&t.cond, NULL);
+    if (mv_daemon_post(d, takeover_scan, &t) == 0) {
+        pthread_mutex_lock(&t.lock);
+        while (!t.scanned || t.pending > 0)
+            pthread_cond_wait(&t.cond, &t.lock);
+        rc = t.aborted;
+        pthread_mutex_unlock(&t.lock);
+    }
+    pthread_cond_destroy(&t.cond);
+    pthread_mutex_destroy(&t.lock);
+    return rc;
 }
 
 /* ---- the handler's side ---- */

@@ -190,15 +190,23 @@ static void test_console_named_devices(void **state)
             virStreamSend(st, "\n", 1);
     }
     assert_true(seen);
-    /* one session at a time, unless forced */
+    /* one session at a time; FORCE takes over: the old session is ended, told why */
     virStreamPtr st2 = virStreamNew(f->conn, 0);
     assert_non_null(st2);
     assert_int_equal(virDomainOpenConsole(dom, NULL, st2, 0), -1);
     assert_non_null(strstr(virGetLastErrorMessage(), "Active console session exists"));
     assert_int_equal(virDomainOpenConsole(dom, NULL, st2, VIR_DOMAIN_CONSOLE_FORCE), 0);
+    int n;
+    while ((n = virStreamRecv(st, buf, sizeof(buf))) > 0)
+        ;
+    assert_int_equal(n, -1);
+    assert_non_null(strstr(virGetLastErrorMessage(), "taken over by another session"));
+    /* the new session holds it now */
+    virStreamPtr st3 = virStreamNew(f->conn, 0);
+    assert_int_equal(virDomainOpenConsole(dom, NULL, st3, 0), -1);
+    assert_int_equal(virStreamFree(st3), 0);
     assert_int_equal(virStreamAbort(st2), 0);
     assert_int_equal(virStreamFree(st2), 0);
-    assert_int_equal(virStreamAbort(st), 0);
     assert_int_equal(virStreamFree(st), 0);
     virDomainFree(dom);
 }
