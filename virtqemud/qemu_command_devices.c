@@ -467,7 +467,11 @@ static int net(qcmd *c, mv_domain_net *n, size_t i)
             return -1;
         }
     }
-    if (qcmd_need_device(c, dev, "interface model") < 0 ||
+    if (qcmd_need_device(c, dev, "interface model") < 0)
+        return -1;
+    /* usb-net is a USB device: no PCI slot. */
+    addr[0] = '\0';
+    if (strncmp(dev, "usb-", 4) != 0 &&
         qcmd_pci_addr(c, &n->info, "interface", addr, sizeof(addr)) < 0)
         return -1;
     qcmd_bootindex(&n->info, boot, sizeof(boot));
@@ -683,9 +687,10 @@ static int graphics(qcmd *c, mv_domain_graphics *g, bool *has_vnc_or_spice)
             snprintf(opts, sizeof(opts), "port=%d,addr=%s", g->port > 0 ? g->port : 5900,
                      listen ? listen : "127.0.0.1");
         }
+        /* TLS needs certificates modvirt has no configuration for yet. */
         if (g->tls_port > 0)
-            snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), ",tls-port=%d",
-                     g->tls_port);
+            return qcmd_refuse(c, "graphics spice tlsPort needs SPICE TLS certificates, "
+                                  "which modvirt cannot configure yet");
         strcat(opts, g->passwd ? "" : ",disable-ticketing=on");
         if (g->image_compression)
             snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), ",image-compression=%s",
