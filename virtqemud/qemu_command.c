@@ -239,7 +239,7 @@ static int scan_slots(qcmd *c)
 
 static int build_machine(qcmd *c)
 {
-    const mv_domain_def *def = c->def;
+    mv_domain_def *def = c->def;
     const qemu_caps_machine *m;
     const mv_domain_features *f = def->features;
     char opts[512];
@@ -255,6 +255,18 @@ static int build_machine(qcmd *c)
         return qcmd_refuse(c, "domain type 'kvm' needs KVM, which is not usable on this host "
                               "(use <domain type='qemu'> for emulation)");
     c->q35 = strstr(m->name, "q35") != NULL;
+    /* The live XML names the machine QEMU really runs ("pc" -> "pc-i440fx-7.2"), as
+     * libvirt's does. */
+    if (!def->os.machine || strcmp(def->os.machine, m->name) != 0) {
+        char *name = strdup(m->name);
+
+        if (!name) {
+            c->oom = true;
+            return -1;
+        }
+        free(def->os.machine);
+        def->os.machine = name;
+    }
     if (def->vcpus > m->max_cpus)
         return qcmd_refuse(c, "%d vcpus exceed the %d machine type '%s' allows", def->vcpus,
                            m->max_cpus, m->name);

@@ -232,6 +232,8 @@ static void test_autoport(void **state)
     assert_int_equal(cmd->nports, 2);
     assert_int_equal(def->graphics[0].port, 47300);
     assert_int_equal(def->graphics[1].port, 47301);
+    /* The live definition names the machine QEMU runs. */
+    assert_string_equal(def->os.machine, "pc-i440fx-7.2");
     s = qemu_command_to_string(cmd);
     assert_non_null(strstr(s, "-vnc 127.0.0.1:41400"));
     assert_non_null(strstr(s, "port=47301"));
