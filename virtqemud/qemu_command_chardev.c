@@ -32,7 +32,7 @@ static int note_pty(qcmd *c, const char *id, qemu_chr_kind kind, size_t index)
 }
 
 /* index (size_t)-1: a chardev that no caller looks up (rng egd, redirdev). */
-int qcmd_chardev(qcmd *c, const mv_domain_chr *chr, const char *id, qemu_chr_kind kind,
+int qcmd_chardev(qcmd *c, mv_domain_chr *chr, const char *id, qemu_chr_kind kind,
                  size_t index)
 {
     const char *t = chr->type ? chr->type : "pty";
@@ -60,6 +60,11 @@ int qcmd_chardev(qcmd *c, const mv_domain_chr *chr, const char *id, qemu_chr_kin
             snprintf(def_path, sizeof(def_path), "%s/%s.sock", c->p->sock_dir, id);
             if (!(path = qcmd_escape(c, def_path)))
                 goto cleanup;
+            /* The live XML tells users (and guest agents' clients) where it is. */
+            if (!(chr->source_path = strdup(def_path))) {
+                c->oom = true;
+                goto cleanup;
+            }
         }
         if (strlen(path) >= 108) {
             mv_error_set(c->err, VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU,
@@ -110,7 +115,7 @@ cleanup:
     return ret;
 }
 
-static int serial(qcmd *c, const mv_domain_chr *chr, size_t i)
+static int serial(qcmd *c, mv_domain_chr *chr, size_t i)
 {
     char id[48];
     const char *tt = chr->target_model ? chr->target_model : chr->target_type;
@@ -168,7 +173,7 @@ int qcmd_chardevs(qcmd *c)
         qcmd_opt(c, "-device", "isa-parallel,chardev=%s,id=parallel%zu", id, i);
     }
     for (size_t i = 0; i < def->nconsoles; i++) {
-        const mv_domain_chr *con = &def->consoles[i];
+        mv_domain_chr *con = &def->consoles[i];
         char id[48];
 
         /* A serial-type console is libvirt's alias of the first serial port: when
@@ -196,7 +201,7 @@ int qcmd_chardevs(qcmd *c)
         qcmd_opt(c, "-device", "virtconsole,chardev=%s,id=console%zu", id, i);
     }
     for (size_t i = 0; i < def->nchannels; i++) {
-        const mv_domain_chr *ch = &def->channels[i];
+        mv_domain_chr *ch = &def->channels[i];
         char id[48];
         int nr = vport++;
 

@@ -643,6 +643,7 @@ static int graphics(qcmd *c, mv_domain_graphics *g, bool *has_vnc_or_spice)
             if (g->port == -1 || g->autoport == MV_TRISTATE_YES || g->port == MV_UNSET_SIGNED) {
                 if (take_port(c, &g->port) < 0)
                     return -1;
+                g->autoport = MV_TRISTATE_YES; /* shown in the live XML, as libvirt */
             }
             if (g->port < QEMU_VNC_PORT_MIN)
                 return qcmd_refuse(c, "graphics vnc port %d is below %d", g->port,
@@ -673,6 +674,7 @@ static int graphics(qcmd *c, mv_domain_graphics *g, bool *has_vnc_or_spice)
         if (g->port == -1 || (g->autoport == MV_TRISTATE_YES && !socket_listen)) {
             if (take_port(c, &g->port) < 0)
                 return -1;
+            g->autoport = MV_TRISTATE_YES;
         }
         if (socket_listen) {
             const char *s = g->socket ? g->socket : g->listens[0].socket;
@@ -882,7 +884,7 @@ static int memballoon(qcmd *c, const mv_domain_memballoon *b)
     return 0;
 }
 
-static int rng(qcmd *c, const mv_domain_rng *r, size_t i)
+static int rng(qcmd *c, mv_domain_rng *r, size_t i)
 {
     char addr[ADDR_LEN], rate[96] = "";
     const char *dev = is(r->model, "virtio-transitional")       ? "virtio-rng-pci-transitional"
@@ -913,7 +915,7 @@ static int rng(qcmd *c, const mv_domain_rng *r, size_t i)
     return 0;
 }
 
-static int redirdev(qcmd *c, const mv_domain_redirdev *r, size_t i)
+static int redirdev(qcmd *c, mv_domain_redirdev *r, size_t i)
 {
     char id[48], usb[64];
 

@@ -63,7 +63,7 @@ int qcmd_controller_indexes(qcmd *c);
 int qcmd_devices(qcmd *c);
 /* qemu_command_chardev.c: serials, parallels, consoles, channels; and one chardev. */
 int qcmd_chardevs(qcmd *c);
-int qcmd_chardev(qcmd *c, const mv_domain_chr *chr, const char *id, qemu_chr_kind kind,
+int qcmd_chardev(qcmd *c, mv_domain_chr *chr, const char *id, qemu_chr_kind kind,
                  size_t index);
 
 #endif
