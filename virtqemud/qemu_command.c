@@ -177,8 +177,6 @@ int qcmd_need_device(qcmd *c, const char *type, const char *element)
                        c->p->caps->binary);
 }
 
-#define MIB_ALIGN(kib) (((kib) + 1023ULL) / 1024ULL * 1024ULL)
-
 /* Marks the bus-0 slot an explicit PCI address takes. */
 static void mark_slot(qcmd *c, const mv_domain_device_info *info)
 {
@@ -315,39 +313,6 @@ static int build_features(qcmd *c)
     return 0;
 }
 
-static int build_memory(qcmd *c)
-{
-    const mv_domain_def *def = c->def;
-    const mv_domain_memory_backing *mb = def->memory_backing;
-    unsigned long long total = def->memory_kib;
-
-    if (mb && mb->hugepages)
-        return qcmd_refuse(c, "memoryBacking/hugepages is not supported by modvirt yet");
-    if (mb && (mb->discard || (mb->source_type && strcmp(mb->source_type, "anonymous") != 0) ||
-               mb->access_mode || mb->allocation_mode))
-        return qcmd_refuse(c, "memoryBacking source/access/allocation/discard are not "
-                              "supported by modvirt yet");
-    if (def->numatune)
-        return qcmd_refuse(c, "numatune needs host NUMA placement, not supported by modvirt");
-    /* With NUMA cells the guest's memory is what the cells add up to, as in libvirt;
-     * and libvirt aligns it up to whole MiB on x86, so the same XML gives the guest the
-     * same size under both. */
-    if (def->cpu && def->cpu->ncells) {
-        total = 0;
-        for (size_t i = 0; i < def->cpu->ncells; i++)
-            total += MIB_ALIGN(def->cpu->cells[i].memory_kib);
-    }
-    if (def->max_memory_kib)
-        qcmd_opt(c, "-m", "size=%lluk,slots=%d,maxmem=%lluk", MIB_ALIGN(total),
-                 def->max_memory_slots > 0 ? def->max_memory_slots : 1,
-                 MIB_ALIGN(def->max_memory_kib));
-    else
-        qcmd_opt(c, "-m", "size=%lluk", MIB_ALIGN(total));
-    if (mb && mb->locked)
-        qcmd_opt(c, "-overcommit", "mem-lock=on");
-    return 0;
-}
-
 static int build_cpu(qcmd *c)
 {
     const mv_domain_def *def = c->def;
@@ -403,21 +368,6 @@ static int build_cpu(qcmd *c)
                  def->vcpus);
     if (cpu && cpu->clusters > 1)
         return qcmd_refuse(c, "cpu/topology clusters need QEMU 8.2");
-    /* NUMA cells: one RAM backend each, so the guest sees the sizes it was given. */
-    for (size_t i = 0; cpu && i < cpu->ncells; i++) {
-        const mv_domain_numa_cell *cell = &cpu->cells[i];
-        char cpus[512] = "";
-        char *list = cell->cpus ? strdup(cell->cpus) : NULL, *save = NULL;
-
-        for (char *tok = list ? strtok_r(list, ",", &save) : NULL; tok;
-             tok = strtok_r(NULL, ",", &save))
-            snprintf(cpus + strlen(cpus), sizeof(cpus) - strlen(cpus), ",cpus=%s", tok);
-        free(list);
-        qcmd_opt(c, "-object", "memory-backend-ram,id=ram-node%zu,size=%lluk", i,
-                 MIB_ALIGN(cell->memory_kib));
-        qcmd_opt(c, "-numa", "node,nodeid=%d%s,memdev=ram-node%zu",
-                 cell->id >= 0 ? cell->id : (int)i, cpus, i);
-    }
     return 0;
 }
 
@@ -651,7 +601,7 @@ static int build(qcmd *c)
     if (build_machine(c) < 0)
         return -1;
     if (scan_slots(c) < 0 || build_features(c) < 0 || build_seclabels(c) < 0 ||
-        build_cpu(c) < 0 || build_memory(c) < 0)
+        build_cpu(c) < 0 || qcmd_memory(c) < 0)
         return -1;
     if (def->iothreads > 0)
         for (int i = 1; i <= def->iothreads; i++)

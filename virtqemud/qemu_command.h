@@ -3,6 +3,7 @@
  *
  *   qemu_command.c          the builder: machine, accel, memory, cpus, boot, misc;
  *                           the result object; shell-quoted text for XML-to-native
+ *   qemu_command_memory.c   guest RAM: -m, memory backends, NUMA cells
  *   qemu_command_devices.c  disks, controllers, NICs, character devices, displays,
  *                           sound, watchdog, balloon, rng, input, video
  *   qemu_ports.c            the VNC/SPICE port allocator

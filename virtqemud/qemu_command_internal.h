@@ -56,6 +56,8 @@ void qcmd_bootindex(const mv_domain_device_info *info, char *buf, size_t n);
 /* Whether QEMU has device type `type`; otherwise refuses, naming the element. */
 int qcmd_need_device(qcmd *c, const char *type, const char *element);
 
+/* qemu_command_memory.c: -m, memory backends, NUMA cells, locking. */
+int qcmd_memory(qcmd *c);
 /* qemu_command_devices.c: the index of every controller (c->ctl_index) and the PCI
  * buses they make (bus_first/bus_last). */
 int qcmd_controller_indexes(qcmd *c);

@@ -207,6 +207,45 @@ static void test_accel(void **state)
     free(s);
 }
 
+/* memoryBacking: the backend of the guest's RAM (or of each NUMA cell) as libvirt
+ * would ask QEMU for it. */
+static void test_memory_backing(void **state)
+{
+    mv_error err = MV_ERROR_INIT;
+    char *s;
+
+    (void)state;
+    assert_non_null(s = build_str("<domain type='qemu'><name>m</name><memory>1048576</memory>"
+                                  "<memoryBacking><source type='memfd'/><access mode='shared'/>"
+                                  "<allocation mode='immediate'/></memoryBacking>"
+                                  "<os><type>hvm</type></os></domain>",
+                                  false, &err));
+    assert_non_null(strstr(s, "-object memory-backend-memfd,id=pc.ram,share=on,prealloc=on,"
+                              "size=1073741824"));
+    assert_non_null(strstr(s, "-machine memory-backend=pc.ram"));
+    free(s);
+    assert_non_null(s = build_str("<domain type='qemu'><name>m</name><memory>1000</memory>"
+                                  "<memoryBacking><source type='file'/></memoryBacking>"
+                                  "<cpu><numa><cell id='0' cpus='0' memory='1000'/></numa></cpu>"
+                                  "<os><type>hvm</type></os></domain>",
+                                  false, &err));
+    /* Cells are aligned to MiB, and -m is their sum. */
+    assert_non_null(strstr(s, "-m size=1024k"));
+    assert_non_null(strstr(s, "-object memory-backend-file,id=ram-node0,mem-path=/run/g1,"
+                              "size=1048576"));
+    assert_non_null(strstr(s, "-numa node,nodeid=0,cpus=0,memdev=ram-node0"));
+    assert_null(strstr(s, "memory-backend=pc.ram"));
+    free(s);
+    assert_non_null(s = build_str("<domain type='qemu'><name>m</name><memory>1048576</memory>"
+                                  "<memoryBacking><hugepages/></memoryBacking>"
+                                  "<os><type>hvm</type></os></domain>",
+                                  false, &err));
+    assert_non_null(strstr(s, "-object memory-backend-file,id=pc.ram,mem-path="));
+    assert_non_null(strstr(s, ",prealloc=on,size=1073741824"));
+    free(s);
+    refused("qemu", "<memoryBacking><discard/></memoryBacking>", "discard");
+}
+
 /* Autoport displays take ports from the allocator, write them into the live
  * definition, and give them back on release; a failed build leaks none. */
 static void test_autoport(void **state)
@@ -520,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_machine_refusal),
         cmocka_unit_test(test_accel),
+        cmocka_unit_test(test_memory_backing),
         cmocka_unit_test(test_autoport),
         cmocka_unit_test(test_ptys_and_passthrough),
         cmocka_unit_test(test_bridge_tap),

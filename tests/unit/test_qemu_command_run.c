@@ -109,6 +109,13 @@ static bool fake_host(mv_domain_def *def)
 {
     if (def->os.kernel || def->os.loader || def->os.initrd || def->nfilesystems || def->vsock)
         return false;
+    /* Huge pages need a host set up for them; and a test host has no room for the
+     * many-GiB guests some cases describe once their memory is preallocated. */
+    if (def->memory_backing &&
+        (def->memory_backing->hugepages ||
+         (def->memory_kib > (2ULL << 20) &&
+          (def->memory_backing->allocation_mode || def->memory_backing->source_type))))
+        return false;
     for (size_t i = 0; i < def->ndisks; i++) {
         mv_domain_disk *d = &def->disks[i];
 
