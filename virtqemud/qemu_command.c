@@ -371,6 +371,56 @@ static int build_cpu(qcmd *c)
     return 0;
 }
 
+/* <os firmware='efi'>: the host's matching UEFI build and the guest's own variable
+ * store, written into the live definition as libvirt does (<loader>, <nvram>). */
+static int firmware_auto(qcmd *c)
+{
+    mv_domain_def *def = c->def;
+    qemu_firmware fw;
+    bool dry = c->p->flags & QEMU_COMMAND_DRY_RUN;
+
+    if (qemu_firmware_select(def, def->os.machine, &fw, c->err) < 0)
+        return -1;
+    if (def->os.nvram_format && strcmp(def->os.nvram_format, fw.format) != 0)
+        return qcmd_refuse(c, "nvram format '%s' differs from the %s variable store of the "
+                              "UEFI firmware '%s'", def->os.nvram_format, fw.format, fw.code);
+    if (fw.requires_smm && def->features && def->features->smm_present &&
+        def->features->smm == MV_TRISTATE_NO)
+        return qcmd_refuse(c, "the UEFI firmware '%s' needs SMM, which <smm state='off'/> "
+                              "turns off", fw.code);
+    if (!def->os.nvram) {
+        const char *dir = c->p->nvram_dir ? c->p->nvram_dir : dry ? c->p->sock_dir : NULL;
+
+        if (!dir)
+            return qcmd_refuse(c, "os firmware='efi' needs an <nvram> path here");
+        if (asprintf(&def->os.nvram, "%s/%s_VARS.fd", dir, def->name) < 0) {
+            def->os.nvram = NULL;
+            c->oom = true;
+            return -1;
+        }
+    }
+    if (!def->os.nvram_template && fw.vars_template[0] &&
+        !(def->os.nvram_template = strdup(fw.vars_template))) {
+        c->oom = true;
+        return -1;
+    }
+    if (!(def->os.loader = strdup(fw.code))) {
+        c->oom = true;
+        return -1;
+    }
+    def->os.loader_type = "pflash";
+    def->os.loader_readonly = MV_TRISTATE_YES;
+    def->os.loader_secure = fw.secure_boot ? MV_TRISTATE_YES : MV_TRISTATE_NO;
+    if (!dry && def->os.nvram_template &&
+        qemu_firmware_copy_vars(def->os.nvram_template, def->os.nvram, c->err) < 0)
+        return -1;
+    if (fw.requires_smm)
+        qcmd_opt(c, "-machine", "smm=on");
+    if (fw.secure_boot)
+        qcmd_opt(c, "-global", "driver=cfi.pflash01,property=secure,value=on");
+    return 0;
+}
+
 static int build_os(qcmd *c)
 {
     const mv_domain_os *os = &c->def->os;
@@ -380,9 +430,10 @@ static int build_os(qcmd *c)
 
     if (os->type && strcmp(os->type, "hvm") != 0)
         return qcmd_refuse(c, "os type '%s' is not run by QEMU here (hvm only)", os->type);
-    if (os->firmware && !os->loader)
-        return qcmd_refuse(c, "os firmware='%s' autoselection is not supported by modvirt; "
-                              "name the <loader> instead", os->firmware);
+    /* firmware='bios' is QEMU's own default (SeaBIOS): nothing to add. */
+    if (os->firmware && strcmp(os->firmware, "efi") == 0 && !os->loader &&
+        firmware_auto(c) < 0)
+        return -1;
     if (os->loader) {
         if (os->loader_type && strcmp(os->loader_type, "pflash") == 0) {
             char *l = qcmd_escape(c, os->loader);

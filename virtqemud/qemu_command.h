@@ -8,6 +8,7 @@
  *                           sound, watchdog, balloon, rng, input, video
  *   qemu_ports.c            the VNC/SPICE port allocator
  *   qemu_tap.c              tap devices of bridge interfaces
+ *   qemu_firmware.c         UEFI firmware selection and per-guest variable stores
  *   qemu_native.c           the capabilities, domain capabilities and XML-to-native
  *                           handlers (procedures 27, 28, 29)
  *
@@ -60,6 +61,9 @@ typedef struct qemu_command_params {
                                * no path, SPICE/VNC sockets): short, see DESIGN.md */
     qemu_ports *ports;        /* autoport VNC/SPICE ports; NULL only with DRY_RUN */
     unsigned int flags;       /* QEMU_COMMAND_* */
+    const char *nvram_dir;    /* where <os firmware='efi'> guests keep their UEFI
+                               * variables (NAME_VARS.fd), e.g. <state_dir>/qemu/nvram;
+                               * NULL: such guests need an explicit <nvram> */
 } qemu_command_params;
 
 /* Which character device of the definition a chardev id belongs to. */
@@ -118,6 +122,24 @@ void qemu_command_release_ports(qemu_command *cmd);
 /* The argv as one line for a human or a shell: env assignments first, each argument
  * single-quoted when it holds anything but [A-Za-z0-9_,.:/=+@%-]. malloc'd or NULL. */
 char *qemu_command_to_string(const qemu_command *cmd);
+
+/* ---- qemu_firmware.c ------------------------------------------------------------------- */
+
+typedef struct qemu_firmware {
+    char code[512];          /* the executable, read-only pflash unit 0 */
+    char vars_template[512]; /* copied to the guest's nvram on first boot */
+    char format[16];         /* "raw" */
+    bool requires_smm, secure_boot;
+} qemu_firmware;
+
+/* The first UEFI firmware (by descriptor priority) for x86_64 `machine` with the
+ * features def's <os><firmware> and <loader secure> ask for. -1 + err naming the
+ * machine when none matches. Reads files: a worker or the builder only. */
+int qemu_firmware_select(const mv_domain_def *def, const char *machine, qemu_firmware *fw,
+                         mv_error *err);
+/* Creates nvram from the template unless it exists already (a guest keeps its UEFI
+ * variables across boots). */
+int qemu_firmware_copy_vars(const char *template_path, const char *nvram, mv_error *err);
 
 /* ---- qemu_native.c --------------------------------------------------------------------- */
 

@@ -72,7 +72,7 @@ int qemu_proc_connect_domain_xml_to_native(mv_call *call, const Modvirt__XmlToNa
     mv_domain_def *def = NULL;
     qemu_caps *caps = NULL;
     qemu_command *cmd = NULL;
-    char *mon = NULL, *sockdir = NULL;
+    char *mon = NULL, *sockdir = NULL, *nvram_dir = NULL;
     int rc = -1;
 
     if (qemu_check_flags(args->flags, 0, "virConnectDomainXMLToNative", err) < 0)
@@ -87,12 +87,13 @@ int qemu_proc_connect_domain_xml_to_native(mv_call *call, const Modvirt__XmlToNa
         goto cleanup;
     /* Where a start would put them; nothing is created. */
     if (asprintf(&sockdir, "%s/qemu/dom-%s", paths->run_dir, def->name) < 0 ||
-        asprintf(&mon, "%s/monitor.sock", sockdir) < 0) {
+        asprintf(&mon, "%s/monitor.sock", sockdir) < 0 ||
+        asprintf(&nvram_dir, "%s/qemu/nvram", paths->state_dir) < 0) {
         mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot format the command line");
         goto cleanup;
     }
     {
-        qemu_command_params p = {caps, mon, -1, sockdir, NULL, QEMU_COMMAND_DRY_RUN};
+        qemu_command_params p = {caps, mon, -1, sockdir, NULL, QEMU_COMMAND_DRY_RUN, nvram_dir};
 
         if (qemu_command_build(def, &p, &cmd, err) < 0)
             goto cleanup;
@@ -109,5 +110,6 @@ cleanup:
     mv_domain_def_free(def);
     free(mon);
     free(sockdir);
+    free(nvram_dir);
     return rc;
 }

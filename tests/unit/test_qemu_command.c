@@ -81,7 +81,8 @@ static char *build_str(const char *xml, bool kvm, mv_error *err)
 {
     qemu_caps *caps = recorded_caps(kvm);
     mv_domain_def *def = parse_str(xml);
-    qemu_command_params p = {caps, "/run/mon.sock", 1, "/run/g1", NULL, QEMU_COMMAND_DRY_RUN};
+    qemu_command_params p = {caps, "/run/mon.sock", 1, "/run/g1",
+                             NULL, QEMU_COMMAND_DRY_RUN, NULL};
     qemu_command *cmd = NULL;
     char *s = NULL;
 
@@ -246,6 +247,84 @@ static void test_memory_backing(void **state)
     refused("qemu", "<memoryBacking><discard/></memoryBacking>", "discard");
 }
 
+/* <os firmware='efi'>: the host's UEFI build by its descriptors, the guest's variable
+ * store in nvram_dir (copied once from the template), Secure Boot with SMM. */
+static void test_firmware_efi(void **state)
+{
+    const char *plain = "<domain type='qemu'><name>u</name><memory>65536</memory>"
+                        "<os firmware='efi'><type machine='q35'>hvm</type><firmware>"
+                        "<feature enabled='no' name='secure-boot'/></firmware></os></domain>";
+    const char *secure = "<domain type='qemu'><name>u</name><memory>65536</memory>"
+                         "<os firmware='efi'><type machine='q35'>hvm</type><firmware>"
+                         "<feature enabled='yes' name='secure-boot'/>"
+                         "<feature enabled='yes' name='enrolled-keys'/></firmware></os>"
+                         "<features><acpi/></features></domain>";
+    char dir[64], nvram[128], tmpl[128];
+    qemu_caps *caps = recorded_caps(false);
+    mv_domain_def *def;
+    qemu_command *cmd = NULL;
+    mv_error err = MV_ERROR_INIT;
+    char *s;
+    FILE *f;
+
+    (void)state;
+    if (access("/usr/share/qemu/firmware", R_OK) != 0)
+        skip();
+    snprintf(dir, sizeof(dir), "/tmp/mvfw.XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    {
+        qemu_command_params p = {caps, "/run/mon.sock", 1, "/run/g1",
+                                 NULL, QEMU_COMMAND_DRY_RUN, dir};
+
+        def = parse_str(plain);
+        if (qemu_command_build(def, &p, &cmd, &err) < 0)
+            fail_msg("%s", err.message);
+        s = qemu_command_to_string(cmd);
+        assert_non_null(strstr(s, "-drive if=pflash,format=raw,unit=0,file=/usr/share/OVMF/"));
+        assert_non_null(strstr(s, ",readonly=on"));
+        snprintf(nvram, sizeof(nvram), "unit=1,file=%s/u_VARS.fd", dir);
+        assert_non_null(strstr(s, nvram));
+        assert_null(strstr(s, "smm=on"));
+        /* The live XML names what was picked. */
+        assert_non_null(def->os.loader);
+        assert_string_equal(def->os.loader_type, "pflash");
+        assert_non_null(def->os.nvram_template);
+        free(s);
+        qemu_command_free(cmd);
+        mv_domain_def_free(def);
+
+        def = parse_str(secure);
+        assert_int_equal(qemu_command_build(def, &p, &cmd, &err), 0);
+        s = qemu_command_to_string(cmd);
+        assert_non_null(strstr(s, "-machine smm=on"));
+        assert_non_null(strstr(s, "driver=cfi.pflash01,property=secure,value=on"));
+        assert_int_equal(def->os.loader_secure, MV_TRISTATE_YES);
+        free(s);
+        qemu_command_free(cmd);
+        mv_domain_def_free(def);
+    }
+    /* The store is made once and then kept: it holds the guest's UEFI settings. */
+    snprintf(tmpl, sizeof(tmpl), "%s/template", dir);
+    snprintf(nvram, sizeof(nvram), "%s/sub/g_VARS.fd", dir);
+    f = fopen(tmpl, "w");
+    fputs("vars", f);
+    fclose(f);
+    assert_int_equal(qemu_firmware_copy_vars(tmpl, nvram, &err), 0);
+    f = fopen(nvram, "a");
+    fputs("+changed", f);
+    fclose(f);
+    assert_int_equal(qemu_firmware_copy_vars(tmpl, nvram, &err), 0);
+    s = slurp(nvram);
+    assert_string_equal(s, "vars+changed");
+    free(s);
+    unlink(nvram);
+    snprintf(nvram, sizeof(nvram), "%s/sub", dir);
+    rmdir(nvram);
+    unlink(tmpl);
+    rmdir(dir);
+    qemu_caps_unref(caps);
+}
+
 /* Autoport displays take ports from the allocator, write them into the live
  * definition, and give them back on release; a failed build leaks none. */
 static void test_autoport(void **state)
@@ -262,7 +341,7 @@ static void test_autoport(void **state)
     qemu_caps *caps = recorded_caps(false);
     qemu_ports *ports = qemu_ports_new(47300, 47309, &err);
     mv_domain_def *def = parse_str(xml), *def2 = parse_str(bad);
-    qemu_command_params p = {caps, "/run/mon.sock", 3, "/run/g3", ports, 0};
+    qemu_command_params p = {caps, "/run/mon.sock", 3, "/run/g3", ports, 0, NULL};
     qemu_command *cmd = NULL, *cmd2 = NULL;
     char *s;
 
@@ -304,7 +383,8 @@ static void test_ptys_and_passthrough(void **state)
     mv_error err = MV_ERROR_INIT;
     qemu_caps *caps = recorded_caps(false);
     mv_domain_def *def = parse_str(xml);
-    qemu_command_params p = {caps, "/run/mon.sock", 1, "/run/g1", NULL, QEMU_COMMAND_DRY_RUN};
+    qemu_command_params p = {caps, "/run/mon.sock", 1, "/run/g1",
+                             NULL, QEMU_COMMAND_DRY_RUN, NULL};
     qemu_command *cmd = NULL;
     size_t n = 0, found = 0;
     char *s;
@@ -374,7 +454,7 @@ static int bridge_child(void)
     char text[1024];
     qemu_caps *caps = recorded_caps(false);
     qemu_ports *ports = qemu_ports_new(47400, 47409, NULL);
-    qemu_command_params p = {caps, "/run/mon.sock", 5, "/run/g5", ports, 0};
+    qemu_command_params p = {caps, "/run/mon.sock", 5, "/run/g5", ports, 0, NULL};
     qemu_command *cmd = NULL;
     mv_domain_def *def;
     struct ifreq ifr;
@@ -493,7 +573,7 @@ static void test_virt_install_fixture_runs(void **state)
     def->virt_type = "qemu";
     assert_non_null(ports = qemu_ports_new(QEMU_VNC_PORT_MIN + 3000, QEMU_VNC_PORT_MAX, &err));
     {
-        qemu_command_params p = {caps, mon, 1, dir, ports, 0};
+        qemu_command_params p = {caps, mon, 1, dir, ports, 0, NULL};
 
         if (qemu_command_build(def, &p, &cmd, &err) < 0)
             fail_msg("%s", err.message);
@@ -560,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_machine_refusal),
         cmocka_unit_test(test_accel),
         cmocka_unit_test(test_memory_backing),
+        cmocka_unit_test(test_firmware_efi),
         cmocka_unit_test(test_autoport),
         cmocka_unit_test(test_ptys_and_passthrough),
         cmocka_unit_test(test_bridge_tap),

@@ -432,7 +432,7 @@ static void test_corpus_meaning(void **state)
         accepted++;
         {
             qemu_command_params p = {caps, "/run/mon.sock", 1, "/run/g1", NULL,
-                                     QEMU_COMMAND_DRY_RUN};
+                                     QEMU_COMMAND_DRY_RUN, NULL};
 
             if (qemu_command_build(def, &p, &cmd, &err) < 0) {
                 refused++;

@@ -109,6 +109,8 @@ static bool fake_host(mv_domain_def *def)
 {
     if (def->os.kernel || def->os.loader || def->os.initrd || def->nfilesystems || def->vsock)
         return false;
+    if (def->os.nvram)
+        retarget(&def->os.nvram, "nvram-", 0, false);
     /* Huge pages need a host set up for them; and a test host has no room for the
      * many-GiB guests some cases describe once their memory is preallocated. */
     if (def->memory_backing &&
@@ -278,10 +280,16 @@ static void test_qemu_runs_corpus(void **state)
         if (!fake_host(def))
             goto next;
         {
-            qemu_command_params p = {caps, mon, 1, tmp, NULL, QEMU_COMMAND_DRY_RUN};
+            qemu_command_params p = {caps, mon, 1, tmp, NULL, QEMU_COMMAND_DRY_RUN, tmp};
 
             if (qemu_command_build(def, &p, &cmd, NULL) < 0)
                 goto next;
+            /* A dry run names the UEFI variable store without making it. */
+            if (def->os.nvram && def->os.nvram_template) {
+                unlink(def->os.nvram);
+                if (qemu_firmware_copy_vars(def->os.nvram_template, def->os.nvram, NULL) < 0)
+                    goto next;
+            }
         }
         tried++;
         if (runs(cmd->argv, why, sizeof(why)))
