@@ -139,11 +139,24 @@ int qcmd_pci_addr(qcmd *c, const mv_domain_device_info *info, const char *what, 
         return qcmd_refuse(c, "%s: PCI domain %d is not supported", what, a->domain);
     if (a->slot < 0)
         return 0;
+    if (a->bus > 0 && (a->bus >= QCMD_MAX_BUS || !c->ctl_bus[a->bus]))
+        return qcmd_refuse(c, "%s sits on PCI bus %d, which no <controller type='pci' "
+                              "index='%d'> makes",
+                           what, a->bus, a->bus);
     snprintf(buf, n, ",bus=%s.%d,addr=0x%x%s%s", a->bus > 0 ? "pci" : c->q35 ? "pcie" : "pci",
              a->bus > 0 ? a->bus : 0, (unsigned)a->slot, "", "");
     if (a->function > 0)
         snprintf(buf + strlen(buf), n - strlen(buf), ".0x%x", (unsigned)a->function);
-    if (a->multifunction == MV_TRISTATE_YES)
+    if (a->multifunction == MV_TRISTATE_NO && a->function <= 0 &&
+        c->slot_multi[a->bus > 0 ? a->bus : 0][a->slot])
+        return qcmd_refuse(c, "%s: slot 0x%x says multifunction='off' but other functions "
+                              "of it are used, which QEMU 7.2 refuses",
+                           what, (unsigned)a->slot);
+    /* Function 0 of a slot whose other functions are used must say so, as libvirt
+     * adds when the XML does not. */
+    if (a->multifunction == MV_TRISTATE_YES ||
+        (a->multifunction == MV_TRISTATE_ABSENT && a->function <= 0 &&
+         c->slot_multi[a->bus > 0 ? a->bus : 0][a->slot]))
         snprintf(buf + strlen(buf), n - strlen(buf), ",multifunction=on");
     return 0;
 }
@@ -183,8 +196,11 @@ static void mark_slot(qcmd *c, const mv_domain_device_info *info)
     const mv_domain_address *a = info->address;
 
     if (a && a->type && strcmp(a->type, "pci") == 0 && a->bus < QCMD_MAX_BUS &&
-        a->slot >= 0 && a->slot < 32)
+        a->slot >= 0 && a->slot < 32) {
         c->slot_used[a->bus > 0 ? a->bus : 0][a->slot] = true;
+        if (a->function > 0)
+            c->slot_multi[a->bus > 0 ? a->bus : 0][a->slot] = true;
+    }
 }
 
 /* Every explicit PCI slot, before anything is placed automatically. */
@@ -321,8 +337,17 @@ static int build_cpu(qcmd *c)
     char model[1024] = "";
     int cur = def->vcpus_current > 0 ? def->vcpus_current : def->vcpus;
 
-    if (def->vcpu_cpuset || (def->vcpu_placement && strcmp(def->vcpu_placement, "auto") == 0))
-        return qcmd_refuse(c, "vcpu cpuset/placement (host CPU pinning) is not supported by "
+    if (def->vcpu_cpuset) {
+        cpu_set_t set;
+
+        if (!(c->p->flags & (QEMU_COMMAND_DRY_RUN | QEMU_COMMAND_APPLIES_AFFINITY)))
+            return qcmd_refuse(c, "vcpu cpuset (host CPU pinning) is not applied by this "
+                                  "caller");
+        if (qemu_cpuset_parse(def->vcpu_cpuset, &set, c->err) < 0)
+            return -1;
+    }
+    if (def->vcpu_placement && strcmp(def->vcpu_placement, "auto") == 0)
+        return qcmd_refuse(c, "vcpu placement='auto' (numad) is not supported by "
                               "modvirt yet");
     if (cpu) {
         const char *mode = cpu->mode ? cpu->mode : "custom";

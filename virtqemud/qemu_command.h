@@ -9,6 +9,7 @@
  *   qemu_ports.c            the VNC/SPICE port allocator
  *   qemu_tap.c              tap devices of bridge interfaces
  *   qemu_firmware.c         UEFI firmware selection and per-guest variable stores
+ *   qemu_affinity.c         <vcpu cpuset> applied to the running QEMU's threads
  *   qemu_native.c           the capabilities, domain capabilities and XML-to-native
  *                           handlers (procedures 27, 28, 29)
  *
@@ -20,8 +21,10 @@
 #ifndef QEMU_COMMAND_H
 #define QEMU_COMMAND_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include "common/domain/domain_conf.h"
 #include "common/error.h"
 #include "virtqemud/qemu_caps.h"
@@ -51,6 +54,10 @@ enum {
     /* For XML-to-native: allocate nothing; autoport displays show port 5900 (VNC
      * display :0) as libvirt's domxml-to-native does. */
     QEMU_COMMAND_DRY_RUN = 1u << 0,
+    /* The caller calls qemu_command_apply_affinity() once QEMU is up (after the QMP
+     * handshake, when every vCPU thread exists). Without it, <vcpu cpuset> is refused
+     * rather than silently ignored. */
+    QEMU_COMMAND_APPLIES_AFFINITY = 1u << 1,
 };
 
 typedef struct qemu_command_params {
@@ -140,6 +147,13 @@ int qemu_firmware_select(const mv_domain_def *def, const char *machine, qemu_fir
 /* Creates nvram from the template unless it exists already (a guest keeps its UEFI
  * variables across boots). */
 int qemu_firmware_copy_vars(const char *template_path, const char *nvram, mv_error *err);
+
+/* ---- qemu_affinity.c ------------------------------------------------------------------- */
+
+/* libvirt's cpuset syntax ("0-3,8,^2") as a set; -1 + err when malformed or empty. */
+int qemu_cpuset_parse(const char *text, cpu_set_t *set, mv_error *err);
+/* Pins every thread of QEMU process pid to live's <vcpu cpuset> (no-op without one). */
+int qemu_command_apply_affinity(const mv_domain_def *live, pid_t pid, mv_error *err);
 
 /* ---- qemu_native.c --------------------------------------------------------------------- */
 

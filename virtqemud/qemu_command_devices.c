@@ -196,6 +196,7 @@ int qcmd_controller_indexes(qcmd *c)
             next[k] = index[i] + 1;
         if (!is(ctl->type, "pci") || index[i] <= 0 || index[i] >= QCMD_MAX_BUS)
             continue;
+        c->ctl_bus[index[i]] = true;
         /* What plugs into the bus this controller makes. */
         if (is(ctl->model, "pci-bridge") || is(ctl->model, "pcie-to-pci-bridge") ||
             is(ctl->model, "dmi-to-pci-bridge") || is(ctl->model, "pci-expander-bus")) {

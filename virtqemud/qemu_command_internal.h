@@ -23,8 +23,10 @@ typedef struct qcmd {
     /* PCI placement: bus N (libvirt's controller index; its id is pci.N) takes devices
      * in slots bus_first[N]..bus_last[N] (bus_last -1: not a bus devices plug into). */
     bool slot_used[QCMD_MAX_BUS][32];
+    bool slot_multi[QCMD_MAX_BUS][32]; /* a function > 0 of the slot is used */
     int bus_first[QCMD_MAX_BUS], bus_last[QCMD_MAX_BUS];
     int *ctl_index;           /* the index of each controller, given or assigned */
+    bool ctl_bus[QCMD_MAX_BUS]; /* a pci controller with this index exists */
     size_t taps_made;         /* nets[0..taps_made) whose bridge taps this build created */
     mv_error *err;
 } qcmd;

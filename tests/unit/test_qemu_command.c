@@ -325,6 +325,53 @@ static void test_firmware_efi(void **state)
     qemu_caps_unref(caps);
 }
 
+/* <vcpu cpuset>: parsed as libvirt writes it, refused unless the caller applies it, and
+ * applied to every thread of a process. */
+static void test_affinity(void **state)
+{
+    const char *xml = "<domain type='qemu'><name>a</name><memory>65536</memory>"
+                      "<vcpu cpuset='0'>1</vcpu><os><type>hvm</type></os></domain>";
+    mv_error err = MV_ERROR_INIT;
+    qemu_caps *caps = recorded_caps(false);
+    qemu_ports *ports = qemu_ports_new(47500, 47509, &err);
+    mv_domain_def *def = parse_str(xml);
+    qemu_command_params p = {caps, "/run/mon.sock", 1, "/run/g1", ports, 0, NULL};
+    qemu_command *cmd = NULL;
+    cpu_set_t set;
+    pid_t pid;
+    int status;
+
+    (void)state;
+    assert_int_equal(qemu_cpuset_parse("0-3,8,^2", &set, &err), 0);
+    assert_true(CPU_ISSET(0, &set) && CPU_ISSET(3, &set) && CPU_ISSET(8, &set));
+    assert_false(CPU_ISSET(2, &set) || CPU_ISSET(4, &set));
+    assert_int_equal(qemu_cpuset_parse("0-x", &set, &err), -1);
+    mv_error_clear(&err);
+    assert_int_equal(qemu_cpuset_parse("^0", &set, &err), -1);
+    mv_error_clear(&err);
+    /* Not silently dropped: a caller that does not pin cannot run it. */
+    assert_int_equal(qemu_command_build(def, &p, &cmd, &err), -1);
+    assert_non_null(strstr(err.message, "cpuset"));
+    mv_error_clear(&err);
+    p.flags = QEMU_COMMAND_APPLIES_AFFINITY;
+    assert_int_equal(qemu_command_build(def, &p, &cmd, &err), 0);
+    /* A child that waits to be told to exit stands in for QEMU. */
+    if ((pid = fork()) == 0) {
+        pause();
+        _exit(0);
+    }
+    assert_int_equal(qemu_command_apply_affinity(def, pid, &err), 0);
+    assert_int_equal(sched_getaffinity(pid, sizeof(set), &set), 0);
+    assert_int_equal(CPU_COUNT(&set), 1);
+    assert_true(CPU_ISSET(0, &set));
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    qemu_command_free(cmd);
+    mv_domain_def_free(def);
+    qemu_ports_free(ports);
+    qemu_caps_unref(caps);
+}
+
 /* Autoport displays take ports from the allocator, write them into the live
  * definition, and give them back on release; a failed build leaks none. */
 static void test_autoport(void **state)
@@ -641,6 +688,7 @@ int main(void)
         cmocka_unit_test(test_accel),
         cmocka_unit_test(test_memory_backing),
         cmocka_unit_test(test_firmware_efi),
+        cmocka_unit_test(test_affinity),
         cmocka_unit_test(test_autoport),
         cmocka_unit_test(test_ptys_and_passthrough),
         cmocka_unit_test(test_bridge_tap),
