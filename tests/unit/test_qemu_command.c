@@ -94,14 +94,15 @@ static char *build_str(const char *xml, bool kvm, mv_error *err)
     return s;
 }
 
-static void golden(const char *name)
+/* xml_path NULL: tests/data/qemu/cmdline/NAME.xml. */
+static void golden_of(const char *name, const char *xml_path)
 {
     char path[512], *xml, *want, *got;
     mv_error err = MV_ERROR_INIT;
 
     snprintf(path, sizeof(path), DATA "/cmdline/%s.xml", name);
-    assert_non_null(xml = slurp(path));
-    got = build_str(xml, false, &err);
+    assert_non_null(xml = slurp(xml_path ? xml_path : path));
+    got = build_str(xml, true, &err);
     if (!got)
         fail_msg("%s: %s", name, err.message);
     snprintf(path, sizeof(path), DATA "/cmdline/%s.args", name);
@@ -120,6 +121,11 @@ static void golden(const char *name)
     free(xml);
 }
 
+static void golden(const char *name)
+{
+    golden_of(name, NULL);
+}
+
 static void test_golden_kernel_serial(void **state)
 {
     (void)state;
@@ -130,6 +136,27 @@ static void test_golden_q35_devices(void **state)
 {
     (void)state;
     golden("q35-devices");
+}
+
+static void test_golden_pc_classic(void **state)
+{
+    (void)state;
+    golden("pc-classic");
+}
+
+/* Exactly what virt-install writes for a Debian guest (type kvm; built here with KVM
+ * reported usable, so the golden file does not depend on the host). */
+static void test_golden_virt_install(void **state)
+{
+    const char *corpus = getenv("MODVIRT_CORPUS");
+    char path[512];
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/../fixtures/virt-install-debian11.xml",
+             corpus ? corpus : MODVIRT_CORPUS_DEFAULT);
+    if (access(path, R_OK) != 0)
+        skip();
+    golden_of("virt-install-debian11", path);
 }
 
 #define DOM_HEAD "<domain type='%s'><name>r</name><memory>65536</memory><os><type>hvm</type></os>"
@@ -683,6 +710,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_kernel_serial),
         cmocka_unit_test(test_golden_q35_devices),
+        cmocka_unit_test(test_golden_pc_classic),
+        cmocka_unit_test(test_golden_virt_install),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_machine_refusal),
         cmocka_unit_test(test_accel),
