@@ -128,8 +128,7 @@ static int parse_machines(qemu_caps *caps, json_object *arr, mv_error *err)
     return 0;
 
 nomem:
-    mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot record machines of %s",
-                       caps->binary);
+    mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot record machines of %s", caps->binary);
     return -1;
 }
 
@@ -148,8 +147,8 @@ static int parse_types(qemu_caps *caps, json_object *arr, mv_error *err)
         goto nomem;
     for (size_t i = 0; i < n; i++) {
         json_object *t = json_object_array_get_idx(arr, i);
-        const char *name = json_object_is_type(t, json_type_string) ? json_object_get_string(t)
-                                                                      : jstr(t, "name");
+        const char *name =
+            json_object_is_type(t, json_type_string) ? json_object_get_string(t) : jstr(t, "name");
 
         if (!name)
             continue;
@@ -166,9 +165,9 @@ nomem:
     return -1;
 }
 
-qemu_caps *qemu_caps_from_replies(const char *binary, json_object *version,
-                                  json_object *target, json_object *machines,
-                                  json_object *types, json_object *kvm, mv_error *err)
+qemu_caps *qemu_caps_from_replies(const char *binary, json_object *version, json_object *target,
+                                  json_object *machines, json_object *types, json_object *kvm,
+                                  mv_error *err)
 {
     qemu_caps *caps = NULL, *ret = NULL;
     json_object *q = NULL;
@@ -187,8 +186,8 @@ qemu_caps *qemu_caps_from_replies(const char *binary, json_object *version,
     caps->version = (unsigned long)(jint(q, "major", 0) * 1000000 + jint(q, "minor", 0) * 1000 +
                                     jint(q, "micro", 0));
     if (!arch) {
-        mv_error_set(err, VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU,
-                     "query-target of %s has no 'arch'", binary);
+        mv_error_set(err, VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, "query-target of %s has no 'arch'",
+                     binary);
         goto cleanup;
     }
     if (!(caps->arch = strdup(arch)) ||

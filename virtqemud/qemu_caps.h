@@ -22,26 +22,26 @@
 #define QEMU_CAPS_PROBE_TIMEOUT_MS 15000
 
 typedef struct qemu_caps_machine {
-    char *name;       /* "pc-i440fx-7.2" */
-    char *alias;      /* "pc", or NULL */
+    char *name;  /* "pc-i440fx-7.2" */
+    char *alias; /* "pc", or NULL */
     int max_cpus;
-    bool is_default;  /* the machine used when none is named */
+    bool is_default; /* the machine used when none is named */
     bool deprecated;
 } qemu_caps_machine;
 
 /* Immutable once returned; shared by reference. */
 typedef struct qemu_caps {
-    char *binary;             /* absolute path */
-    unsigned long version;    /* libvirt's encoding: 7002022 for 7.2.22 */
-    char *package;            /* "Debian 1:7.2+dfsg-..." or "" */
-    char *arch;               /* target arch, "x86_64" */
+    char *binary;          /* absolute path */
+    unsigned long version; /* libvirt's encoding: 7002022 for 7.2.22 */
+    char *package;         /* "Debian 1:7.2+dfsg-..." or "" */
+    char *arch;            /* target arch, "x86_64" */
     qemu_caps_machine *machines;
     size_t nmachines;
-    char **devices;           /* qom-list-types names, sorted (bsearch) */
+    char **devices; /* qom-list-types names, sorted (bsearch) */
     size_t ndevices;
-    bool kvm_usable;          /* query-kvm under -accel kvm said enabled */
-    long long mtime, size;    /* of the binary when probed: the cache key */
-    int refs;                 /* atomic */
+    bool kvm_usable;       /* query-kvm under -accel kvm said enabled */
+    long long mtime, size; /* of the binary when probed: the cache key */
+    int refs;              /* atomic */
 } qemu_caps;
 
 /* The capabilities of `binary` (an absolute path): from memory, else from the disk
@@ -64,9 +64,9 @@ const qemu_caps_machine *qemu_caps_machine_find(const qemu_caps *caps, const cha
 
 /* version: query-version's return; target: query-target's; machines: query-machines';
  * types: qom-list-types'; kvm: query-kvm's (NULL: KVM not usable). */
-qemu_caps *qemu_caps_from_replies(const char *binary, json_object *version,
-                                  json_object *target, json_object *machines,
-                                  json_object *types, json_object *kvm, mv_error *err);
+qemu_caps *qemu_caps_from_replies(const char *binary, json_object *version, json_object *target,
+                                  json_object *machines, json_object *types, json_object *kvm,
+                                  mv_error *err);
 /* The cache file form and back. */
 json_object *qemu_caps_to_json(const qemu_caps *caps);
 qemu_caps *qemu_caps_from_json(json_object *obj, mv_error *err);
@@ -81,14 +81,12 @@ qemu_caps *qemu_caps_probe(const char *binary, mv_error *err);
 /* virConnectGetCapabilities' XML: <host> (uuid-less cpu arch, topology from nodeinfo
  * when given) and one <guest> hvm/<arch> with the machines, domain qemu and, when KVM
  * is usable, kvm. host_arch: uname machine. malloc'd, or NULL + err. */
-char *qemu_caps_format_capabilities(const qemu_caps *caps, const char *host_arch,
-                                    mv_error *err);
+char *qemu_caps_format_capabilities(const qemu_caps *caps, const char *host_arch, mv_error *err);
 
 /* virConnectGetDomainCapabilities' XML for (arch, machine, virttype), each NULL or ""
  * for the default. Fails (VIR_ERR_INVALID_ARG) for an arch, machine or virttype the
  * binary cannot run, e.g. kvm when it is not usable. */
-char *qemu_caps_format_domain_caps(const qemu_caps *caps, const char *arch,
-                                   const char *machine, const char *virttype,
-                                   mv_error *err);
+char *qemu_caps_format_domain_caps(const qemu_caps *caps, const char *arch, const char *machine,
+                                   const char *virttype, mv_error *err);
 
 #endif

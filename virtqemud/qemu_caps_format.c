@@ -27,18 +27,28 @@ static void put_esc(FILE *f, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '\'': fputs("&apos;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '\'':
+            fputs("&apos;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        default:
+            fputc(*s, f);
         }
     }
 }
 
-char *qemu_caps_format_capabilities(const qemu_caps *caps, const char *host_arch,
-                                    mv_error *err)
+char *qemu_caps_format_capabilities(const qemu_caps *caps, const char *host_arch, mv_error *err)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -76,8 +86,8 @@ char *qemu_caps_format_capabilities(const qemu_caps *caps, const char *host_arch
     /* libvirt lists each machine by its name, then its alias pointing at it; the
      * default machine first. */
     for (size_t k = 0; k <= caps->nmachines; k++) {
-        const qemu_caps_machine *m = k == 0 ? qemu_caps_machine_find(caps, NULL)
-                                            : &caps->machines[k - 1];
+        const qemu_caps_machine *m =
+            k == 0 ? qemu_caps_machine_find(caps, NULL) : &caps->machines[k - 1];
 
         if (!m || is(m->name, "none") || (k > 0 && m->is_default))
             continue;
@@ -115,33 +125,35 @@ static void put_enum(FILE *f, const qemu_caps *caps, const char *indent, const c
     fprintf(f, "%s</enum>\n", indent);
 }
 
-static const char *const disk_devices[][2] = {{"disk", NULL}, {"cdrom", NULL},
-                                              {"floppy", "floppy"}, {NULL, NULL}};
+static const char *const disk_devices[][2] = {
+    {"disk", NULL}, {"cdrom", NULL}, {"floppy", "floppy"}, {NULL, NULL}};
 static const char *const disk_buses[][2] = {
-    {"ide", "ide-hd"}, {"fdc", "floppy"},    {"scsi", "scsi-hd"},
-    {"virtio", "virtio-blk-pci"}, {"usb", "usb-storage"}, {"sata", "ahci"}, {NULL, NULL}};
+    {"ide", "ide-hd"},      {"fdc", "floppy"}, {"scsi", "scsi-hd"}, {"virtio", "virtio-blk-pci"},
+    {"usb", "usb-storage"}, {"sata", "ahci"},  {NULL, NULL}};
 static const char *const graphics_types[][2] = {
     {"sdl", NULL}, {"vnc", NULL}, {"spice", "qxl-vga"}, {"egl-headless", NULL}, {NULL, NULL}};
 static const char *const video_models[][2] = {
-    {"vga", "VGA"},        {"cirrus", "cirrus-vga"}, {"vmvga", "vmware-svga"},
-    {"qxl", "qxl-vga"},    {"virtio", "virtio-vga"}, {"bochs", "bochs-display"},
-    {"ramfb", "ramfb"},    {"none", NULL},           {NULL, NULL}};
-static const char *const rng_models[][2] = {{"virtio", "virtio-rng-pci"},
-                                            {"virtio-transitional", "virtio-rng-pci-transitional"},
-                                            {"virtio-non-transitional",
-                                             "virtio-rng-pci-non-transitional"},
-                                            {NULL, NULL}};
+    {"vga", "VGA"},     {"cirrus", "cirrus-vga"}, {"vmvga", "vmware-svga"},
+    {"qxl", "qxl-vga"}, {"virtio", "virtio-vga"}, {"bochs", "bochs-display"},
+    {"ramfb", "ramfb"}, {"none", NULL},           {NULL, NULL}};
+static const char *const rng_models[][2] = {
+    {"virtio", "virtio-rng-pci"},
+    {"virtio-transitional", "virtio-rng-pci-transitional"},
+    {"virtio-non-transitional", "virtio-rng-pci-non-transitional"},
+    {NULL, NULL}};
 static const char *const rng_backends[][2] = {
     {"random", NULL}, {"egd", NULL}, {"builtin", NULL}, {NULL, NULL}};
-static const char *const chr_types[][2] = {
-    {"pty", NULL}, {"file", NULL}, {"null", NULL}, {"unix", NULL}, {"tcp", NULL},
-    {"udp", NULL}, {"pipe", NULL}, {"dev", NULL},  {"spicevmc", "qxl-vga"},
-    {"spiceport", "qxl-vga"}, {"qemu-vdagent", NULL}, {NULL, NULL}};
-static const char *const panic_models[][2] = {{"isa", "pvpanic"}, {"pvpanic", "pvpanic-pci"},
-                                              {NULL, NULL}};
+static const char *const chr_types[][2] = {{"pty", NULL},           {"file", NULL},
+                                           {"null", NULL},          {"unix", NULL},
+                                           {"tcp", NULL},           {"udp", NULL},
+                                           {"pipe", NULL},          {"dev", NULL},
+                                           {"spicevmc", "qxl-vga"}, {"spiceport", "qxl-vga"},
+                                           {"qemu-vdagent", NULL},  {NULL, NULL}};
+static const char *const panic_models[][2] = {
+    {"isa", "pvpanic"}, {"pvpanic", "pvpanic-pci"}, {NULL, NULL}};
 static const char *const fs_drivers[][2] = {{"path", "virtio-9p-pci"}, {NULL, NULL}};
 static const char *const sound_models[][2] = {
-    {"sb16", "sb16"},   {"es1370", "ES1370"},    {"ac97", "AC97"}, {"ich6", "intel-hda"},
+    {"sb16", "sb16"},           {"es1370", "ES1370"}, {"ac97", "AC97"},      {"ich6", "intel-hda"},
     {"ich9", "ich9-intel-hda"}, {"usb", "usb-audio"}, {"ich7", "intel-hda"}, {NULL, NULL}};
 
 static void put_cpu(FILE *f, const qemu_caps *caps, bool kvm)
@@ -176,8 +188,8 @@ static void put_cpu(FILE *f, const qemu_caps *caps, bool kvm)
     fputs("    </mode>\n  </cpu>\n", f);
 }
 
-char *qemu_caps_format_domain_caps(const qemu_caps *caps, const char *arch,
-                                   const char *machine, const char *virttype, mv_error *err)
+char *qemu_caps_format_domain_caps(const qemu_caps *caps, const char *arch, const char *machine,
+                                   const char *virttype, mv_error *err)
 {
     const qemu_caps_machine *m;
     bool kvm;

@@ -204,7 +204,10 @@ qemu_caps *qemu_caps_probe(const char *binary, mv_error *err)
     if (!r[0] || !r[1] || !r[2] || !r[3]) {
         mv_error_set(err, VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU,
                      "%s exited before answering its capability probe (query-%s)", binary,
-                     !r[0] ? "version" : !r[1] ? "target" : !r[2] ? "machines" : "types");
+                     !r[0]   ? "version"
+                     : !r[1] ? "target"
+                     : !r[2] ? "machines"
+                             : "types");
         goto cleanup;
     }
     /* KVM is usable only if a QEMU asked to use it starts and says so; a failure here

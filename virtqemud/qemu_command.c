@@ -102,8 +102,7 @@ int qcmd_refuse(qcmd *c, const char *fmt, ...)
     return -1;
 }
 
-int qcmd_pci_addr(qcmd *c, const mv_domain_device_info *info, const char *what, char *buf,
-                  size_t n)
+int qcmd_pci_addr(qcmd *c, const mv_domain_device_info *info, const char *what, char *buf, size_t n)
 {
     const mv_domain_address *a = info ? info->address : NULL;
 
@@ -124,8 +123,10 @@ int qcmd_pci_addr(qcmd *c, const mv_domain_device_info *info, const char *what, 
                     bus = b;
                 }
         if (slot < 0)
-            return qcmd_refuse(c, "%s: no free PCI slot left (add a pci-bridge or "
-                                  "pcie-root-port)", what);
+            return qcmd_refuse(c,
+                               "%s: no free PCI slot left (add a pci-bridge or "
+                               "pcie-root-port)",
+                               what);
         c->slot_used[bus][slot] = true;
         if (bus == 0)
             snprintf(buf, n, ",bus=%s.0,addr=0x%x", c->q35 ? "pcie" : "pci", (unsigned)slot);
@@ -140,17 +141,22 @@ int qcmd_pci_addr(qcmd *c, const mv_domain_device_info *info, const char *what, 
     if (a->slot < 0)
         return 0;
     if (a->bus > 0 && (a->bus >= QCMD_MAX_BUS || !c->ctl_bus[a->bus]))
-        return qcmd_refuse(c, "%s sits on PCI bus %d, which no <controller type='pci' "
-                              "index='%d'> makes",
+        return qcmd_refuse(c,
+                           "%s sits on PCI bus %d, which no <controller type='pci' "
+                           "index='%d'> makes",
                            what, a->bus, a->bus);
-    snprintf(buf, n, ",bus=%s.%d,addr=0x%x%s%s", a->bus > 0 ? "pci" : c->q35 ? "pcie" : "pci",
+    snprintf(buf, n, ",bus=%s.%d,addr=0x%x%s%s",
+             a->bus > 0 ? "pci"
+             : c->q35   ? "pcie"
+                        : "pci",
              a->bus > 0 ? a->bus : 0, (unsigned)a->slot, "", "");
     if (a->function > 0)
         snprintf(buf + strlen(buf), n - strlen(buf), ".0x%x", (unsigned)a->function);
     if (a->multifunction == MV_TRISTATE_NO && a->function <= 0 &&
         c->slot_multi[a->bus > 0 ? a->bus : 0][a->slot])
-        return qcmd_refuse(c, "%s: slot 0x%x says multifunction='off' but other functions "
-                              "of it are used, which QEMU 7.2 refuses",
+        return qcmd_refuse(c,
+                           "%s: slot 0x%x says multifunction='off' but other functions "
+                           "of it are used, which QEMU 7.2 refuses",
                            what, (unsigned)a->slot);
     /* Function 0 of a slot whose other functions are used must say so, as libvirt
      * adds when the XML does not. */
@@ -195,8 +201,8 @@ static void mark_slot(qcmd *c, const mv_domain_device_info *info)
 {
     const mv_domain_address *a = info->address;
 
-    if (a && a->type && strcmp(a->type, "pci") == 0 && a->bus < QCMD_MAX_BUS &&
-        a->slot >= 0 && a->slot < 32) {
+    if (a && a->type && strcmp(a->type, "pci") == 0 && a->bus < QCMD_MAX_BUS && a->slot >= 0 &&
+        a->slot < 32) {
         c->slot_used[a->bus > 0 ? a->bus : 0][a->slot] = true;
         if (a->function > 0)
             c->slot_multi[a->bus > 0 ? a->bus : 0][a->slot] = true;
@@ -260,8 +266,8 @@ static int build_machine(qcmd *c)
     bool kvm = strcmp(def->virt_type, "kvm") == 0;
 
     if (def->os.arch && strcmp(def->os.arch, c->p->caps->arch) != 0)
-        return qcmd_refuse(c, "architecture '%s' is not served by %s (it runs %s)",
-                           def->os.arch, c->p->caps->binary, c->p->caps->arch);
+        return qcmd_refuse(c, "architecture '%s' is not served by %s (it runs %s)", def->os.arch,
+                           c->p->caps->binary, c->p->caps->arch);
     if (!(m = qemu_caps_machine_find(c->p->caps, def->os.machine)))
         return qcmd_refuse(c, "machine type '%s' is not known to %s",
                            def->os.machine ? def->os.machine : "(default)", c->p->caps->binary);
@@ -303,8 +309,8 @@ static int build_machine(qcmd *c)
     if (def->clock)
         for (size_t i = 0; i < def->clock->ntimers; i++)
             if (strcmp(def->clock->timers[i].name, "hpet") == 0)
-                strcat(opts, def->clock->timers[i].present == MV_TRISTATE_NO ? ",hpet=off"
-                                                                              : ",hpet=on");
+                strcat(opts,
+                       def->clock->timers[i].present == MV_TRISTATE_NO ? ",hpet=off" : ",hpet=on");
     qcmd_opt(c, "-machine", "%s", opts);
     qcmd_opt(c, "-accel", "%s", kvm ? "kvm" : "tcg");
     return 0;
@@ -384,10 +390,9 @@ static int build_cpu(qcmd *c)
     if (model[0])
         qcmd_opt(c, "-cpu", "%s", model);
     if (cpu && cpu->has_topology)
-        qcmd_opt(c, "-smp", "%d,maxcpus=%d,sockets=%d,dies=%d,cores=%d,threads=%d", cur,
-                 def->vcpus, cpu->sockets > 0 ? cpu->sockets : 1,
-                 cpu->dies > 0 ? cpu->dies : 1, cpu->cores > 0 ? cpu->cores : 1,
-                 cpu->threads > 0 ? cpu->threads : 1);
+        qcmd_opt(c, "-smp", "%d,maxcpus=%d,sockets=%d,dies=%d,cores=%d,threads=%d", cur, def->vcpus,
+                 cpu->sockets > 0 ? cpu->sockets : 1, cpu->dies > 0 ? cpu->dies : 1,
+                 cpu->cores > 0 ? cpu->cores : 1, cpu->threads > 0 ? cpu->threads : 1);
     else
         qcmd_opt(c, "-smp", "%d,maxcpus=%d,sockets=%d,cores=1,threads=1", cur, def->vcpus,
                  def->vcpus);
@@ -407,12 +412,16 @@ static int firmware_auto(qcmd *c)
     if (qemu_firmware_select(def, def->os.machine, &fw, c->err) < 0)
         return -1;
     if (def->os.nvram_format && strcmp(def->os.nvram_format, fw.format) != 0)
-        return qcmd_refuse(c, "nvram format '%s' differs from the %s variable store of the "
-                              "UEFI firmware '%s'", def->os.nvram_format, fw.format, fw.code);
+        return qcmd_refuse(c,
+                           "nvram format '%s' differs from the %s variable store of the "
+                           "UEFI firmware '%s'",
+                           def->os.nvram_format, fw.format, fw.code);
     if (fw.requires_smm && def->features && def->features->smm_present &&
         def->features->smm == MV_TRISTATE_NO)
-        return qcmd_refuse(c, "the UEFI firmware '%s' needs SMM, which <smm state='off'/> "
-                              "turns off", fw.code);
+        return qcmd_refuse(c,
+                           "the UEFI firmware '%s' needs SMM, which <smm state='off'/> "
+                           "turns off",
+                           fw.code);
     if (!def->os.nvram) {
         const char *dir = c->p->nvram_dir ? c->p->nvram_dir : dry ? c->p->sock_dir : NULL;
 
@@ -456,8 +465,7 @@ static int build_os(qcmd *c)
     if (os->type && strcmp(os->type, "hvm") != 0)
         return qcmd_refuse(c, "os type '%s' is not run by QEMU here (hvm only)", os->type);
     /* firmware='bios' is QEMU's own default (SeaBIOS): nothing to add. */
-    if (os->firmware && strcmp(os->firmware, "efi") == 0 && !os->loader &&
-        firmware_auto(c) < 0)
+    if (os->firmware && strcmp(os->firmware, "efi") == 0 && !os->loader && firmware_auto(c) < 0)
         return -1;
     if (os->loader) {
         if (os->loader_type && strcmp(os->loader_type, "pflash") == 0) {
@@ -487,8 +495,7 @@ static int build_os(qcmd *c)
     if (os->dtb)
         qcmd_opt(c, "-dtb", "%s", os->dtb);
     if (os->smbios_mode && strcmp(os->smbios_mode, "emulate") != 0)
-        return qcmd_refuse(c, "os/smbios mode='%s' is not supported by modvirt",
-                           os->smbios_mode);
+        return qcmd_refuse(c, "os/smbios mode='%s' is not supported by modvirt", os->smbios_mode);
 
     for (size_t i = 0; i < def->ndisks; i++)
         per_device |= def->disks[i].info.boot_order > 0;
@@ -531,8 +538,8 @@ static int build_clock(qcmd *c)
         goto emit;
     if (clk->offset && strcmp(clk->offset, "localtime") == 0) {
         strcpy(rtc, "base=localtime");
-    } else if (clk->offset && (strcmp(clk->offset, "variable") == 0 ||
-                               strcmp(clk->offset, "absolute") == 0)) {
+    } else if (clk->offset &&
+               (strcmp(clk->offset, "variable") == 0 || strcmp(clk->offset, "absolute") == 0)) {
         time_t t = strcmp(clk->offset, "absolute") == 0 ? (time_t)clk->start : time(NULL);
         struct tm tm;
 
@@ -623,19 +630,19 @@ static int build_seclabels(qcmd *c)
         const mv_domain_seclabel *s = &c->def->seclabels[i];
 
         if (s->model && (strcmp(s->model, "selinux") == 0 || strcmp(s->model, "apparmor") == 0))
-            return qcmd_refuse(c, "security model '%s' is not supported by modvirt (use "
-                                  "seclabel type='none' or model='dac')",
+            return qcmd_refuse(c,
+                               "security model '%s' is not supported by modvirt (use "
+                               "seclabel type='none' or model='dac')",
                                s->model);
         if (s->model && strcmp(s->model, "dac") != 0 && strcmp(s->model, "none") != 0)
             return qcmd_refuse(c, "security model '%s' is not supported by modvirt", s->model);
-        if (s->model && strcmp(s->model, "dac") == 0 && s->type &&
-            strcmp(s->type, "static") == 0 && s->label) {
+        if (s->model && strcmp(s->model, "dac") == 0 && s->type && strcmp(s->type, "static") == 0 &&
+            s->label) {
             uid_t uid;
             gid_t gid;
 
             if (dac_label_ids(s->label, &uid, &gid) < 0)
-                return qcmd_refuse(c, "DAC label '%s' names no user:group of this host",
-                                   s->label);
+                return qcmd_refuse(c, "DAC label '%s' names no user:group of this host", s->label);
             /* QEMU 7.2 refuses to "drop" to the identity it already has (it checks that
              * it cannot regain root), and there is nothing to drop then anyway. */
             if (uid != geteuid() || gid != getegid())
@@ -676,8 +683,8 @@ static int build(qcmd *c)
     qcmd_opt(c, "-mon", "chardev=charmonitor,id=monitor,mode=control");
     if (build_machine(c) < 0)
         return -1;
-    if (scan_slots(c) < 0 || build_features(c) < 0 || build_seclabels(c) < 0 ||
-        build_cpu(c) < 0 || qcmd_memory(c) < 0)
+    if (scan_slots(c) < 0 || build_features(c) < 0 || build_seclabels(c) < 0 || build_cpu(c) < 0 ||
+        qcmd_memory(c) < 0)
         return -1;
     if (def->iothreads > 0)
         for (int i = 1; i <= def->iothreads; i++)
@@ -721,8 +728,8 @@ static int build_env(qcmd *c)
     return 0;
 }
 
-int qemu_command_build(mv_domain_def *def, const qemu_command_params *params,
-                       qemu_command **out, mv_error *err)
+int qemu_command_build(mv_domain_def *def, const qemu_command_params *params, qemu_command **out,
+                       mv_error *err)
 {
     qcmd c;
     int ret = -1;
@@ -731,8 +738,8 @@ int qemu_command_build(mv_domain_def *def, const qemu_command_params *params,
     c.def = def;
     c.p = params;
     c.err = err;
-    if (!params->caps || !params->monitor_path || (!params->ports &&
-                                                   !(params->flags & QEMU_COMMAND_DRY_RUN))) {
+    if (!params->caps || !params->monitor_path ||
+        (!params->ports && !(params->flags & QEMU_COMMAND_DRY_RUN))) {
         mv_error_set(err, VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU,
                      "command line of '%s' built without caps, monitor or port allocator",
                      def->name);
@@ -800,8 +807,7 @@ static void put_quoted(FILE *f, const char *s)
     bool plain = *s != '\0';
 
     for (const char *p = s; *p; p++)
-        if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_,.:/=+@%-",
-                    *p))
+        if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_,.:/=+@%-", *p))
             plain = false;
     if (plain) {
         fputs(s, f);

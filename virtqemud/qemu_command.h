@@ -85,17 +85,17 @@ typedef enum qemu_chr_kind {
  * ("filename": "pty:/dev/pts/N") and stores it in the live definition's
  * tty/source_path of def-><kind>s[index]. */
 typedef struct qemu_command_pty {
-    char *chardev_id;   /* "charserial0" */
+    char *chardev_id; /* "charserial0" */
     qemu_chr_kind kind;
     size_t index;
 } qemu_command_pty;
 
 typedef struct qemu_command {
-    char **argv;          /* NULL-terminated; argv[0] is the binary */
-    char **env;           /* NULL-terminated "NAME=VALUE" to add (qemu:env) */
+    char **argv; /* NULL-terminated; argv[0] is the binary */
+    char **env;  /* NULL-terminated "NAME=VALUE" to add (qemu:env) */
     qemu_command_pty *ptys;
     size_t nptys;
-    int *ports;           /* ports taken from params->ports: release at stop */
+    int *ports; /* ports taken from params->ports: release at stop */
     size_t nports;
     qemu_ports *port_owner; /* where they came from (borrowed) */
 } qemu_command;
@@ -106,8 +106,8 @@ typedef struct qemu_command {
  * DRY_RUN, the taps of <interface type='bridge'> are created and added to their bridge
  * here (undo with qemu_command_cleanup_host at stop). On error, every port taken and
  * every tap created is given back. */
-int qemu_command_build(mv_domain_def *def, const qemu_command_params *params,
-                       qemu_command **out, mv_error *err);
+int qemu_command_build(mv_domain_def *def, const qemu_command_params *params, qemu_command **out,
+                       mv_error *err);
 /* Deletes what qemu_command_build set up on the host for the live definition (the taps
  * of bridge interfaces). Call when the guest has stopped; errors are ignored (a tap
  * already gone is fine). */

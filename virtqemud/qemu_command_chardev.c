@@ -32,8 +32,7 @@ static int note_pty(qcmd *c, const char *id, qemu_chr_kind kind, size_t index)
 }
 
 /* index (size_t)-1: a chardev that no caller looks up (rng egd, redirdev). */
-int qcmd_chardev(qcmd *c, mv_domain_chr *chr, const char *id, qemu_chr_kind kind,
-                 size_t index)
+int qcmd_chardev(qcmd *c, mv_domain_chr *chr, const char *id, qemu_chr_kind kind, size_t index)
 {
     const char *t = chr->type ? chr->type : "pty";
     char *path = NULL, log[512] = "";
@@ -216,9 +215,9 @@ int qcmd_chardevs(qcmd *c)
         snprintf(id, sizeof(id), "charchannel%zu", i);
         if (qcmd_chardev(c, ch, id, QEMU_CHR_CHANNEL, i) < 0)
             return -1;
-        qcmd_opt(c, "-device", "virtserialport,bus=virtio-serial0.0,nr=%d,chardev=%s,id=channel%zu%s%s",
-                 nr, id, i, ch->target_name ? ",name=" : "",
-                 ch->target_name ? ch->target_name : "");
+        qcmd_opt(c, "-device",
+                 "virtserialport,bus=virtio-serial0.0,nr=%d,chardev=%s,id=channel%zu%s%s", nr, id,
+                 i, ch->target_name ? ",name=" : "", ch->target_name ? ch->target_name : "");
     }
     return 0;
 }

@@ -86,19 +86,19 @@ static int controller(qcmd *c, const mv_domain_controller *ctl, int index)
 
         if (is(m, "none"))
             return 0;
-        dev = !m                           ? (c->q35 ? "qemu-xhci" : "piix3-usb-uhci")
-              : is(m, "piix3-uhci")        ? "piix3-usb-uhci"
-              : is(m, "piix4-uhci")        ? "piix4-usb-uhci"
-              : is(m, "ich9-ehci1")        ? "ich9-usb-ehci1"
-              : is(m, "ich9-uhci1")        ? "ich9-usb-uhci1"
-              : is(m, "ich9-uhci2")        ? "ich9-usb-uhci2"
-              : is(m, "ich9-uhci3")        ? "ich9-usb-uhci3"
-              : is(m, "nec-xhci")          ? "nec-usb-xhci"
-              : is(m, "qemu-xhci")         ? "qemu-xhci"
-              : is(m, "vt82c686b-uhci")    ? "vt82c686b-usb-uhci"
-              : is(m, "pci-ohci")          ? "pci-ohci"
-              : is(m, "usb-ehci")          ? "usb-ehci"
-                                           : NULL;
+        dev = !m                        ? (c->q35 ? "qemu-xhci" : "piix3-usb-uhci")
+              : is(m, "piix3-uhci")     ? "piix3-usb-uhci"
+              : is(m, "piix4-uhci")     ? "piix4-usb-uhci"
+              : is(m, "ich9-ehci1")     ? "ich9-usb-ehci1"
+              : is(m, "ich9-uhci1")     ? "ich9-usb-uhci1"
+              : is(m, "ich9-uhci2")     ? "ich9-usb-uhci2"
+              : is(m, "ich9-uhci3")     ? "ich9-usb-uhci3"
+              : is(m, "nec-xhci")       ? "nec-usb-xhci"
+              : is(m, "qemu-xhci")      ? "qemu-xhci"
+              : is(m, "vt82c686b-uhci") ? "vt82c686b-usb-uhci"
+              : is(m, "pci-ohci")       ? "pci-ohci"
+              : is(m, "usb-ehci")       ? "usb-ehci"
+                                        : NULL;
         if (!dev)
             return qcmd_refuse(c, "USB controller model '%s' is not supported", m);
         if (qcmd_need_device(c, dev, "controller type='usb'") < 0)
@@ -116,8 +116,7 @@ static int controller(qcmd *c, const mv_domain_controller *ctl, int index)
             qcmd_opt(c, "-device", "%s,masterbus=%s.0,firstport=%d%s", dev, id,
                      ctl->master_startport, addr);
         else if (strstr(dev, "xhci") && ctl->ports > 0)
-            qcmd_opt(c, "-device", "%s,p2=%d,p3=%d,id=%s%s", dev, ctl->ports, ctl->ports, id,
-                     addr);
+            qcmd_opt(c, "-device", "%s,p2=%d,p3=%d,id=%s%s", dev, ctl->ports, ctl->ports, id, addr);
         else
             qcmd_opt(c, "-device", "%s,id=%s%s", dev, id, addr);
         return 0;
@@ -125,14 +124,14 @@ static int controller(qcmd *c, const mv_domain_controller *ctl, int index)
     if (is(t, "scsi")) {
         const char *m = ctl->model;
         const char *dev = !m || is(m, "lsilogic") || is(m, "auto") ? "lsi53c895a"
-                          : is(m, "virtio-scsi") ? "virtio-scsi-pci"
-                          : is(m, "virtio-transitional") ? "virtio-scsi-pci-transitional"
+                          : is(m, "virtio-scsi")                   ? "virtio-scsi-pci"
+                          : is(m, "virtio-transitional")           ? "virtio-scsi-pci-transitional"
                           : is(m, "virtio-non-transitional") ? "virtio-scsi-pci-non-transitional"
-                          : is(m, "lsisas1068") ? "mptsas1068"
-                          : is(m, "lsisas1078") ? "megasas-gen2"
-                          : is(m, "vmpvscsi") ? "pvscsi"
-                          : is(m, "ibmvscsi") ? NULL
-                                              : NULL;
+                          : is(m, "lsisas1068")              ? "mptsas1068"
+                          : is(m, "lsisas1078")              ? "megasas-gen2"
+                          : is(m, "vmpvscsi")                ? "pvscsi"
+                          : is(m, "ibmvscsi")                ? NULL
+                                                             : NULL;
         if (!dev)
             return qcmd_refuse(c, "SCSI controller model '%s' is not supported", m);
         if (qcmd_need_device(c, dev, "controller type='scsi'") < 0)
@@ -261,7 +260,7 @@ static int disk_source(qcmd *c, const mv_domain_disk *d, const char *node, bool 
     if (is(d->driver_io, "native") || is(d->driver_io, "io_uring"))
         snprintf(cache + strlen(cache), sizeof(cache) - strlen(cache), ",aio=%s", d->driver_io);
     if (is(d->type, "file") || is(d->type, "block")) {
-        const char *drv = is(d->type, "file") ? "file"
+        const char *drv = is(d->type, "file")      ? "file"
                           : is(d->device, "cdrom") ? "host_cdrom"
                                                    : "host_device";
         if (!(path = qcmd_escape(c, is(d->type, "file") ? d->src_file : d->src_dev)))
@@ -326,11 +325,9 @@ static int disk(qcmd *c, const mv_domain_disk *d, size_t n)
     if (d->has_iotune)
         return qcmd_refuse(c, "disk '%s': iotune is not supported by modvirt yet", d->target_dev);
     if (d->transient)
-        return qcmd_refuse(c, "disk '%s': <transient/> is not supported by modvirt",
-                           d->target_dev);
+        return qcmd_refuse(c, "disk '%s': <transient/> is not supported by modvirt", d->target_dev);
     if (is(d->device, "lun"))
-        return qcmd_refuse(c, "disk '%s': device='lun' is not supported by modvirt",
-                           d->target_dev);
+        return qcmd_refuse(c, "disk '%s': device='lun' is not supported by modvirt", d->target_dev);
     if (has_src) {
         if (disk_source(c, d, node, ro) < 0)
             return -1;
@@ -343,11 +340,11 @@ static int disk(qcmd *c, const mv_domain_disk *d, size_t n)
     if (is(d->driver_cache, "writethrough") || is(d->driver_cache, "directsync"))
         strcat(extra, ",write-cache=off");
     if (d->logical_block_size > 0)
-        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
-                 ",logical_block_size=%d", d->logical_block_size);
+        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",logical_block_size=%d",
+                 d->logical_block_size);
     if (d->physical_block_size > 0)
-        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
-                 ",physical_block_size=%d", d->physical_block_size);
+        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",physical_block_size=%d",
+                 d->physical_block_size);
 
     if (is(bus, "virtio")) {
         if (cdrom || floppy)
@@ -361,8 +358,8 @@ static int disk(qcmd *c, const mv_domain_disk *d, size_t n)
         if (d->driver_queues > 0)
             snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",num-queues=%d",
                      d->driver_queues);
-        qcmd_opt(c, "-device", "virtio-blk-pci%s%s,id=virtio-disk%d%s%s", addr, drive, idx,
-                 boot, extra);
+        qcmd_opt(c, "-device", "virtio-blk-pci%s%s,id=virtio-disk%d%s%s", addr, drive, idx, boot,
+                 extra);
     } else if (is(bus, "ide") || is(bus, "sata")) {
         int ctl = a && is(a->type, "drive") ? a->controller : 0;
         int b = a && is(a->type, "drive") ? a->bus : is(bus, "ide") ? idx / 2 : idx;
@@ -388,13 +385,13 @@ static int disk(qcmd *c, const mv_domain_disk *d, size_t n)
         int target = a && is(a->type, "drive") ? a->target : 0;
         int unit = a && is(a->type, "drive") ? a->unit : idx % 7;
 
-        qcmd_opt(c, "-device", "%s,bus=scsi%d.0,channel=0,scsi-id=%d,lun=%d%s,id=scsi%d-0-%d-%d%s%s",
+        qcmd_opt(c, "-device",
+                 "%s,bus=scsi%d.0,channel=0,scsi-id=%d,lun=%d%s,id=scsi%d-0-%d-%d%s%s",
                  cdrom ? "scsi-cd" : "scsi-hd", ctl, target, unit, drive, ctl, target, unit, boot,
                  extra);
     } else if (is(bus, "usb")) {
         if (!c->has_usb)
-            return qcmd_refuse(c, "disk '%s' on the usb bus needs a USB controller",
-                               d->target_dev);
+            return qcmd_refuse(c, "disk '%s' on the usb bus needs a USB controller", d->target_dev);
         char usb[64];
 
         qcmd_opt(c, "-device", "usb-storage%s%s,id=usb-disk%d%s%s%s",
@@ -461,8 +458,8 @@ static int net(qcmd *c, mv_domain_net *n, size_t i)
     if (!n->mac) {
         unsigned char r[3] = {0, 0, 0};
 
-        if (getrandom(r, sizeof(r), 0) != sizeof(r) || asprintf(&n->mac, "52:54:00:%02x:%02x:%02x",
-                                                                 r[0], r[1], r[2]) < 0) {
+        if (getrandom(r, sizeof(r), 0) != sizeof(r) ||
+            asprintf(&n->mac, "52:54:00:%02x:%02x:%02x", r[0], r[1], r[2]) < 0) {
             n->mac = NULL;
             c->oom = true;
             return -1;
@@ -540,10 +537,9 @@ static int net(qcmd *c, mv_domain_net *n, size_t i)
     if (n->rom_enabled == MV_TRISTATE_NO)
         strcat(extra, ",romfile=");
     else if (n->rom_file)
-        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",romfile=%s",
-                 n->rom_file);
-    qcmd_opt(c, "-device", "%s,netdev=hostnet%zu,id=net%zu,mac=%s%s%s%s", dev, i, i, n->mac,
-             addr, boot, extra);
+        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",romfile=%s", n->rom_file);
+    qcmd_opt(c, "-device", "%s,netdev=hostnet%zu,id=net%zu,mac=%s%s%s%s", dev, i, i, n->mac, addr,
+             boot, extra);
     return 0;
 }
 
@@ -710,8 +706,7 @@ static int graphics(qcmd *c, mv_domain_graphics *g, bool *has_vnc_or_spice)
         return 0;
     }
     if (is(g->type, "sdl")) {
-        qcmd_opt(c, "-display", "sdl%s",
-                 g->gl_enable == MV_TRISTATE_YES ? ",gl=on" : "");
+        qcmd_opt(c, "-display", "sdl%s", g->gl_enable == MV_TRISTATE_YES ? ",gl=on" : "");
         return 0;
     }
     if (is(g->type, "egl-headless")) {
@@ -734,8 +729,9 @@ static int video(qcmd *c, const mv_domain_video *v, size_t i)
           : is(m, "cirrus") ? "cirrus-vga"
           : is(m, "vmvga")  ? "vmware-svga"
           : is(m, "qxl")    ? (primary ? "qxl-vga" : "qxl")
-          : is(m, "virtio") ? (primary && !c->q35 ? "virtio-vga" : primary ? "virtio-vga"
-                                                                           : "virtio-gpu-pci")
+          : is(m, "virtio") ? (primary && !c->q35 ? "virtio-vga"
+                               : primary          ? "virtio-vga"
+                                                  : "virtio-gpu-pci")
           : is(m, "bochs")  ? "bochs-display"
           : is(m, "ramfb")  ? "ramfb"
                             : NULL;
@@ -765,8 +761,7 @@ static int video(qcmd *c, const mv_domain_video *v, size_t i)
         snprintf(extra, sizeof(extra), ",vgamem_mb=%llu", v->vram_kib / 1024);
     }
     if (is(m, "virtio") && v->heads > 0)
-        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",max_outputs=%d",
-                 v->heads);
+        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",max_outputs=%d", v->heads);
     qcmd_opt(c, "-device", "%s,id=video%zu%s%s", dev, i, extra, addr);
     return 0;
 }
@@ -807,9 +802,14 @@ static int sound(qcmd *c, const mv_domain_sound *s, size_t i)
         qcmd_opt(c, "-machine", "pcspk-audiodev=audio%d", aid);
         return 0;
     }
-    dev = is(m, "ich6") ? "intel-hda" : is(m, "ich9") ? "ich9-intel-hda" : is(m, "ich7") ? "intel-hda"
-          : is(m, "ac97") ? "AC97" : is(m, "es1370") ? "ES1370" : is(m, "sb16") ? "sb16"
-          : is(m, "usb") ? "usb-audio" : NULL;
+    dev = is(m, "ich6")     ? "intel-hda"
+          : is(m, "ich9")   ? "ich9-intel-hda"
+          : is(m, "ich7")   ? "intel-hda"
+          : is(m, "ac97")   ? "AC97"
+          : is(m, "es1370") ? "ES1370"
+          : is(m, "sb16")   ? "sb16"
+          : is(m, "usb")    ? "usb-audio"
+                            : NULL;
     if (!dev)
         return qcmd_refuse(c, "sound model '%s' is not supported", m);
     if (qcmd_need_device(c, dev, "sound model") < 0)
@@ -827,10 +827,12 @@ static int sound(qcmd *c, const mv_domain_sound *s, size_t i)
     } else if (strstr(dev, "hda")) {
         qcmd_opt(c, "-device", "%s,id=sound%zu%s", dev, i, addr);
         if (!s->ncodecs)
-            qcmd_opt(c, "-device", "hda-duplex,id=sound%zu-codec0,bus=sound%zu.0,cad=0,audiodev=audio%d",
-                     i, i, aid);
+            qcmd_opt(c, "-device",
+                     "hda-duplex,id=sound%zu-codec0,bus=sound%zu.0,cad=0,audiodev=audio%d", i, i,
+                     aid);
         for (size_t k = 0; k < s->ncodecs; k++)
-            qcmd_opt(c, "-device", "hda-%s,id=sound%zu-codec%zu,bus=sound%zu.0,cad=%zu,audiodev=audio%d",
+            qcmd_opt(c, "-device",
+                     "hda-%s,id=sound%zu-codec%zu,bus=sound%zu.0,cad=%zu,audiodev=audio%d",
                      s->codecs[k].type, i, k, i, k, aid);
     } else {
         qcmd_opt(c, "-device", "%s,id=sound%zu,audiodev=audio%d%s", dev, i, aid, addr);

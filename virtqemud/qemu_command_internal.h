@@ -25,9 +25,9 @@ typedef struct qcmd {
     bool slot_used[QCMD_MAX_BUS][32];
     bool slot_multi[QCMD_MAX_BUS][32]; /* a function > 0 of the slot is used */
     int bus_first[QCMD_MAX_BUS], bus_last[QCMD_MAX_BUS];
-    int *ctl_index;           /* the index of each controller, given or assigned */
+    int *ctl_index;             /* the index of each controller, given or assigned */
     bool ctl_bus[QCMD_MAX_BUS]; /* a pci controller with this index exists */
-    size_t taps_made;         /* nets[0..taps_made) whose bridge taps this build created */
+    size_t taps_made;           /* nets[0..taps_made) whose bridge taps this build created */
     mv_error *err;
 } qcmd;
 
@@ -36,8 +36,7 @@ void qcmd_add(qcmd *c, const char *arg);
 /* Appends one formatted argument. */
 void qcmd_addf(qcmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends "opt" then a formatted value: qcmd_opt(c, "-device", "virtio-blk-pci,..."). */
-void qcmd_opt(qcmd *c, const char *opt, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void qcmd_opt(qcmd *c, const char *opt, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A value for a QEMU key=value list: commas doubled. malloc'd (NULL sets oom). */
 char *qcmd_escape(qcmd *c, const char *value);
 
@@ -67,7 +66,6 @@ int qcmd_controller_indexes(qcmd *c);
 int qcmd_devices(qcmd *c);
 /* qemu_command_chardev.c: serials, parallels, consoles, channels; and one chardev. */
 int qcmd_chardevs(qcmd *c);
-int qcmd_chardev(qcmd *c, mv_domain_chr *chr, const char *id, qemu_chr_kind kind,
-                 size_t index);
+int qcmd_chardev(qcmd *c, mv_domain_chr *chr, const char *id, qemu_chr_kind kind, size_t index);
 
 #endif

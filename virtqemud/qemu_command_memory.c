@@ -36,7 +36,8 @@ static char *hugetlbfs_mount(unsigned long long kib, bool is_default)
     char dev[256], dir[1024], type[64], opts[1024];
     char *found = NULL;
 
-    while (f && !found && fscanf(f, "%255s %1023s %63s %1023s %*d %*d", dev, dir, type, opts) == 4) {
+    while (f && !found &&
+           fscanf(f, "%255s %1023s %63s %1023s %*d %*d", dev, dir, type, opts) == 4) {
         const char *ps = strstr(opts, "pagesize=");
         unsigned long long size = 0;
         char unit = 'K';
@@ -91,8 +92,10 @@ static int backend(qcmd *c, const char *id, unsigned long long kib, const char *
             char *mnt = hugetlbfs_mount(page, dflt), *esc;
 
             if (!mnt && !(c->p->flags & QEMU_COMMAND_DRY_RUN))
-                return qcmd_refuse(c, "memoryBacking hugepages of %llu KiB: no hugetlbfs is "
-                                      "mounted with that page size", page);
+                return qcmd_refuse(c,
+                                   "memoryBacking hugepages of %llu KiB: no hugetlbfs is "
+                                   "mounted with that page size",
+                                   page);
             esc = qcmd_escape(c, mnt ? mnt : "/dev/hugepages");
             snprintf(opts, sizeof(opts), "memory-backend-file,id=%s,mem-path=%s", id,
                      esc ? esc : "");
@@ -106,8 +109,7 @@ static int backend(qcmd *c, const char *id, unsigned long long kib, const char *
          * caller's and removed at stop. */
         char *esc = qcmd_escape(c, c->p->sock_dir);
 
-        snprintf(opts, sizeof(opts), "memory-backend-file,id=%s,mem-path=%s", id,
-                 esc ? esc : "");
+        snprintf(opts, sizeof(opts), "memory-backend-file,id=%s,mem-path=%s", id, esc ? esc : "");
         free(esc);
         if (mb->discard)
             strcat(opts, ",discard-data=on");
@@ -167,8 +169,8 @@ int qcmd_memory(qcmd *c)
         snprintf(id, sizeof(id), "ram-node%zu", i);
         if (backend(c, id, cell->memory_kib, cell->mem_access) < 0)
             return -1;
-        qcmd_opt(c, "-numa", "node,nodeid=%d%s,memdev=%s", cell->id >= 0 ? cell->id : (int)i,
-                 cpus, id);
+        qcmd_opt(c, "-numa", "node,nodeid=%d%s,memdev=%s", cell->id >= 0 ? cell->id : (int)i, cpus,
+                 id);
     }
     if ((!cpu || !cpu->ncells) && needs_backend(mb)) {
         if (backend(c, "pc.ram", total, NULL) < 0)

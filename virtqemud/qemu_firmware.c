@@ -59,8 +59,8 @@ static bool matches(json_object *d, const mv_domain_def *def, const char *machin
             continue;
         json_object_object_get_ex(t, "machines", &machines);
         for (size_t k = 0; machines && k < json_object_array_length(machines); k++)
-            if (fnmatch(json_object_get_string(json_object_array_get_idx(machines, k)),
-                        machine, 0) == 0)
+            if (fnmatch(json_object_get_string(json_object_array_get_idx(machines, k)), machine,
+                        0) == 0)
                 target_ok = true;
     }
     if (!target_ok)
@@ -182,8 +182,8 @@ int qemu_firmware_copy_vars(const char *template_path, const char *nvram, mv_err
         goto cleanup;
     if ((in = open(template_path, O_RDONLY | O_CLOEXEC)) < 0 ||
         (out = open(nvram, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
-        mv_error_set_errno(err, errno, VIR_FROM_QEMU, "cannot create nvram '%s' from '%s'",
-                           nvram, template_path);
+        mv_error_set_errno(err, errno, VIR_FROM_QEMU, "cannot create nvram '%s' from '%s'", nvram,
+                           template_path);
         goto cleanup;
     }
     while ((got = read(in, buf, sizeof(buf))) > 0)

@@ -48,8 +48,7 @@ int qemu_proc_connect_get_capabilities(mv_call *call, const Modvirt__Empty *args
     return ret->value ? 0 : -1;
 }
 
-int qemu_proc_connect_get_domain_capabilities(mv_call *call,
-                                              const Modvirt__DomainCapsArgs *args,
+int qemu_proc_connect_get_domain_capabilities(mv_call *call, const Modvirt__DomainCapsArgs *args,
                                               Modvirt__StringRet *ret)
 {
     mv_error *err = mv_call_error(call);
@@ -58,8 +57,7 @@ int qemu_proc_connect_get_domain_capabilities(mv_call *call,
     if (qemu_check_flags(args->flags, 0, "virConnectGetDomainCapabilities", err) < 0 ||
         !(caps = qemu_native_caps(call, args->emulatorbin, err)))
         return -1;
-    ret->value = qemu_caps_format_domain_caps(caps, args->arch, args->machine, args->virttype,
-                                              err);
+    ret->value = qemu_caps_format_domain_caps(caps, args->arch, args->machine, args->virttype, err);
     qemu_caps_unref(caps);
     return ret->value ? 0 : -1;
 }
@@ -78,8 +76,8 @@ int qemu_proc_connect_domain_xml_to_native(mv_call *call, const Modvirt__XmlToNa
     if (qemu_check_flags(args->flags, 0, "virConnectDomainXMLToNative", err) < 0)
         goto cleanup;
     if (!args->format || strcmp(args->format, QEMU_NATIVE_ARGV) != 0) {
-        mv_error_set(err, VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU,
-                     "unsupported config type %s", args->format ? args->format : "");
+        mv_error_set(err, VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, "unsupported config type %s",
+                     args->format ? args->format : "");
         goto cleanup;
     }
     if (!(def = qemu_domain_parse(args->xml, 0, err)) ||

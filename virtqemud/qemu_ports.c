@@ -21,8 +21,7 @@ qemu_ports *qemu_ports_new(int min, int max, mv_error *err)
     qemu_ports *p = NULL;
 
     if (min < 1 || max > 65535 || min > max) {
-        mv_error_set(err, VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, "invalid port range %d-%d", min,
-                     max);
+        mv_error_set(err, VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, "invalid port range %d-%d", min, max);
         return NULL;
     }
     if (!(p = calloc(1, sizeof(*p))) || !(p->used = calloc((size_t)(max - min + 1), 1))) {
@@ -115,8 +114,7 @@ int qemu_ports_reserve(qemu_ports *p, int port, mv_error *err)
         mv_error_set(err, VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, "port %d is outside %d-%d", port,
                      p->min, p->max);
     else if (p->used[port - p->min])
-        mv_error_set(err, VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, "port %d is already taken",
-                     port);
+        mv_error_set(err, VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, "port %d is already taken", port);
     else {
         p->used[port - p->min] = 1;
         ret = 0;

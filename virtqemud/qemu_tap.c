@@ -25,8 +25,7 @@ static int tap_open(const char *ifname, mv_error *err)
         return -1;
     }
     if ((fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC)) < 0) {
-        mv_error_set_errno(err, errno, VIR_FROM_QEMU, "cannot open /dev/net/tun for '%s'",
-                           ifname);
+        mv_error_set_errno(err, errno, VIR_FROM_QEMU, "cannot open /dev/net/tun for '%s'", ifname);
         return -1;
     }
     memset(&ifr, 0, sizeof(ifr));
@@ -63,8 +62,7 @@ int qemu_tap_create(const char *ifname, const char *bridge, int mtu, mv_error *e
         snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
         ifr.ifr_mtu = mtu;
         if (ioctl(sock, SIOCSIFMTU, &ifr) < 0) {
-            mv_error_set_errno(err, errno, VIR_FROM_QEMU, "cannot set MTU %d on '%s'", mtu,
-                               ifname);
+            mv_error_set_errno(err, errno, VIR_FROM_QEMU, "cannot set MTU %d on '%s'", mtu, ifname);
             goto cleanup;
         }
     }

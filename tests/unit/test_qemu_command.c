@@ -81,8 +81,7 @@ static char *build_str(const char *xml, bool kvm, mv_error *err)
 {
     qemu_caps *caps = recorded_caps(kvm);
     mv_domain_def *def = parse_str(xml);
-    qemu_command_params p = {caps, "/run/mon.sock", 1, "/run/g1",
-                             NULL, QEMU_COMMAND_DRY_RUN, NULL};
+    qemu_command_params p = {caps, "/run/mon.sock", 1, "/run/g1", NULL, QEMU_COMMAND_DRY_RUN, NULL};
     qemu_command *cmd = NULL;
     char *s = NULL;
 
@@ -195,8 +194,9 @@ static void test_refusals(void **state)
     refused("qemu", "<devices><video><model type='xen'/></video></devices>", "xen");
     refused("qemu", "<devices><serial type='stdio'/></devices>", "stdio");
     refused("qemu", "<devices><watchdog model='diag288'/></devices>", "diag288");
-    refused("qemu", "<devices><interface type='user'><model type='nosuchnic'/></interface>"
-                    "</devices>",
+    refused("qemu",
+            "<devices><interface type='user'><model type='nosuchnic'/></interface>"
+            "</devices>",
             "nosuchnic");
     refused("qemu", "<clock offset='timezone' timezone='Europe/Paris'/>", "timezone");
     refused("qemu", "<features><async-teardown enabled='yes'/></features>", "async-teardown");
@@ -300,7 +300,7 @@ static void test_firmware_efi(void **state)
     snprintf(dir, sizeof(dir), "/tmp/mvfw.XXXXXX");
     assert_non_null(mkdtemp(dir));
     {
-        qemu_command_params p = {caps, "/run/mon.sock", 1, "/run/g1",
+        qemu_command_params p = {caps, "/run/mon.sock",      1,  "/run/g1",
                                  NULL, QEMU_COMMAND_DRY_RUN, dir};
 
         def = parse_str(plain);
@@ -448,17 +448,15 @@ static void test_autoport(void **state)
  * last and qemu:env in env. */
 static void test_ptys_and_passthrough(void **state)
 {
-    const char *xml =
-        "<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
-        "<name>p</name><memory>65536</memory><os><type>hvm</type></os><devices>"
-        "<serial type='pty'/><console type='pty'><target type='virtio'/></console>"
-        "</devices><qemu:commandline><qemu:arg value='-trace'/><qemu:arg value='x'/>"
-        "<qemu:env name='A' value='b c'/></qemu:commandline></domain>";
+    const char *xml = "<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
+                      "<name>p</name><memory>65536</memory><os><type>hvm</type></os><devices>"
+                      "<serial type='pty'/><console type='pty'><target type='virtio'/></console>"
+                      "</devices><qemu:commandline><qemu:arg value='-trace'/><qemu:arg value='x'/>"
+                      "<qemu:env name='A' value='b c'/></qemu:commandline></domain>";
     mv_error err = MV_ERROR_INIT;
     qemu_caps *caps = recorded_caps(false);
     mv_domain_def *def = parse_str(xml);
-    qemu_command_params p = {caps, "/run/mon.sock", 1, "/run/g1",
-                             NULL, QEMU_COMMAND_DRY_RUN, NULL};
+    qemu_command_params p = {caps, "/run/mon.sock", 1, "/run/g1", NULL, QEMU_COMMAND_DRY_RUN, NULL};
     qemu_command *cmd = NULL;
     size_t n = 0, found = 0;
     char *s;

@@ -197,10 +197,10 @@ typedef struct meaning {
     char machine[64];
     unsigned long long mem_kib;
     int cpus, maxcpus;
-    char disks[8192];    /* sorted "file|bus|ro;" */
-    char nics[2048];     /* sorted "mac|model;" */
-    char serials[1024];  /* sorted "device|backend;" */
-    char displays[256];  /* "spice,vnc," */
+    char disks[8192];   /* sorted "file|bus|ro;" */
+    char nics[2048];    /* sorted "mac|model;" */
+    char serials[1024]; /* sorted "device|backend;" */
+    char displays[256]; /* "spice,vnc," */
 } meaning;
 
 static int cmp_str(const void *a, const void *b)
@@ -263,7 +263,9 @@ static void extract(const cmdinfo *c, meaning *m)
             const char *t = kv_get(a, "");
 
             snprintf(m->machine, sizeof(m->machine), "%s",
-                     strstr(t, "q35") ? "q35" : !strncmp(t, "pc", 2) ? "i440fx" : t);
+                     strstr(t, "q35")       ? "q35"
+                     : !strncmp(t, "pc", 2) ? "i440fx"
+                                            : t);
         } else if (!strcmp(o, "-m")) {
             const char *s = kv_get(a, "size") ? kv_get(a, "size") : kv_get(a, "");
 
@@ -291,8 +293,8 @@ static void extract(const cmdinfo *c, meaning *m)
                 bool ro = strstr(drv, "-cd") != NULL;
 
                 /* Down the chain (copy-on-read, format, ...) to the node with a file. */
-                for (int depth = 0; store && depth < 8 && !kv_get(store, "filename") &&
-                                    kv_get(store, "file");
+                for (int depth = 0;
+                     store && depth < 8 && !kv_get(store, "filename") && kv_get(store, "file");
                      depth++) {
                     ro |= truthy(kv_get(store, "read-only"));
                     store = node_by_name(c, kv_get(store, "file"));
@@ -300,8 +302,8 @@ static void extract(const cmdinfo *c, meaning *m)
                 ro |= truthy(kv_get(node, "read-only")) || truthy(kv_get(store, "read-only"));
                 if (asprintf(&disks[nd], "%s|%s|%s",
                              store && kv_get(store, "filename") ? kv_get(store, "filename")
-                             : store                             ? "(net)"
-                                                                 : "(none)",
+                             : store                            ? "(net)"
+                                                                : "(none)",
                              bus, ro ? "ro" : "rw") > 0)
                     nd++;
             } else if (kv_get(a, "mac") && nn < 64) {
@@ -310,8 +312,7 @@ static void extract(const cmdinfo *c, meaning *m)
                 if (asprintf(&nics[nn], "%s|%s", kv_get(a, "mac"), model) > 0)
                     nn++;
             } else if ((!strcmp(drv, "isa-serial") || !strcmp(drv, "usb-serial") ||
-                        !strcmp(drv, "isa-debugcon") ||
-                        !strcmp(drv, "pci-serial")) &&
+                        !strcmp(drv, "isa-debugcon") || !strcmp(drv, "pci-serial")) &&
                        ns < 64) {
                 const char *backend = "?";
 
@@ -427,13 +428,12 @@ static void test_corpus_meaning(void **state)
             continue;
         snprintf(base, sizeof(base), "%.*s", (int)(len - strlen(suffix)), e->d_name);
         snprintf(path, sizeof(path), "%s/%s.xml", corpus_dir, base);
-        if (!(xml = slurp(path)) ||
-            !(def = mv_domain_def_parse(xml, strlen(xml), 0, &err)))
+        if (!(xml = slurp(path)) || !(def = mv_domain_def_parse(xml, strlen(xml), 0, &err)))
             goto next;
         accepted++;
         {
-            qemu_command_params p = {caps, "/run/mon.sock", 1, "/run/g1", NULL,
-                                     QEMU_COMMAND_DRY_RUN, NULL};
+            qemu_command_params p = {caps, "/run/mon.sock",      1,   "/run/g1",
+                                     NULL, QEMU_COMMAND_DRY_RUN, NULL};
 
             if (qemu_command_build(def, &p, &cmd, &err) < 0) {
                 refused++;
@@ -460,8 +460,8 @@ static void test_corpus_meaning(void **state)
                 printf("DIFFERS %s: %s\n  libvirt: %s %llu %d/%d [%s] [%s] [%s] [%s]\n"
                        "  ours:    %s %llu %d/%d [%s] [%s] [%s] [%s]\n",
                        base, why, a.machine, a.mem_kib, a.cpus, a.maxcpus, a.disks, a.nics,
-                       a.serials, a.displays, b.machine, b.mem_kib, b.cpus, b.maxcpus,
-                       b.disks, b.nics, b.serials, b.displays);
+                       a.serials, a.displays, b.machine, b.mem_kib, b.cpus, b.maxcpus, b.disks,
+                       b.nics, b.serials, b.displays);
         }
     next:
         cmd_clear(&ours);

@@ -153,8 +153,7 @@ static bool fake_host(mv_domain_def *def)
         if (!chr_fake(&def->redirdevs[i].chr, "redir", i))
             return false;
     for (size_t i = 0; i < def->nrngs; i++)
-        if (is(def->rngs[i].backend_model, "egd") &&
-            !chr_fake(&def->rngs[i].backend_egd, "egd", i))
+        if (is(def->rngs[i].backend_model, "egd") && !chr_fake(&def->rngs[i].backend_egd, "egd", i))
             return false;
     return true;
 }
@@ -221,8 +220,7 @@ static bool runs(char **argv, char *why, size_t whylen)
     if (pid > 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
         close(lfd);
         lfd = -1;
-        if (expect(fd, "\"QMP\"") &&
-            write(fd, "{\"execute\":\"qmp_capabilities\"}\n", 31) == 31 &&
+        if (expect(fd, "\"QMP\"") && write(fd, "{\"execute\":\"qmp_capabilities\"}\n", 31) == 31 &&
             expect(fd, "return"))
             ok = true; /* an answer proves every device was created */
         /* QEMU drops queued commands of a monitor that closes: wait for quit's answer. */
@@ -302,8 +300,8 @@ static void test_qemu_runs_corpus(void **state)
         free(xml);
     }
     closedir(d);
-    printf("qemu accepted the command lines of %zu of %zu corpus cases tried (%zu%%)\n", ran,
-           tried, tried ? ran * 100 / tried : 0);
+    printf("qemu accepted the command lines of %zu of %zu corpus cases tried (%zu%%)\n", ran, tried,
+           tried ? ran * 100 / tried : 0);
     qemu_caps_unref(caps);
     qemu_caps_cache_clear();
     assert_true(tried > 50);
