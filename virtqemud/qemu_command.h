@@ -4,8 +4,10 @@
  *   qemu_command.c          the builder: machine, accel, memory, cpus, boot, misc;
  *                           the result object; shell-quoted text for XML-to-native
  *   qemu_command_memory.c   guest RAM: -m, memory backends, NUMA cells
- *   qemu_command_devices.c  disks, controllers, NICs, character devices, displays,
- *                           sound, watchdog, balloon, rng, input, video
+ *   qemu_command_devices.c  controllers, NICs, displays, sound, watchdog, balloon,
+ *                           rng, input, video, ...
+ *   qemu_command_disk.c     disks (-blockdev) and filesystems
+ *   qemu_command_chardev.c  serials, consoles, channels, parallels
  *   qemu_ports.c            the VNC/SPICE port allocator
  *   qemu_tap.c              tap devices of bridge interfaces
  *   qemu_firmware.c         UEFI firmware selection and per-guest variable stores

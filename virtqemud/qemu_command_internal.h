@@ -57,6 +57,9 @@ void qcmd_bootindex(const mv_domain_device_info *info, char *buf, size_t n);
 /* Whether QEMU has device type `type`; otherwise refuses, naming the element. */
 int qcmd_need_device(qcmd *c, const char *type, const char *element);
 
+/* qemu_command_disk.c: one <disk> (n: its position, naming its nodes) or <filesystem>. */
+int qcmd_disk(qcmd *c, const mv_domain_disk *d, size_t n);
+int qcmd_filesystem(qcmd *c, const mv_domain_fs *fs, size_t i);
 /* qemu_command_memory.c: -m, memory backends, NUMA cells, locking. */
 int qcmd_memory(qcmd *c);
 /* qemu_command_devices.c: the index of every controller (c->ctl_index) and the PCI
