@@ -13,7 +13,7 @@
 #include "virtqemud/qemu_caps.h"
 
 /* Bumped whenever the cache file's shape changes, so stale files are re-probed. */
-#define QEMU_CAPS_CACHE_FORMAT 1
+#define QEMU_CAPS_CACHE_FORMAT 2
 
 static void caps_free(qemu_caps *caps)
 {
@@ -27,6 +27,9 @@ static void caps_free(qemu_caps *caps)
     for (size_t i = 0; i < caps->ndevices; i++)
         free(caps->devices[i]);
     free(caps->devices);
+    for (size_t i = 0; i < caps->ncpu_props; i++)
+        free(caps->cpu_props[i]);
+    free(caps->cpu_props);
     free(caps->binary);
     free(caps->package);
     free(caps->arch);
@@ -165,6 +168,48 @@ nomem:
     return -1;
 }
 
+int qemu_caps_set_cpu_props(qemu_caps *caps, json_object *props, mv_error *err)
+{
+    size_t n = json_object_is_type(props, json_type_array) ? json_object_array_length(props) : 0;
+
+    if (n && !(caps->cpu_props = calloc(n, sizeof(char *))))
+        goto nomem;
+    for (size_t i = 0; i < n; i++) {
+        json_object *p = json_object_array_get_idx(props, i);
+        bool plain = json_object_is_type(p, json_type_string); /* the cache's form */
+        const char *name = plain ? json_object_get_string(p) : jstr(p, "name");
+        const char *type = plain ? "bool" : jstr(p, "type");
+
+        if (!name || !type || strcmp(type, "bool") != 0)
+            continue;
+        if (!(caps->cpu_props[caps->ncpu_props] = strdup(name)))
+            goto nomem;
+        caps->ncpu_props++;
+    }
+    qsort(caps->cpu_props, caps->ncpu_props, sizeof(char *), cmp_str);
+    return 0;
+
+nomem:
+    mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot record CPU features of %s",
+                       caps->binary);
+    return -1;
+}
+
+bool qemu_caps_has_cpu_feature(const qemu_caps *caps, const char *name)
+{
+    char prop[128];
+    const char *key = prop;
+
+    if (!caps || !caps->ncpu_props)
+        return true;
+    snprintf(prop, sizeof(prop), "%s", name);
+    for (char *p = prop; *p; p++)
+        if (*p == '_')
+            *p = '-';
+    return bsearch(&key, caps->cpu_props, caps->ncpu_props, sizeof(char *), cmp_str) ||
+           bsearch(&name, caps->cpu_props, caps->ncpu_props, sizeof(char *), cmp_str);
+}
+
 qemu_caps *qemu_caps_from_replies(const char *binary, json_object *version, json_object *target,
                                   json_object *machines, json_object *types, json_object *kvm,
                                   mv_error *err)
@@ -234,6 +279,13 @@ json_object *qemu_caps_to_json(const qemu_caps *caps)
     }
     for (size_t i = 0; i < caps->ndevices; i++)
         json_object_array_add(ds, json_object_new_string(caps->devices[i]));
+    {
+        json_object *cp = json_object_new_array();
+
+        for (size_t i = 0; i < caps->ncpu_props; i++)
+            json_object_array_add(cp, json_object_new_string(caps->cpu_props[i]));
+        json_object_object_add(o, "cpu-props", cp);
+    }
     json_object_object_add(o, "machines", ms);
     json_object_object_add(o, "devices", ds);
     return o;
@@ -242,7 +294,7 @@ json_object *qemu_caps_to_json(const qemu_caps *caps)
 qemu_caps *qemu_caps_from_json(json_object *obj, mv_error *err)
 {
     qemu_caps *caps = NULL, *ret = NULL;
-    json_object *ms = NULL, *ds = NULL;
+    json_object *ms = NULL, *ds = NULL, *cp = NULL;
 
     if (jint(obj, "format", 0) != QEMU_CAPS_CACHE_FORMAT || !jstr(obj, "binary") ||
         !jstr(obj, "arch") || !json_object_object_get_ex(obj, "machines", &ms) ||
@@ -262,7 +314,9 @@ qemu_caps *qemu_caps_from_json(json_object *obj, mv_error *err)
     caps->mtime = jint(obj, "mtime", 0);
     caps->size = jint(obj, "size", 0);
     caps->kvm_usable = jbool(obj, "kvm");
-    if (parse_machines(caps, ms, err) < 0 || parse_types(caps, ds, err) < 0)
+    if (parse_machines(caps, ms, err) < 0 || parse_types(caps, ds, err) < 0 ||
+        (json_object_object_get_ex(obj, "cpu-props", &cp) &&
+         qemu_caps_set_cpu_props(caps, cp, err) < 0))
         goto cleanup;
     ret = caps;
     caps = NULL;

@@ -39,7 +39,10 @@ typedef struct qemu_caps {
     size_t nmachines;
     char **devices; /* qom-list-types names, sorted (bsearch) */
     size_t ndevices;
-    bool kvm_usable;       /* query-kvm under -accel kvm said enabled */
+    bool kvm_usable;  /* query-kvm under -accel kvm said enabled */
+    char **cpu_props; /* boolean properties of the x86 CPU (its feature flags),
+                       * sorted; none when unknown */
+    size_t ncpu_props;
     long long mtime, size; /* of the binary when probed: the cache key */
     int refs;              /* atomic */
 } qemu_caps;
@@ -67,6 +70,11 @@ const qemu_caps_machine *qemu_caps_machine_find(const qemu_caps *caps, const cha
 qemu_caps *qemu_caps_from_replies(const char *binary, json_object *version, json_object *target,
                                   json_object *machines, json_object *types, json_object *kvm,
                                   mv_error *err);
+/* Records qom-list-properties' reply for the CPU type (before the caps are shared). */
+int qemu_caps_set_cpu_props(qemu_caps *caps, json_object *props, mv_error *err);
+/* Whether QEMU knows CPU feature `name` (libvirt's spelling: '_' is read as '-', as
+ * QEMU's -cpu parser does). true when the probe could not tell. */
+bool qemu_caps_has_cpu_feature(const qemu_caps *caps, const char *name);
 /* The cache file form and back. */
 json_object *qemu_caps_to_json(const qemu_caps *caps);
 qemu_caps *qemu_caps_from_json(json_object *obj, mv_error *err);

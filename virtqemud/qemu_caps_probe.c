@@ -15,11 +15,18 @@
 
 extern char **environ;
 
-/* Commands of one run, answered in order; "quit" ends it. Ids index the replies. */
+/* Commands of one run (the body of each, less its id), answered in order; "quit" ends
+ * it. Ids index the replies. The x86 CPU's properties are its feature flags; on other
+ * targets that command fails and features go unchecked. */
 static const char *const probe_cmds[] = {
-    "query-version", "query-target", "query-machines", "qom-list-types", NULL,
+    "\"execute\":\"query-version\"",
+    "\"execute\":\"query-target\"",
+    "\"execute\":\"query-machines\"",
+    "\"execute\":\"qom-list-types\"",
+    "\"execute\":\"qom-list-properties\",\"arguments\":{\"typename\":\"max-x86_64-cpu\"}",
+    NULL,
 };
-static const char *const kvm_cmds[] = {"query-kvm", NULL};
+static const char *const kvm_cmds[] = {"\"execute\":\"query-kvm\"", NULL};
 
 static long long now_ms(void)
 {
@@ -101,7 +108,7 @@ static int run_probe(const char *binary, const char *accel, const char *const *c
         goto nomem;
     fputs("{\"execute\":\"qmp_capabilities\"}\n", mem);
     for (; cmds[ncmds]; ncmds++)
-        fprintf(mem, "{\"execute\":\"%s\",\"id\":%zu}\n", cmds[ncmds], ncmds + 1);
+        fprintf(mem, "{%s,\"id\":%zu}\n", cmds[ncmds], ncmds + 1);
     fputs("{\"execute\":\"quit\"}\n", mem);
     if (fclose(mem) != 0) {
         mem = NULL;
@@ -196,7 +203,7 @@ cleanup:
 
 qemu_caps *qemu_caps_probe(const char *binary, mv_error *err)
 {
-    json_object *r[4] = {NULL, NULL, NULL, NULL}, *kvm[1] = {NULL};
+    json_object *r[5] = {NULL, NULL, NULL, NULL, NULL}, *kvm[1] = {NULL};
     qemu_caps *caps = NULL;
 
     if (run_probe(binary, NULL, probe_cmds, r, err) < 0)
@@ -215,9 +222,13 @@ qemu_caps *qemu_caps_probe(const char *binary, mv_error *err)
     if (access("/dev/kvm", R_OK | W_OK) == 0)
         run_probe(binary, "kvm", kvm_cmds, kvm, NULL);
     caps = qemu_caps_from_replies(binary, r[0], r[1], r[2], r[3], kvm[0], err);
+    if (caps && r[4] && qemu_caps_set_cpu_props(caps, r[4], err) < 0) {
+        qemu_caps_unref(caps);
+        caps = NULL;
+    }
 
 cleanup:
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < 5; i++)
         json_object_put(r[i]);
     json_object_put(kvm[0]);
     return caps;

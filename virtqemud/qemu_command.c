@@ -380,6 +380,9 @@ static int build_cpu(qcmd *c)
 
             if (fe->policy && strcmp(fe->policy, "optional") == 0)
                 continue;
+            if (!qemu_caps_has_cpu_feature(c->p->caps, fe->name))
+                return qcmd_refuse(c, "CPU feature '%s' is not known to %s", fe->name,
+                                   c->p->caps->binary);
             snprintf(model + strlen(model), sizeof(model) - strlen(model), ",%s=%s", fe->name,
                      off ? "off" : "on");
         }

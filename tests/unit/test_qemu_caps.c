@@ -34,6 +34,13 @@ static qemu_caps *recorded(bool kvm)
     assert_true(json_object_object_get_ex(all, "query-kvm", &k));
     caps = qemu_caps_from_replies(QEMU_BIN, v, t, m, ty, kvm ? k : NULL, &err);
     assert_non_null(caps);
+    {
+        json_object *props = NULL;
+
+        /* The x86 CPU's properties: its feature flags. */
+        if (caps && json_object_object_get_ex(all, "qom-list-properties max-x86_64-cpu", &props))
+            assert_int_equal(qemu_caps_set_cpu_props(caps, props, NULL), 0);
+    }
     json_object_put(all);
     return caps;
 }
@@ -56,6 +63,10 @@ static void test_parse_replies(void **state)
     assert_true(qemu_caps_has_device(caps, "virtio-blk-pci"));
     assert_true(qemu_caps_has_device(caps, "qemu-xhci"));
     assert_false(qemu_caps_has_device(caps, "no-such-device"));
+    /* CPU features as libvirt spells them; QEMU 7.2 predates pconfig. */
+    assert_true(qemu_caps_has_cpu_feature(caps, "vmx"));
+    assert_true(qemu_caps_has_cpu_feature(caps, "lahf_lm"));
+    assert_false(qemu_caps_has_cpu_feature(caps, "pconfig"));
     qemu_caps_unref(caps);
 
     caps = recorded(false);
@@ -105,6 +116,8 @@ static void test_cache_form_round_trip(void **state)
     assert_int_equal(back->mtime, 1234);
     assert_int_equal(back->size, 5678);
     assert_true(back->kvm_usable);
+    assert_int_equal(back->ncpu_props, caps->ncpu_props);
+    assert_false(qemu_caps_has_cpu_feature(back, "pconfig"));
     assert_string_equal(qemu_caps_machine_find(back, "pc")->name, "pc-i440fx-7.2");
     /* A file of another format version is not trusted. */
     bad = json_tokener_parse("{\"format\":99}");
@@ -215,11 +228,13 @@ static void test_real_probe_shared_and_cached(void **state)
     }
     assert_true(got[0]->version >= 7000000);
     assert_true(got[0]->nmachines > 0);
+    assert_true(got[0]->ncpu_props > 100);
     qemu_caps_cache_clear();
     assert_non_null(again = qemu_caps_get(QEMU_BIN, cache_root, &err));
     assert_ptr_not_equal(again, got[0]);
     assert_int_equal(again->version, got[0]->version);
     assert_int_equal(again->ndevices, got[0]->ndevices);
+    assert_int_equal(again->ncpu_props, got[0]->ncpu_props);
     qemu_caps_unref(again);
     for (int i = 0; i < 8; i++)
         qemu_caps_unref(got[i]);

@@ -42,6 +42,13 @@ static qemu_caps *recorded_caps(bool kvm)
     json_object_object_get_ex(all, "qom-list-types", &ty);
     json_object_object_get_ex(all, "query-kvm", &k);
     assert_non_null(caps = qemu_caps_from_replies(QEMU_BIN, v, t, m, ty, kvm ? k : NULL, NULL));
+    {
+        json_object *props = NULL;
+
+        /* The x86 CPU's properties: its feature flags. */
+        if (caps && json_object_object_get_ex(all, "qom-list-properties max-x86_64-cpu", &props))
+            assert_int_equal(qemu_caps_set_cpu_props(caps, props, NULL), 0);
+    }
     json_object_put(all);
     return caps;
 }
@@ -200,6 +207,10 @@ static void test_refusals(void **state)
             "nosuchnic");
     refused("qemu", "<clock offset='timezone' timezone='Europe/Paris'/>", "timezone");
     refused("qemu", "<features><async-teardown enabled='yes'/></features>", "async-teardown");
+    refused("qemu",
+            "<cpu mode='custom'><model>Icelake-Server</model>"
+            "<feature policy='disable' name='pconfig'/></cpu>",
+            "pconfig");
 }
 
 static void test_machine_refusal(void **state)

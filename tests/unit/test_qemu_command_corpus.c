@@ -396,6 +396,13 @@ static qemu_caps *recorded_caps(void)
     json_object_object_get_ex(all, "qom-list-types", &ty);
     json_object_object_get_ex(all, "query-kvm", &k);
     caps = qemu_caps_from_replies("/usr/bin/qemu-system-x86_64", v, t, m, ty, k, NULL);
+    {
+        json_object *props = NULL;
+
+        /* The x86 CPU's properties: its feature flags. */
+        if (caps && json_object_object_get_ex(all, "qom-list-properties max-x86_64-cpu", &props))
+            assert_int_equal(qemu_caps_set_cpu_props(caps, props, NULL), 0);
+    }
     json_object_put(all);
     return caps;
 }
