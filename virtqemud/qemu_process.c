@@ -522,6 +522,10 @@ void qemu_vm_stop(qemu_vm *vm, int reason, int detail)
     unlink(vm->pid_path);
     unlink(vm->mon_path);
     remove_dir(vm->sock_dir);
+    /* The taps of bridge interfaces outlive QEMU unless deleted: the running guest's
+     * definition names them. */
+    if (old && old->def)
+        qemu_command_cleanup_host(old->def);
 
     if (old && old->persistent) {
         /* The next boot's definition if one was defined meanwhile, else the one it
@@ -912,6 +916,11 @@ cleanup:
         unlink(vm->pid_path);
         unlink(vm->mon_path);
         remove_dir(vm->sock_dir);
+        /* Taps the build created (only once it succeeded: before that it cleans up
+         * after itself, and a tap it would merely have reused is not ours). */
+        const mv_domain_def *built = live ? live : snap ? snap->def : NULL;
+        if (cmd && built)
+            qemu_command_cleanup_host(built);
     }
     free(log_path);
     qemu_command_free(cmd);
