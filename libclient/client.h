@@ -105,6 +105,13 @@ int mvc_conn_unref(virConnectPtr conn); /* remaining references; frees at 0 */
 virDomainPtr mvc_domain_new(virConnectPtr conn, const char *name, const unsigned char *uuid,
                            size_t uuid_len, int id, mv_error *err);
 
+/* domain.c: the wire's picture of a domain handle (borrows dom's strings). */
+void mvc_domain_to_wire(virDomainPtr dom, Modvirt__Domain *w);
+/* domain.c: the calls about one domain that take only flags — reset the last error,
+ * guard, call, and on failure dispatch. The reply (free with mvc_reply_free), or NULL. */
+void *mvc_domain_flags_call(virDomainPtr dom, unsigned int proc, unsigned int flags,
+                            const char *fn);
+
 /* ---- event_loop.c, events.c, stream.c ------------------------------------------------- */
 
 typedef struct mvc_events mvc_events;

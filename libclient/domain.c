@@ -9,8 +9,7 @@
 #include "common/proc.h"
 #include "common/uuid.h"
 
-/* The wire's picture of a domain handle (borrows dom's strings). */
-static void dom_to_wire(virDomainPtr dom, Modvirt__Domain *w)
+void mvc_domain_to_wire(virDomainPtr dom, Modvirt__Domain *w)
 {
     modvirt__domain__init(w);
     w->name = dom->name;
@@ -27,16 +26,14 @@ static virDomainPtr domain_from_reply(virConnectPtr conn, Modvirt__DomainRet *re
         mv_error_set(err, VIR_ERR_RPC, VIR_FROM_RPC, "the daemon's reply named no domain");
     else
         dom = mvc_domain_new(conn, ret->dom->name, ret->dom->uuid.data, ret->dom->uuid.len,
-                            ret->dom->id, err);
+                             ret->dom->id, err);
     mvc_reply_free(ret);
     return dom;
 }
 
-/* The many calls about one domain that take only flags share this: guard, call, and on
- * failure dispatch. Returns the reply, or NULL (error dispatched). */
-static void *dom_flags_call(virDomainPtr dom, unsigned int proc, unsigned int flags,
-                            const char *fn)
+void *mvc_domain_flags_call(virDomainPtr dom, unsigned int proc, unsigned int flags, const char *fn)
 {
+    virResetLastError();
     mv_error err = MV_ERROR_INIT;
     void *ret = NULL;
     if (mvc_check_dom(dom, fn, &err) < 0) {
@@ -44,7 +41,7 @@ static void *dom_flags_call(virDomainPtr dom, unsigned int proc, unsigned int fl
         return NULL;
     }
     Modvirt__Domain w;
-    dom_to_wire(dom, &w);
+    mvc_domain_to_wire(dom, &w);
     Modvirt__DomainFlagsArgs args = MODVIRT__DOMAIN_FLAGS_ARGS__INIT;
     args.dom = &w;
     args.flags = flags;
@@ -94,7 +91,7 @@ virDomainPtr virDomainDefineXML(virConnectPtr conn, const char *xml)
 static int undefine(virDomainPtr domain, unsigned int flags, const char *fn)
 {
     virResetLastError();
-    Modvirt__Empty *ret = dom_flags_call(domain, MV_PROC_DOMAIN_UNDEFINE, flags, fn);
+    Modvirt__Empty *ret = mvc_domain_flags_call(domain, MV_PROC_DOMAIN_UNDEFINE, flags, fn);
     if (!ret)
         return -1;
     mvc_reply_free(ret);
@@ -114,8 +111,7 @@ int virDomainUndefine(virDomainPtr domain)
 /* ---- lookups ------------------------------------------------------------------------------ */
 
 /* One lookup call: args already filled, or err already set by a failed check. */
-static virDomainPtr lookup(virConnectPtr conn, unsigned int proc, const void *args,
-                           mv_error *err)
+static virDomainPtr lookup(virConnectPtr conn, unsigned int proc, const void *args, mv_error *err)
 {
     Modvirt__DomainRet *ret = NULL;
     virDomainPtr dom = NULL;
@@ -168,8 +164,8 @@ virDomainPtr virDomainLookupByUUIDString(virConnectPtr conn, const char *uuidstr
     args.uuid.len = VIR_UUID_BUFLEN;
     if (mvc_check_nonnull(uuidstr, "uuidstr", __func__, &err) == 0 &&
         mv_uuid_parse(uuidstr, uuid) < 0)
-        mv_error_set(&err, VIR_ERR_INVALID_ARG, VIR_FROM_NONE,
-                     "uuidstr in %s must be a valid UUID", __func__);
+        mv_error_set(&err, VIR_ERR_INVALID_ARG, VIR_FROM_NONE, "uuidstr in %s must be a valid UUID",
+                     __func__);
     return lookup(conn, MV_PROC_DOMAIN_LOOKUP_BY_UUID, &args, &err);
 }
 
@@ -270,8 +266,8 @@ char *virDomainGetXMLDesc(virDomainPtr domain, unsigned int flags)
         mvc_dispatch_error(domain->conn, &err);
         return NULL;
     }
-    Modvirt__StringRet *ret = dom_flags_call(domain, MV_PROC_DOMAIN_GET_XML_DESC, flags,
-                                             __func__);
+    Modvirt__StringRet *ret =
+        mvc_domain_flags_call(domain, MV_PROC_DOMAIN_GET_XML_DESC, flags, __func__);
     if (!ret)
         return NULL;
     char *xml = strdup(ret->value ? ret->value : "");
@@ -293,7 +289,8 @@ int virDomainGetInfo(virDomainPtr domain, virDomainInfoPtr info)
         mvc_dispatch_error(domain->conn, &err);
         return -1;
     }
-    Modvirt__DomainInfoRet *ret = dom_flags_call(domain, MV_PROC_DOMAIN_GET_INFO, 0, __func__);
+    Modvirt__DomainInfoRet *ret =
+        mvc_domain_flags_call(domain, MV_PROC_DOMAIN_GET_INFO, 0, __func__);
     if (!ret)
         return -1;
     memset(info, 0, sizeof(*info));
@@ -315,8 +312,8 @@ int virDomainGetState(virDomainPtr domain, int *state, int *reason, unsigned int
         mvc_dispatch_error(domain->conn, &err);
         return -1;
     }
-    Modvirt__DomainStateRet *ret = dom_flags_call(domain, MV_PROC_DOMAIN_GET_STATE, flags,
-                                                  __func__);
+    Modvirt__DomainStateRet *ret =
+        mvc_domain_flags_call(domain, MV_PROC_DOMAIN_GET_STATE, flags, __func__);
     if (!ret)
         return -1;
     *state = ret->state;
@@ -335,7 +332,8 @@ int virDomainGetAutostart(virDomainPtr domain, int *autostart)
         mvc_dispatch_error(domain->conn, &err);
         return -1;
     }
-    Modvirt__BoolRet *ret = dom_flags_call(domain, MV_PROC_DOMAIN_GET_AUTOSTART, 0, __func__);
+    Modvirt__BoolRet *ret =
+        mvc_domain_flags_call(domain, MV_PROC_DOMAIN_GET_AUTOSTART, 0, __func__);
     if (!ret)
         return -1;
     *autostart = ret->value ? 1 : 0;
@@ -353,7 +351,7 @@ int virDomainSetAutostart(virDomainPtr domain, int autostart)
         return -1;
     }
     Modvirt__Domain w;
-    dom_to_wire(domain, &w);
+    mvc_domain_to_wire(domain, &w);
     Modvirt__DomainSetAutostartArgs args = MODVIRT__DOMAIN_SET_AUTOSTART_ARGS__INIT;
     args.dom = &w;
     args.autostart = autostart != 0;
@@ -370,7 +368,7 @@ int virDomainSetAutostart(virDomainPtr domain, int autostart)
 static int bool_call(virDomainPtr domain, unsigned int proc, const char *fn)
 {
     virResetLastError();
-    Modvirt__BoolRet *ret = dom_flags_call(domain, proc, 0, fn);
+    Modvirt__BoolRet *ret = mvc_domain_flags_call(domain, proc, 0, fn);
     if (!ret)
         return -1;
     int v = ret->value ? 1 : 0;

@@ -9,44 +9,10 @@
 
 #include "common/proc.h"
 
-/* The wire's picture of a domain handle (borrows dom's strings). */
-static void wire_domain(virDomainPtr dom, Modvirt__Domain *w)
-{
-    modvirt__domain__init(w);
-    w->name = dom->name;
-    w->uuid.data = dom->uuid;
-    w->uuid.len = VIR_UUID_BUFLEN;
-    w->id = dom->id;
-}
-
-/* Guard, call proc with the domain and flags, dispatch any error. The reply, or NULL. */
-static void *flags_call(virDomainPtr dom, unsigned int proc, unsigned int flags,
-                        const char *fn)
-{
-    virResetLastError();
-    mv_error err = MV_ERROR_INIT;
-    void *ret = NULL;
-    if (mvc_check_dom(dom, fn, &err) < 0) {
-        mvc_dispatch_error(NULL, &err);
-        return NULL;
-    }
-    Modvirt__Domain w;
-    wire_domain(dom, &w);
-    Modvirt__DomainFlagsArgs args = MODVIRT__DOMAIN_FLAGS_ARGS__INIT;
-    args.dom = &w;
-    args.flags = flags;
-    if (mvc_check_writable(dom->conn, proc, fn, &err) < 0 ||
-        mvc_call(dom->conn, proc, &args, &ret, &err) < 0) {
-        mvc_dispatch_error(dom->conn, &err);
-        return NULL;
-    }
-    return ret;
-}
-
 /* A call whose reply carries nothing: 0 or -1. */
 static int empty_call(virDomainPtr dom, unsigned int proc, unsigned int flags, const char *fn)
 {
-    Modvirt__Empty *ret = flags_call(dom, proc, flags, fn);
+    Modvirt__Empty *ret = mvc_domain_flags_call(dom, proc, flags, fn);
     if (!ret)
         return -1;
     mvc_reply_free(ret);
@@ -54,8 +20,7 @@ static int empty_call(virDomainPtr dom, unsigned int proc, unsigned int flags, c
 }
 
 /* A call that yields a string the caller frees, or NULL (error dispatched). */
-static char *string_call(virConnectPtr conn, unsigned int proc, const void *args,
-                         const char *fn)
+static char *string_call(virConnectPtr conn, unsigned int proc, const void *args, const char *fn)
 {
     mv_error err = MV_ERROR_INIT;
     Modvirt__StringRet *ret = NULL;
@@ -75,7 +40,7 @@ cleanup:
 
 static int create(virDomainPtr domain, unsigned int flags, const char *fn)
 {
-    Modvirt__DomainRet *ret = flags_call(domain, MV_PROC_DOMAIN_CREATE, flags, fn);
+    Modvirt__DomainRet *ret = mvc_domain_flags_call(domain, MV_PROC_DOMAIN_CREATE, flags, fn);
     if (!ret)
         return -1;
     if (ret->dom)
@@ -115,7 +80,7 @@ virDomainPtr virDomainCreateXML(virConnectPtr conn, const char *xmlDesc, unsigne
         mv_error_set(&err, VIR_ERR_RPC, VIR_FROM_RPC, "the daemon's reply named no domain");
     else
         dom = mvc_domain_new(conn, ret->dom->name, ret->dom->uuid.data, ret->dom->uuid.len,
-                            ret->dom->id, &err);
+                             ret->dom->id, &err);
 cleanup:
     mvc_reply_free(ret);
     if (mv_error_is_set(&err))
@@ -186,9 +151,8 @@ char *virConnectGetCapabilities(virConnectPtr conn)
     return string_call(conn, MV_PROC_CONNECT_GET_CAPABILITIES, NULL, __func__);
 }
 
-char *virConnectGetDomainCapabilities(virConnectPtr conn, const char *emulatorbin,
-                                      const char *arch, const char *machine,
-                                      const char *virttype, unsigned int flags)
+char *virConnectGetDomainCapabilities(virConnectPtr conn, const char *emulatorbin, const char *arch,
+                                      const char *machine, const char *virttype, unsigned int flags)
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
