@@ -9,9 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* DESIGN.md's limit on an XML document. */
-#define XML_MAX (10u * 1024 * 1024)
-
 char *vmctl_read_file(const char *path, size_t max)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -54,19 +51,26 @@ char *vmctl_read_file(const char *path, size_t max)
     return NULL;
 }
 
+char *vmctl_read_xml_arg(vmctl_ctx *ctx, const char *file)
+{
+    char *xml = vmctl_read_file(file, VMCTL_XML_MAX);
+    if (!xml) {
+        if (errno == EFBIG)
+            vmctl_error(ctx, "file '%s' is larger than the XML limit of %u bytes", file,
+                        VMCTL_XML_MAX);
+        else
+            vmctl_error(ctx, "Failed to open file '%s': %s", file, strerror(errno));
+    }
+    return xml;
+}
+
 int vmctl_cmd_define(vmctl_ctx *ctx, const vmctl_args *args)
 {
     const char *file = vmctl_arg_str(args, "file");
     unsigned int flags = vmctl_arg_bool(args, "validate") ? VIR_DOMAIN_DEFINE_VALIDATE : 0;
-    char *xml = vmctl_read_file(file, XML_MAX);
-    if (!xml) {
-        if (errno == EFBIG)
-            vmctl_error(ctx, "file '%s' is larger than the XML limit of %u bytes", file,
-                        XML_MAX);
-        else
-            vmctl_error(ctx, "Failed to open file '%s': %s", file, strerror(errno));
+    char *xml = vmctl_read_xml_arg(ctx, file);
+    if (!xml)
         return -1;
-    }
     virConnectPtr conn = vmctl_conn(ctx);
     virDomainPtr dom = conn ? virDomainDefineXMLFlags(conn, xml, flags) : NULL;
     free(xml);

@@ -9,9 +9,6 @@
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
 
-/* DESIGN.md's limit on an XML document (as define). */
-#define XML_MAX (10u * 1024 * 1024)
-
 /* A parsed domain description and its XPath context. */
 typedef struct dom_doc {
     xmlDocPtr doc;
@@ -277,10 +274,8 @@ int vmctl_cmd_domxml_to_native(vmctl_ctx *ctx, const vmctl_args *args)
         return -1;
     }
     if (file) {
-        if (!(xml = vmctl_read_file(file, XML_MAX))) {
-            vmctl_error(ctx, "Failed to open file '%s': %s", file, strerror(errno));
+        if (!(xml = vmctl_read_xml_arg(ctx, file)))
             return -1;
-        }
     } else {
         virDomainPtr dom = vmctl_domain(ctx, domref);
         if (!dom)

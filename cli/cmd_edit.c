@@ -10,8 +10,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define XML_MAX (10u * 1024 * 1024)
-
 extern char **environ;
 
 char **vmctl_split_command(const char *s)
@@ -188,7 +186,7 @@ int vmctl_cmd_edit(vmctl_ctx *ctx, const vmctl_args *args)
         if (run_editor(ctx, path) < 0)
             goto cleanup;
         free(edited);
-        if (!(edited = vmctl_read_file(path, XML_MAX))) {
+        if (!(edited = vmctl_read_file(path, VMCTL_XML_MAX))) {
             vmctl_error(ctx, "cannot read '%s': %s", path, strerror(errno));
             goto cleanup;
         }

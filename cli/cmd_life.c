@@ -6,9 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* DESIGN.md's limit on an XML document (as define). */
-#define XML_MAX (10u * 1024 * 1024)
-
 /* The success line, or in JSON mode {"name": ..., key: true}. */
 static void report(vmctl_ctx *ctx, const char *name, const char *key, const char *fmt)
 {
@@ -102,15 +99,9 @@ int vmctl_cmd_create(vmctl_ctx *ctx, const vmctl_args *args)
         flags |= VIR_DOMAIN_START_AUTODESTROY;
     if (vmctl_arg_bool(args, "validate"))
         flags |= VIR_DOMAIN_START_VALIDATE;
-    char *xml = vmctl_read_file(file, XML_MAX);
-    if (!xml) {
-        if (errno == EFBIG)
-            vmctl_error(ctx, "file '%s' is larger than the XML limit of %u bytes", file,
-                        XML_MAX);
-        else
-            vmctl_error(ctx, "Failed to open file '%s': %s", file, strerror(errno));
+    char *xml = vmctl_read_xml_arg(ctx, file);
+    if (!xml)
         return -1;
-    }
     virConnectPtr conn = vmctl_conn(ctx);
     virDomainPtr dom = conn ? virDomainCreateXML(conn, xml, flags) : NULL;
     free(xml);

@@ -224,7 +224,13 @@ int vmctl_console_run(vmctl_ctx *ctx, virDomainPtr dom, const char *devname, uns
  * NULL-terminated, malloc'd; NULL on unbalanced quotes or ENOMEM. (cmd_edit.c) */
 char **vmctl_split_command(const char *s);
 
+/* DESIGN.md's limit on an XML document. */
+#define VMCTL_XML_MAX (10u * 1024 * 1024)
+
 /* Reads a whole file (at most max bytes). malloc'd, NUL-terminated; NULL + errno. */
 char *vmctl_read_file(const char *path, size_t max);
+/* Reads an XML file given on the command line, printing virsh's error when it cannot
+ * (missing, unreadable, over VMCTL_XML_MAX). malloc'd, or NULL after the error. */
+char *vmctl_read_xml_arg(vmctl_ctx *ctx, const char *file);
 
 #endif
