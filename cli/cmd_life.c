@@ -130,22 +130,56 @@ int vmctl_cmd_create(vmctl_ctx *ctx, const vmctl_args *args)
     return rc;
 }
 
+/* One call on the domain with flags, then virsh's line: the shape of shutdown, reboot,
+ * destroy, reset, suspend and resume. */
+typedef int (*domain_call)(virDomainPtr dom, unsigned int flags);
+
+static int act(vmctl_ctx *ctx, const vmctl_args *args, domain_call call, unsigned int flags,
+               const char *fail_fmt, const char *key, const char *ok_fmt)
+{
+    virDomainPtr dom = vmctl_domain_arg(ctx, args);
+    if (!dom)
+        return -1;
+    const char *name = virDomainGetName(dom);
+    int rc = call(dom, flags);
+    if (rc < 0)
+        vmctl_error(ctx, fail_fmt, name);
+    else
+        report(ctx, name, key, ok_fmt);
+    virDomainFree(dom);
+    return rc;
+}
+
+/* The plain libvirt call when no flag is given, as virsh does. */
+static int shutdown_call(virDomainPtr dom, unsigned int flags)
+{
+    return flags ? virDomainShutdownFlags(dom, flags) : virDomainShutdown(dom);
+}
+
+static int destroy_call(virDomainPtr dom, unsigned int flags)
+{
+    return flags ? virDomainDestroyFlags(dom, flags) : virDomainDestroy(dom);
+}
+
+static int suspend_call(virDomainPtr dom, unsigned int flags)
+{
+    (void)flags;
+    return virDomainSuspend(dom);
+}
+
+static int resume_call(virDomainPtr dom, unsigned int flags)
+{
+    (void)flags;
+    return virDomainResume(dom);
+}
+
 int vmctl_cmd_shutdown(vmctl_ctx *ctx, const vmctl_args *args)
 {
     unsigned int flags;
     if (parse_modes(ctx, vmctl_arg_str(args, "mode"), &flags) < 0)
         return -1;
-    virDomainPtr dom = vmctl_domain_arg(ctx, args);
-    if (!dom)
-        return -1;
-    const char *name = virDomainGetName(dom);
-    int rc = flags ? virDomainShutdownFlags(dom, flags) : virDomainShutdown(dom);
-    if (rc < 0)
-        vmctl_error(ctx, "Failed to shutdown domain '%s'", name);
-    else
-        report(ctx, name, "shutdown", "Domain '%s' is being shutdown");
-    virDomainFree(dom);
-    return rc;
+    return act(ctx, args, shutdown_call, flags, "Failed to shutdown domain '%s'", "shutdown",
+               "Domain '%s' is being shutdown");
 }
 
 int vmctl_cmd_reboot(vmctl_ctx *ctx, const vmctl_args *args)
@@ -153,17 +187,8 @@ int vmctl_cmd_reboot(vmctl_ctx *ctx, const vmctl_args *args)
     unsigned int flags;
     if (parse_modes(ctx, vmctl_arg_str(args, "mode"), &flags) < 0)
         return -1;
-    virDomainPtr dom = vmctl_domain_arg(ctx, args);
-    if (!dom)
-        return -1;
-    const char *name = virDomainGetName(dom);
-    int rc = virDomainReboot(dom, flags);
-    if (rc < 0)
-        vmctl_error(ctx, "Failed to reboot domain '%s'", name);
-    else
-        report(ctx, name, "rebooted", "Domain '%s' is being rebooted");
-    virDomainFree(dom);
-    return rc;
+    return act(ctx, args, virDomainReboot, flags, "Failed to reboot domain '%s'", "rebooted",
+               "Domain '%s' is being rebooted");
 }
 
 int vmctl_cmd_destroy(vmctl_ctx *ctx, const vmctl_args *args)
@@ -173,55 +198,24 @@ int vmctl_cmd_destroy(vmctl_ctx *ctx, const vmctl_args *args)
         flags |= VIR_DOMAIN_DESTROY_GRACEFUL;
     if (vmctl_arg_bool(args, "remove-logs"))
         flags |= VIR_DOMAIN_DESTROY_REMOVE_LOGS;
-    virDomainPtr dom = vmctl_domain_arg(ctx, args);
-    if (!dom)
-        return -1;
-    const char *name = virDomainGetName(dom);
-    int rc = flags ? virDomainDestroyFlags(dom, flags) : virDomainDestroy(dom);
-    if (rc < 0)
-        vmctl_error(ctx, "Failed to destroy domain '%s'", name);
-    else
-        report(ctx, name, "destroyed", "Domain '%s' destroyed");
-    virDomainFree(dom);
-    return rc;
-}
-
-/* reset, suspend, resume: one call on the domain, one line after. */
-static int simple(vmctl_ctx *ctx, const vmctl_args *args, int (*call)(virDomainPtr),
-                  const char *fail_fmt, const char *key, const char *ok_fmt)
-{
-    virDomainPtr dom = vmctl_domain_arg(ctx, args);
-    if (!dom)
-        return -1;
-    const char *name = virDomainGetName(dom);
-    int rc = call(dom);
-    if (rc < 0)
-        vmctl_error(ctx, fail_fmt, name);
-    else
-        report(ctx, name, key, ok_fmt);
-    virDomainFree(dom);
-    return rc;
-}
-
-static int reset_call(virDomainPtr dom)
-{
-    return virDomainReset(dom, 0);
+    return act(ctx, args, destroy_call, flags, "Failed to destroy domain '%s'", "destroyed",
+               "Domain '%s' destroyed");
 }
 
 int vmctl_cmd_reset(vmctl_ctx *ctx, const vmctl_args *args)
 {
-    return simple(ctx, args, reset_call, "Failed to reset domain '%s'", "reset",
-                  "Domain '%s' was reset");
+    return act(ctx, args, virDomainReset, 0, "Failed to reset domain '%s'", "reset",
+               "Domain '%s' was reset");
 }
 
 int vmctl_cmd_suspend(vmctl_ctx *ctx, const vmctl_args *args)
 {
-    return simple(ctx, args, virDomainSuspend, "Failed to suspend domain '%s'", "suspended",
-                  "Domain '%s' suspended");
+    return act(ctx, args, suspend_call, 0, "Failed to suspend domain '%s'", "suspended",
+               "Domain '%s' suspended");
 }
 
 int vmctl_cmd_resume(vmctl_ctx *ctx, const vmctl_args *args)
 {
-    return simple(ctx, args, virDomainResume, "Failed to resume domain '%s'", "resumed",
-                  "Domain '%s' resumed");
+    return act(ctx, args, resume_call, 0, "Failed to resume domain '%s'", "resumed",
+               "Domain '%s' resumed");
 }
