@@ -279,3 +279,8 @@ cleanup:
     free(copy);
     return ret;
 }
+
+int mv_paths_make_run_dir(const mv_paths *p, mv_error *err)
+{
+    return mv_mkdir_p(p->run_dir, p->system ? 0755 : 0700, err);
+}

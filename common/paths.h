@@ -40,4 +40,9 @@ int mv_check_socket_path(const char *path, mv_error *err);
 /* mkdir -p with the given mode for created components. */
 int mv_mkdir_p(const char *path, mode_t mode, mv_error *err);
 
+/* Creates the run dir when missing: 0755 in system mode, so other users reach the 0666
+ * read-only socket (as /run/libvirt), 0700 in session mode. Every creator uses this, so
+ * whoever comes first (a client starting a daemon, or the daemon) sets the same mode. */
+int mv_paths_make_run_dir(const mv_paths *p, mv_error *err);
+
 #endif

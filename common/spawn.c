@@ -603,7 +603,7 @@ int mv_daemon_connect_or_start(const mv_paths *paths, const char *name, const ch
         return -1;
     }
 
-    if (mv_mkdir_p(paths->run_dir, paths->system && !(paths->root && paths->root[0]) ? 0755 : 0700, err) < 0)
+    if (mv_paths_make_run_dir(paths, err) < 0)
         goto cleanup;
     if (asprintf(&lock_path, "%s/%s.start.lock", paths->run_dir, name) < 0) {
         lock_path = NULL;

@@ -172,7 +172,7 @@ static int take_pidfile(mv_service *s, mv_error *err)
     char *path = NULL;
     int ret = -1;
 
-    if (mv_mkdir_p(s->paths.run_dir, s->paths.system ? 0755 : 0700, err) < 0)
+    if (mv_paths_make_run_dir(&s->paths, err) < 0)
         goto cleanup;
     snprintf(file, sizeof(file), "%s.pid", s->desc->name);
     path = mv_path_join(s->paths.run_dir, file);
