@@ -801,13 +801,7 @@ int qemu_process_start(qemu_state *s, qemu_domobj *obj, const qemu_domsnap *old,
                      "domain '%s' is already running", def->name);
         goto cleanup;
     }
-    if (!s->binary) {
-        mv_error_set_raw(err, s->probe_err.code ? s->probe_err.code : VIR_ERR_INTERNAL_ERROR,
-                         VIR_FROM_QEMU,
-                         s->probe_err.message ? s->probe_err.message : "no QEMU binary found");
-        goto cleanup;
-    }
-    if (!(caps = qemu_caps_get(s->binary, runs->cache_dir, err)))
+    if (!(caps = qemu_process_setup_caps(runs, def, err)))
         goto cleanup;
     id = qemu_domlist_next_id(s->doms);
     if (!(live = mv_domain_def_copy(def, err)) || !(vm = qemu_vm_new(runs, obj, def->name, id)) ||
@@ -833,8 +827,8 @@ int qemu_process_start(qemu_state *s, qemu_domobj *obj, const qemu_domsnap *old,
         .id = id,
         .sock_dir = vm->sock_dir,
         .ports = runs->ports,
-        .flags = 0,
     };
+    qemu_process_setup_params(runs, &params);
     if (qemu_command_build(live, &params, &cmd, err) < 0)
         goto cleanup;
     /* The ports are the run's from here on. */
@@ -861,7 +855,7 @@ int qemu_process_start(qemu_state *s, qemu_domobj *obj, const qemu_domsnap *old,
         goto cleanup;
     }
     qemu_vm_post(vm, qemu_vm_watch);
-    if (read_ptys(vm, cmd, live, err) < 0)
+    if (read_ptys(vm, cmd, live, err) < 0 || qemu_process_setup_live(vm, live, err) < 0)
         goto cleanup;
     if (!paused && qemu_mon_command(vm->mon, "cont", NULL, QEMU_MONITOR_COMMAND_MS, NULL, err) < 0)
         goto cleanup;

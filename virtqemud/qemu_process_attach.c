@@ -223,7 +223,9 @@ int qemu_runs_open(qemu_state *s, mv_daemon *d, const mv_paths *paths, mv_error 
     s->runs = runs;
     if (!(runs->dir = mv_path_join(paths->run_dir, "qemu")) ||
         !(runs->log_dir = mv_path_join(paths->log_dir, "qemu")) ||
-        !(runs->cache_dir = strdup(paths->cache_dir))) {
+        !(runs->cache_dir = strdup(paths->cache_dir)) ||
+        asprintf(&runs->nvram_dir, "%s/qemu/nvram", paths->state_dir) < 0) {
+        runs->nvram_dir = NULL;
         mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot set up guests");
         return -1;
     }
@@ -267,6 +269,7 @@ void qemu_runs_close(qemu_state *s)
     free(runs->dir);
     free(runs->log_dir);
     free(runs->cache_dir);
+    free(runs->nvram_dir);
     pthread_cond_destroy(&runs->idle);
     pthread_mutex_destroy(&runs->lock);
     free(runs);

@@ -31,6 +31,7 @@ struct qemu_runs {
     char *dir;     /* <run_dir>/qemu */
     char *log_dir; /* <log_dir>/qemu */
     char *cache_dir;
+    char *nvram_dir; /* <state_dir>/qemu/nvram: UEFI variable stores */
     qemu_ports *ports; /* VNC/SPICE autoports */
     pthread_t autostarter;
     bool autostarting;
@@ -84,6 +85,15 @@ void qemu_vm_stop(qemu_vm *vm, int reason, int detail);
 
 /* Connects vm's monitor (vm->mon_path) on a thread that takes the domain's job. */
 void qemu_vm_attach_later(qemu_vm *vm);
+
+/* qemu_process_setup.c: what a start adds around the command builder. The emulator a
+ * definition runs on, with its capabilities (a reference). */
+qemu_caps *qemu_process_setup_caps(qemu_runs *runs, const mv_domain_def *def, mv_error *err);
+/* Fills the builder's host-side parameters (nvram folder, what the caller applies). */
+void qemu_process_setup_params(qemu_runs *runs, qemu_command_params *p);
+/* After the QMP handshake, before the first 'cont': host CPU pinning and whatever else
+ * the live definition asks of a started QEMU. */
+int qemu_process_setup_live(qemu_vm *vm, const mv_domain_def *live, mv_error *err);
 
 /* Monitor callbacks (opaque: the run) and the liveness check for qemu_mon_open. */
 extern const qemu_mon_callbacks qemu_vm_mon_callbacks;
