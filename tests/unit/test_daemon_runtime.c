@@ -6,21 +6,18 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include <errno.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/daemon/daemon.h"
 #include "common/frame.h"
 #include "common/proc.h"
 #include "common/spawn.h"
+#include "fixture_daemon.h"
 
 /* ---- the test driver ---- */
 
@@ -71,162 +68,48 @@ static const mv_driver t_driver = {
 
 /* ---- the daemon on a thread ---- */
 
-static char root[64];
+static fx_daemon runtime;
 static char sock_path[256];
-static pthread_t daemon_thread;
-static int daemon_status = -1;
-static int notify_fd = -1;
 
-static void *run_daemon(void *arg)
+static int run_daemon(void *opaque)
 {
     char *argv[] = {"virtqemud", NULL};
-    daemon_status = mv_daemon_main(1, argv, &t_driver);
-    return NULL;
-}
-
-/* Waits for the daemon's READY=1 on our notify socket (no sleeping). */
-static void wait_ready(void)
-{
-    char buf[512];
-    for (;;) {
-        struct pollfd p = {.fd = notify_fd, .events = POLLIN};
-        assert_int_equal(poll(&p, 1, 20000), 1);
-        ssize_t n = recv(notify_fd, buf, sizeof(buf) - 1, 0);
-        assert_true(n > 0);
-        buf[n] = '\0';
-        if (strstr(buf, "READY=1"))
-            return;
-        if (strstr(buf, "STOPPING=1"))
-            fail_msg("daemon failed to start: %s", buf);
-    }
+    return mv_daemon_main(1, argv, &t_driver);
 }
 
 static int setup(void **state)
 {
-    snprintf(root, sizeof(root), "/tmp/test_daemon_runtime.XXXXXX");
-    if (!mkdtemp(root))
+    if (fx_daemon_root(&runtime, "test_daemon_runtime") < 0)
         return -1;
-    setenv("MODVIRT_ROOT", root, 1);
-    unsetenv("LISTEN_FDS");
-    unsetenv("LISTEN_PID");
-    snprintf(sock_path, sizeof(sock_path), "%s/run/modvirt/virtqemud-sock", root);
-
-    char notify_path[128];
-    snprintf(notify_path, sizeof(notify_path), "%s/notify", root);
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    strcpy(a.sun_path, notify_path);
-    notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (notify_fd < 0 || bind(notify_fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-        return -1;
-    setenv("NOTIFY_SOCKET", notify_path, 1);
-
-    if (pthread_create(&daemon_thread, NULL, run_daemon, NULL) != 0)
-        return -1;
-    wait_ready();
-    return 0;
+    snprintf(sock_path, sizeof(sock_path), "%s/virtqemud-sock", runtime.run_dir);
+    return fx_daemon_start(&runtime, run_daemon, NULL);
 }
 
 static int teardown(void **state)
 {
-    /* libuv's signal handling delivers it to the daemon's loop */
-    kill(getpid(), SIGTERM);
-    pthread_join(daemon_thread, NULL);
-    close(notify_fd);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-    if (system(cmd) != 0)
-        return -1;
-    return daemon_status == 0 ? 0 : -1;
+    return fx_daemon_stop(&runtime);
 }
 
 /* ---- a tiny client ---- */
 
-typedef struct client {
-    int fd;
-    mv_frame_reader r;
-} client;
-
-static void client_open_sock(client *c)
-{
-    mv_error err = MV_ERROR_INIT;
-    c->fd = mv_socket_connect(sock_path, &err);
-    if (c->fd < 0)
-        fail_msg("connect: %s", err.message);
-    mv_frame_reader_init(&c->r, 0);
-}
-
-static void client_close(client *c)
-{
-    close(c->fd);
-    mv_frame_reader_free(&c->r);
-}
-
-static void send_raw(client *c, const void *data, size_t len)
-{
-    assert_int_equal(send(c->fd, data, len, MSG_NOSIGNAL), (ssize_t)len);
-}
-
-static void send_call(client *c, uint32_t serial, uint32_t proc, const ProtobufCMessage *body)
-{
-    mv_frame_spec spec = {
-        .serial = serial, .kind = MODVIRT__FRAME_KIND__FRAME_CALL, .proc = proc, .body = body};
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    assert_int_equal(mv_frame_build(&spec, &buf, &len, NULL), 0);
-    send_raw(c, buf, len);
-    free(buf);
-}
-
 /* The next frame, unpacked; NULL when the daemon closed the connection. */
-static Modvirt__Envelope *recv_frame(client *c)
+static Modvirt__Envelope *recv_frame(fx_peer *c)
 {
-    for (;;) {
-        const uint8_t *p = NULL;
-        size_t len = 0;
-        int r = mv_frame_reader_next(&c->r, &p, &len, NULL);
-        assert_true(r >= 0);
-        if (r == 1) {
-            Modvirt__Envelope *env = mv_envelope_unpack(p, len, NULL);
-            assert_non_null(env);
-            return env;
-        }
-        size_t avail = 0;
-        uint8_t *space = mv_frame_reader_space(&c->r, 65536, &avail);
-        struct pollfd pf = {.fd = c->fd, .events = POLLIN};
-        assert_int_equal(poll(&pf, 1, 20000), 1);
-        ssize_t n = recv(c->fd, space, avail, 0);
-        if (n <= 0)
-            return NULL;
-        mv_frame_reader_commit(&c->r, (size_t)n);
-    }
+    return fx_peer_next(c, 20000);
 }
 
-static void open_conn(client *c, uint32_t flags)
+static void open_conn(fx_peer *c, uint32_t flags)
 {
     Modvirt__ConnectOpenArgs a = MODVIRT__CONNECT_OPEN_ARGS__INIT;
     a.uri = "qemu:///system";
     a.flags = flags;
-    send_call(c, 1, MV_PROC_CONNECT_OPEN, &a.base);
+    fx_peer_call(c, 1, MV_PROC_CONNECT_OPEN, &a.base);
     Modvirt__Envelope *env = recv_frame(c);
     assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_REPLY);
     mv_envelope_free(env);
 }
 
-/* Expects an error reply for serial with this code and text in its message. */
-static void expect_error(client *c, uint32_t serial, int code, const char *text)
-{
-    Modvirt__Envelope *env = recv_frame(c);
-    assert_non_null(env);
-    assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_ERROR);
-    assert_int_equal(env->serial, serial);
-    assert_non_null(env->error);
-    if (env->error->code != code || !strstr(env->error->message, text))
-        fail_msg("serial %u: got %d '%s', want %d '%s'", serial, env->error->code,
-                 env->error->message, code, text);
-    mv_envelope_free(env);
-}
-
-static char *recv_string(client *c, uint32_t serial)
+static char *recv_string(fx_peer *c, uint32_t serial)
 {
     Modvirt__Envelope *env = recv_frame(c);
     assert_non_null(env);
@@ -241,49 +124,49 @@ static char *recv_string(client *c, uint32_t serial)
     return s;
 }
 
-static void send_define(client *c, uint32_t serial, const char *xml)
+static void send_define(fx_peer *c, uint32_t serial, const char *xml)
 {
     Modvirt__DomainDefineArgs a = MODVIRT__DOMAIN_DEFINE_ARGS__INIT;
     a.xml = (char *)xml;
-    send_call(c, serial, MV_PROC_DOMAIN_DEFINE_XML, &a.base);
+    fx_peer_call(c, serial, MV_PROC_DOMAIN_DEFINE_XML, &a.base);
 }
 
 /* ---- tests ---- */
 
 static void test_access_rules(void **state)
 {
-    client c;
+    fx_peer c;
     Modvirt__Empty empty = MODVIRT__EMPTY__INIT;
-    client_open_sock(&c);
+    fx_peer_connect(&c, sock_path);
 
-    send_call(&c, 1, MV_PROC_CONNECT_KEEPALIVE, &empty.base);
+    fx_peer_call(&c, 1, MV_PROC_CONNECT_KEEPALIVE, &empty.base);
     Modvirt__Envelope *env = recv_frame(&c);
     assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_REPLY);
     mv_envelope_free(env);
 
-    send_call(&c, 2, MV_PROC_CONNECT_GET_TYPE, &empty.base);
-    expect_error(&c, 2, VIR_ERR_OPERATION_INVALID, "connection not open");
+    fx_peer_call(&c, 2, MV_PROC_CONNECT_GET_TYPE, &empty.base);
+    fx_peer_expect_error(&c, 2, VIR_ERR_OPERATION_INVALID, "connection not open");
 
     Modvirt__ConnectOpenArgs lxc = MODVIRT__CONNECT_OPEN_ARGS__INIT;
     lxc.uri = "lxc:///system";
-    send_call(&c, 3, MV_PROC_CONNECT_OPEN, &lxc.base);
-    expect_error(&c, 3, VIR_ERR_NO_CONNECT, "lxc:///system");
+    fx_peer_call(&c, 3, MV_PROC_CONNECT_OPEN, &lxc.base);
+    fx_peer_expect_error(&c, 3, VIR_ERR_NO_CONNECT, "lxc:///system");
 
     open_conn(&c, 1); /* VIR_CONNECT_RO */
-    send_call(&c, 4, MV_PROC_CONNECT_GET_TYPE, &empty.base);
+    fx_peer_call(&c, 4, MV_PROC_CONNECT_GET_TYPE, &empty.base);
     char *who = recv_string(&c, 4);
     assert_non_null(strstr(who, "ro=1 uri=qemu:///system"));
     free(who);
 
     send_define(&c, 5, "1");
-    expect_error(&c, 5, VIR_ERR_OPERATION_DENIED,
-                 "operation forbidden: read only access prevents domain_define_xml");
-    send_call(&c, 6, MV_PROC_NODE_GET_INFO, &empty.base);
-    expect_error(&c, 6, VIR_ERR_NO_SUPPORT, "node_get_info");
-    send_call(&c, 7, 999, &empty.base);
-    expect_error(&c, 7, VIR_ERR_NO_SUPPORT, "unknown procedure 999");
-    send_call(&c, 8, MV_PROC_CONNECT_OPEN, &lxc.base);
-    expect_error(&c, 8, VIR_ERR_OPERATION_INVALID, "already open");
+    fx_peer_expect_error(&c, 5, VIR_ERR_OPERATION_DENIED,
+                         "operation forbidden: read only access prevents domain_define_xml");
+    fx_peer_call(&c, 6, MV_PROC_NODE_GET_INFO, &empty.base);
+    fx_peer_expect_error(&c, 6, VIR_ERR_NO_SUPPORT, "node_get_info");
+    fx_peer_call(&c, 7, 999, &empty.base);
+    fx_peer_expect_error(&c, 7, VIR_ERR_NO_SUPPORT, "unknown procedure 999");
+    fx_peer_call(&c, 8, MV_PROC_CONNECT_OPEN, &lxc.base);
+    fx_peer_expect_error(&c, 8, VIR_ERR_OPERATION_INVALID, "already open");
 
     /* a body that does not decode: an error for that call, the connection stays */
     mv_frame_spec bad = {.serial = 9,
@@ -294,60 +177,60 @@ static void test_access_rules(void **state)
     uint8_t *buf = NULL;
     size_t len = 0;
     assert_int_equal(mv_frame_build(&bad, &buf, &len, NULL), 0);
-    send_raw(&c, buf, len);
+    fx_peer_send_raw(&c, buf, len);
     free(buf);
-    expect_error(&c, 9, VIR_ERR_RPC, "malformed");
-    send_call(&c, 10, MV_PROC_CONNECT_GET_TYPE, &empty.base);
+    fx_peer_expect_error(&c, 9, VIR_ERR_RPC, "malformed");
+    fx_peer_call(&c, 10, MV_PROC_CONNECT_GET_TYPE, &empty.base);
     free(recv_string(&c, 10));
 
     /* close: a reply, then the end of the connection */
-    send_call(&c, 11, MV_PROC_CONNECT_CLOSE, &empty.base);
+    fx_peer_call(&c, 11, MV_PROC_CONNECT_CLOSE, &empty.base);
     env = recv_frame(&c);
     assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_REPLY);
     mv_envelope_free(env);
     assert_null(recv_frame(&c));
-    client_close(&c);
+    fx_peer_close(&c);
 }
 
 /* We run as the daemon's own uid, so we may speak for a caller, once, before the open. */
 static void test_identify(void **state)
 {
-    client c;
+    fx_peer c;
     Modvirt__Empty empty = MODVIRT__EMPTY__INIT;
     Modvirt__IdentifyArgs id = MODVIRT__IDENTIFY_ARGS__INIT;
     id.uid = 1234;
     id.gid = 1234;
     id.pid = 4321;
     id.readonly = true;
-    client_open_sock(&c);
-    send_call(&c, 1, MV_PROC_PROXY_IDENTIFY, &id.base);
+    fx_peer_connect(&c, sock_path);
+    fx_peer_call(&c, 1, MV_PROC_PROXY_IDENTIFY, &id.base);
     Modvirt__Envelope *env = recv_frame(&c);
     assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_REPLY);
     mv_envelope_free(env);
-    send_call(&c, 2, MV_PROC_PROXY_IDENTIFY, &id.base);
-    expect_error(&c, 2, VIR_ERR_OPERATION_INVALID, "already identified");
+    fx_peer_call(&c, 2, MV_PROC_PROXY_IDENTIFY, &id.base);
+    fx_peer_expect_error(&c, 2, VIR_ERR_OPERATION_INVALID, "already identified");
     open_conn(&c, 0);
-    send_call(&c, 3, MV_PROC_CONNECT_GET_TYPE, &empty.base);
+    fx_peer_call(&c, 3, MV_PROC_CONNECT_GET_TYPE, &empty.base);
     char *who = recv_string(&c, 3);
     assert_non_null(strstr(who, "uid=1234 pid=4321 ro=1"));
     free(who);
     send_define(&c, 4, "1");
-    expect_error(&c, 4, VIR_ERR_OPERATION_DENIED, "read only");
-    client_close(&c);
+    fx_peer_expect_error(&c, 4, VIR_ERR_OPERATION_DENIED, "read only");
+    fx_peer_close(&c);
 }
 
 /* Reads never wait behind jobs, and every job is answered once, by serial. */
 static void test_jobs(void **state)
 {
-    client c;
+    fx_peer c;
     Modvirt__Empty empty = MODVIRT__EMPTY__INIT;
-    client_open_sock(&c);
+    fx_peer_connect(&c, sock_path);
     open_conn(&c, 0);
     for (uint32_t i = 0; i < 40; i++)
         send_define(&c, 100 + i, "200");
     send_define(&c, 200, "fail");
     send_define(&c, 201, "silent");
-    send_call(&c, 300, MV_PROC_CONNECT_GET_TYPE, &empty.base);
+    fx_peer_call(&c, 300, MV_PROC_CONNECT_GET_TYPE, &empty.base);
     /* the read comes back first, though it was sent last */
     free(recv_string(&c, 300));
 
@@ -373,19 +256,19 @@ static void test_jobs(void **state)
         mv_envelope_free(env);
     }
     assert_int_equal(errors, 2);
-    client_close(&c);
+    fx_peer_close(&c);
 }
 
 /* Clients that leave with jobs running, or send garbage, leave the daemon serving. */
 static void test_bad_clients(void **state)
 {
-    client c, d;
+    fx_peer c, d;
     Modvirt__Empty empty = MODVIRT__EMPTY__INIT;
-    client_open_sock(&c);
+    fx_peer_connect(&c, sock_path);
     open_conn(&c, 0);
     for (uint32_t i = 0; i < 20; i++)
         send_define(&c, 10 + i, "100");
-    client_close(&c);
+    fx_peer_close(&c);
 
     /* oversized, empty, malformed: an error about the connection, then the end */
     static const uint8_t oversized[] = {0x7f, 0xff, 0xff, 0xff};
@@ -394,22 +277,22 @@ static void test_bad_clients(void **state)
     const uint8_t *bad[] = {oversized, empty_frame, garbage};
     size_t bad_len[] = {sizeof(oversized), sizeof(empty_frame), sizeof(garbage)};
     for (int i = 0; i < 3; i++) {
-        client_open_sock(&d);
-        send_raw(&d, bad[i], bad_len[i]);
+        fx_peer_connect(&d, sock_path);
+        fx_peer_send_raw(&d, bad[i], bad_len[i]);
         Modvirt__Envelope *env = recv_frame(&d);
         assert_non_null(env);
         assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_ERROR);
         assert_int_equal(env->serial, 0);
         mv_envelope_free(env);
         assert_null(recv_frame(&d));
-        client_close(&d);
+        fx_peer_close(&d);
     }
 
-    client_open_sock(&d);
+    fx_peer_connect(&d, sock_path);
     open_conn(&d, 0);
-    send_call(&d, 2, MV_PROC_CONNECT_GET_TYPE, &empty.base);
+    fx_peer_call(&d, 2, MV_PROC_CONNECT_GET_TYPE, &empty.base);
     free(recv_string(&d, 2));
-    client_close(&d);
+    fx_peer_close(&d);
 }
 
 /* A second instance under the same root refuses to start and says who runs. */
