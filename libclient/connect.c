@@ -34,6 +34,26 @@ int virGetVersion(unsigned long *libVer, const char *type, unsigned long *typeVe
     return 0;
 }
 
+/* The guard every entry point about a connection starts with: the thread's last error
+ * reset, then the connection checked. An invalid one is reported without a connection
+ * (there is none to record it on). 0, or -1 when the call must return at once. */
+static int enter(virConnectPtr conn, const char *fn, mv_error *err)
+{
+    virResetLastError();
+    if (mvc_check_conn(conn, fn, err) < 0) {
+        mvc_dispatch_error(NULL, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reports err on a valid connection; returns -1 for the caller to return. */
+static int fail(virConnectPtr conn, mv_error *err)
+{
+    mvc_dispatch_error(conn, err);
+    return -1;
+}
+
 /* ---- opening ----------------------------------------------------------------------------- */
 
 /* Reads an integer environment variable; -1 + err naming it when it is malformed. */
@@ -172,58 +192,48 @@ fail:
     return NULL;
 }
 
-virConnectPtr virConnectOpenAuth(const char *name, virConnectAuthPtr auth, unsigned int flags)
+/* The guard of the three public ways to open. */
+static virConnectPtr open_public(const char *name, unsigned int flags, const char *fn)
 {
     virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    /* The local socket authenticates by peer credentials and ssh asks for its own
-     * secrets, so no transport needs the callback today. */
-    (void)auth;
-    virConnectPtr conn = conn_open(name, flags, __func__, &err);
+    virConnectPtr conn = conn_open(name, flags, fn, &err);
     if (!conn)
         mvc_dispatch_error(NULL, &err);
     return conn;
+}
+
+virConnectPtr virConnectOpenAuth(const char *name, virConnectAuthPtr auth, unsigned int flags)
+{
+    /* The local socket authenticates by peer credentials and ssh asks for its own
+     * secrets, so no transport needs the callback today. */
+    (void)auth;
+    return open_public(name, flags, __func__);
 }
 
 virConnectPtr virConnectOpen(const char *name)
 {
-    virResetLastError();
-    mv_error err = MV_ERROR_INIT;
-    virConnectPtr conn = conn_open(name, 0, __func__, &err);
-    if (!conn)
-        mvc_dispatch_error(NULL, &err);
-    return conn;
+    return open_public(name, 0, __func__);
 }
 
 virConnectPtr virConnectOpenReadOnly(const char *name)
 {
-    virResetLastError();
-    mv_error err = MV_ERROR_INIT;
-    virConnectPtr conn = conn_open(name, VIR_CONNECT_RO, __func__, &err);
-    if (!conn)
-        mvc_dispatch_error(NULL, &err);
-    return conn;
+    return open_public(name, VIR_CONNECT_RO, __func__);
 }
 
 int virConnectClose(virConnectPtr conn)
 {
-    virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mvc_check_conn(conn, __func__, &err) < 0) {
-        mvc_dispatch_error(NULL, &err);
+    if (enter(conn, __func__, &err) < 0)
         return -1;
-    }
     return mvc_conn_unref(conn);
 }
 
 int virConnectRef(virConnectPtr conn)
 {
-    virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mvc_check_conn(conn, __func__, &err) < 0) {
-        mvc_dispatch_error(NULL, &err);
+    if (enter(conn, __func__, &err) < 0)
         return -1;
-    }
     mvc_conn_ref(conn);
     return 0;
 }
@@ -245,12 +255,9 @@ static char *string_call(virConnectPtr conn, unsigned int proc, const char *fn, 
 
 char *virConnectGetURI(virConnectPtr conn)
 {
-    virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mvc_check_conn(conn, __func__, &err) < 0) {
-        mvc_dispatch_error(NULL, &err);
+    if (enter(conn, __func__, &err) < 0)
         return NULL;
-    }
     pthread_mutex_lock(&conn->lock);
     char *uri = strdup(conn->uri);
     pthread_mutex_unlock(&conn->lock);
@@ -263,12 +270,9 @@ char *virConnectGetURI(virConnectPtr conn)
 
 const char *virConnectGetType(virConnectPtr conn)
 {
-    virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mvc_check_conn(conn, __func__, &err) < 0) {
-        mvc_dispatch_error(NULL, &err);
+    if (enter(conn, __func__, &err) < 0)
         return NULL;
-    }
     pthread_mutex_lock(&conn->lock);
     const char *type = conn->type;
     pthread_mutex_unlock(&conn->lock);
@@ -302,18 +306,13 @@ char *virConnectGetHostname(virConnectPtr conn)
 
 int virConnectGetVersion(virConnectPtr conn, unsigned long *hvVer)
 {
-    virResetLastError();
     mv_error err = MV_ERROR_INIT;
     Modvirt__Uint64Ret *ret = NULL;
-    if (mvc_check_conn(conn, __func__, &err) < 0) {
-        mvc_dispatch_error(NULL, &err);
+    if (enter(conn, __func__, &err) < 0)
         return -1;
-    }
     if (mvc_check_nonnull(hvVer, "hvVer", __func__, &err) < 0 ||
-        mvc_call(conn, MV_PROC_CONNECT_GET_VERSION, NULL, &ret, &err) < 0) {
-        mvc_dispatch_error(conn, &err);
-        return -1;
-    }
+        mvc_call(conn, MV_PROC_CONNECT_GET_VERSION, NULL, &ret, &err) < 0)
+        return fail(conn, &err);
     *hvVer = (unsigned long)ret->value;
     mvc_reply_free(ret);
     return 0;
@@ -321,50 +320,36 @@ int virConnectGetVersion(virConnectPtr conn, unsigned long *hvVer)
 
 int virConnectGetLibVersion(virConnectPtr conn, unsigned long *libVer)
 {
-    virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mvc_check_conn(conn, __func__, &err) < 0) {
-        mvc_dispatch_error(NULL, &err);
+    if (enter(conn, __func__, &err) < 0)
         return -1;
-    }
-    if (mvc_check_nonnull(libVer, "libVer", __func__, &err) < 0) {
-        mvc_dispatch_error(conn, &err);
-        return -1;
-    }
+    if (mvc_check_nonnull(libVer, "libVer", __func__, &err) < 0)
+        return fail(conn, &err);
     *libVer = LIBVIR_VERSION_NUMBER;
     return 0;
 }
 
 int virConnectIsAlive(virConnectPtr conn)
 {
-    virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mvc_check_conn(conn, __func__, &err) < 0) {
-        mvc_dispatch_error(NULL, &err);
+    if (enter(conn, __func__, &err) < 0)
         return -1;
-    }
     return mvc_rpc_is_alive(conn->rpc) ? 1 : 0;
 }
 
 int virConnectIsSecure(virConnectPtr conn)
 {
-    virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mvc_check_conn(conn, __func__, &err) < 0) {
-        mvc_dispatch_error(NULL, &err);
+    if (enter(conn, __func__, &err) < 0)
         return -1;
-    }
     return conn->secure ? 1 : 0;
 }
 
 int virConnectIsEncrypted(virConnectPtr conn)
 {
-    virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mvc_check_conn(conn, __func__, &err) < 0) {
-        mvc_dispatch_error(NULL, &err);
+    if (enter(conn, __func__, &err) < 0)
         return -1;
-    }
     return conn->encrypted ? 1 : 0;
 }
 
@@ -372,17 +357,13 @@ int virConnectIsEncrypted(virConnectPtr conn)
 
 int virConnectSetKeepAlive(virConnectPtr conn, int interval, unsigned int count)
 {
-    virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mvc_check_conn(conn, __func__, &err) < 0) {
-        mvc_dispatch_error(NULL, &err);
+    if (enter(conn, __func__, &err) < 0)
         return -1;
-    }
     if (interval > INT_MAX / 1000) {
         mv_error_set(&err, VIR_ERR_INVALID_ARG, VIR_FROM_NONE,
                      "interval in %s is too large: %d seconds", __func__, interval);
-        mvc_dispatch_error(conn, &err);
-        return -1;
+        return fail(conn, &err);
     }
     mvc_rpc_set_keepalive(conn->rpc, interval > 0 ? interval * 1000 : 0, count);
     return 0;
@@ -390,17 +371,13 @@ int virConnectSetKeepAlive(virConnectPtr conn, int interval, unsigned int count)
 
 int modvirtConnectSetCallTimeout(virConnectPtr conn, int ms)
 {
-    virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mvc_check_conn(conn, __func__, &err) < 0) {
-        mvc_dispatch_error(NULL, &err);
+    if (enter(conn, __func__, &err) < 0)
         return -1;
-    }
     if (ms < 0) {
         mv_error_set(&err, VIR_ERR_INVALID_ARG, VIR_FROM_NONE,
                      "ms in %s must not be negative", __func__);
-        mvc_dispatch_error(conn, &err);
-        return -1;
+        return fail(conn, &err);
     }
     mvc_rpc_set_call_timeout(conn->rpc, ms);
     return 0;
@@ -409,23 +386,17 @@ int modvirtConnectSetCallTimeout(virConnectPtr conn, int ms)
 int virConnectRegisterCloseCallback(virConnectPtr conn, virConnectCloseFunc cb, void *opaque,
                                     virFreeCallback freecb)
 {
-    virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mvc_check_conn(conn, __func__, &err) < 0) {
-        mvc_dispatch_error(NULL, &err);
+    if (enter(conn, __func__, &err) < 0)
         return -1;
-    }
-    if (mvc_check_nonnull((const void *)cb, "cb", __func__, &err) < 0) {
-        mvc_dispatch_error(conn, &err);
-        return -1;
-    }
+    if (mvc_check_nonnull((const void *)cb, "cb", __func__, &err) < 0)
+        return fail(conn, &err);
     pthread_mutex_lock(&conn->lock);
     if (conn->close_cb) {
         pthread_mutex_unlock(&conn->lock);
         mv_error_set(&err, VIR_ERR_OPERATION_INVALID, VIR_FROM_NONE,
                      "A close callback is already registered");
-        mvc_dispatch_error(conn, &err);
-        return -1;
+        return fail(conn, &err);
     }
     conn->close_cb = cb;
     conn->close_opaque = opaque;
@@ -436,19 +407,15 @@ int virConnectRegisterCloseCallback(virConnectPtr conn, virConnectCloseFunc cb, 
 
 int virConnectUnregisterCloseCallback(virConnectPtr conn, virConnectCloseFunc cb)
 {
-    virResetLastError();
     mv_error err = MV_ERROR_INIT;
-    if (mvc_check_conn(conn, __func__, &err) < 0) {
-        mvc_dispatch_error(NULL, &err);
+    if (enter(conn, __func__, &err) < 0)
         return -1;
-    }
     pthread_mutex_lock(&conn->lock);
     if (!cb || conn->close_cb != cb) {
         pthread_mutex_unlock(&conn->lock);
         mv_error_set(&err, VIR_ERR_OPERATION_INVALID, VIR_FROM_NONE,
                      "A different callback was requested");
-        mvc_dispatch_error(conn, &err);
-        return -1;
+        return fail(conn, &err);
     }
     virFreeCallback freecb = conn->close_free;
     void *opaque = conn->close_opaque;
@@ -465,18 +432,13 @@ int virConnectUnregisterCloseCallback(virConnectPtr conn, virConnectCloseFunc cb
 
 int virNodeGetInfo(virConnectPtr conn, virNodeInfoPtr info)
 {
-    virResetLastError();
     mv_error err = MV_ERROR_INIT;
     Modvirt__NodeInfoRet *ret = NULL;
-    if (mvc_check_conn(conn, __func__, &err) < 0) {
-        mvc_dispatch_error(NULL, &err);
+    if (enter(conn, __func__, &err) < 0)
         return -1;
-    }
     if (mvc_check_nonnull(info, "info", __func__, &err) < 0 ||
-        mvc_call(conn, MV_PROC_NODE_GET_INFO, NULL, &ret, &err) < 0) {
-        mvc_dispatch_error(conn, &err);
-        return -1;
-    }
+        mvc_call(conn, MV_PROC_NODE_GET_INFO, NULL, &ret, &err) < 0)
+        return fail(conn, &err);
     memset(info, 0, sizeof(*info));
     snprintf(info->model, sizeof(info->model), "%s", ret->model ? ret->model : "");
     info->memory = (unsigned long)ret->memory;
@@ -494,17 +456,14 @@ int virNodeGetInfo(virConnectPtr conn, virNodeInfoPtr info)
 
 int virConnectListAllDomains(virConnectPtr conn, virDomainPtr **domains, unsigned int flags)
 {
-    virResetLastError();
     mv_error err = MV_ERROR_INIT;
     Modvirt__DomainListRet *ret = NULL;
     virDomainPtr *list = NULL;
     size_t n = 0;
     if (domains)
         *domains = NULL;
-    if (mvc_check_conn(conn, __func__, &err) < 0) {
-        mvc_dispatch_error(NULL, &err);
+    if (enter(conn, __func__, &err) < 0)
         return -1;
-    }
     Modvirt__ListAllDomainsArgs args = MODVIRT__LIST_ALL_DOMAINS_ARGS__INIT;
     args.flags = flags;
     if (mvc_call(conn, MV_PROC_CONNECT_LIST_ALL_DOMAINS, &args, &ret, &err) < 0)
@@ -543,17 +502,12 @@ fail:
 /* The two counting calls share one shape. */
 static int count_call(virConnectPtr conn, unsigned int proc, const char *fn)
 {
-    virResetLastError();
     mv_error err = MV_ERROR_INIT;
     Modvirt__Int64Ret *ret = NULL;
-    if (mvc_check_conn(conn, fn, &err) < 0) {
-        mvc_dispatch_error(NULL, &err);
+    if (enter(conn, fn, &err) < 0)
         return -1;
-    }
-    if (mvc_call(conn, proc, NULL, &ret, &err) < 0) {
-        mvc_dispatch_error(conn, &err);
-        return -1;
-    }
+    if (mvc_call(conn, proc, NULL, &ret, &err) < 0)
+        return fail(conn, &err);
     int n = ret->value > INT_MAX ? INT_MAX : (int)ret->value;
     mvc_reply_free(ret);
     return n;
@@ -585,20 +539,15 @@ static int check_array(const void *array, const char *array_name, int max, const
 
 int virConnectListDomains(virConnectPtr conn, int *ids, int maxids)
 {
-    virResetLastError();
     mv_error err = MV_ERROR_INIT;
     Modvirt__IdListRet *ret = NULL;
-    if (mvc_check_conn(conn, __func__, &err) < 0) {
-        mvc_dispatch_error(NULL, &err);
+    if (enter(conn, __func__, &err) < 0)
         return -1;
-    }
     Modvirt__ListDomainsArgs args = MODVIRT__LIST_DOMAINS_ARGS__INIT;
     args.maxids = maxids;
     if (check_array(ids, "ids", maxids, "maxids", __func__, &err) < 0 ||
-        mvc_call(conn, MV_PROC_CONNECT_LIST_DOMAINS, &args, &ret, &err) < 0) {
-        mvc_dispatch_error(conn, &err);
-        return -1;
-    }
+        mvc_call(conn, MV_PROC_CONNECT_LIST_DOMAINS, &args, &ret, &err) < 0)
+        return fail(conn, &err);
     int n = 0;
     for (; n < maxids && (size_t)n < ret->n_ids; n++)
         ids[n] = ret->ids[n];
@@ -608,20 +557,15 @@ int virConnectListDomains(virConnectPtr conn, int *ids, int maxids)
 
 int virConnectListDefinedDomains(virConnectPtr conn, char **const names, int maxnames)
 {
-    virResetLastError();
     mv_error err = MV_ERROR_INIT;
     Modvirt__NameListRet *ret = NULL;
-    if (mvc_check_conn(conn, __func__, &err) < 0) {
-        mvc_dispatch_error(NULL, &err);
+    if (enter(conn, __func__, &err) < 0)
         return -1;
-    }
     Modvirt__ListDomainsArgs args = MODVIRT__LIST_DOMAINS_ARGS__INIT;
     args.maxids = maxnames;
     if (check_array(names, "names", maxnames, "maxnames", __func__, &err) < 0 ||
-        mvc_call(conn, MV_PROC_CONNECT_LIST_DEFINED_DOMAINS, &args, &ret, &err) < 0) {
-        mvc_dispatch_error(conn, &err);
-        return -1;
-    }
+        mvc_call(conn, MV_PROC_CONNECT_LIST_DEFINED_DOMAINS, &args, &ret, &err) < 0)
+        return fail(conn, &err);
     int n = 0;
     for (; n < maxnames && (size_t)n < ret->n_names; n++) {
         if (!(names[n] = strdup(ret->names[n]))) {
@@ -629,8 +573,7 @@ int virConnectListDefinedDomains(virConnectPtr conn, char **const names, int max
                 free(names[--n]);
             mvc_reply_free(ret);
             mv_error_set(&err, VIR_ERR_NO_MEMORY, VIR_FROM_NONE, "in %s", __func__);
-            mvc_dispatch_error(conn, &err);
-            return -1;
+            return fail(conn, &err);
         }
     }
     mvc_reply_free(ret);
