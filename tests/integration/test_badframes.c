@@ -13,9 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "harness.h"
-#include "harness_api.h"
-#include "harness_raw.h"
+#include "harness_sockets.h"
 #include "common/proc.h"
 
 #define URI "qemu:///system"
@@ -34,63 +32,21 @@ static const target targets[] = {
 };
 #define N_TARGETS (sizeof(targets) / sizeof(targets[0]))
 
-typedef struct world {
-    mvt_env env;
-    virConnectPtr conn; /* the normal client, open throughout */
-    pid_t proxy, qemud;
-} world;
+static int define_known(virConnectPtr conn, void *opaque)
+{
+    return mvt_api_define(conn, "known");
+}
 
 static int setup(void **state)
 {
-    world *w = calloc(1, sizeof(*w));
-    if (!w || mvt_setup(&w->env) < 0)
-        goto fail;
-    w->conn = virConnectOpen(URI);
-    if (!w->conn || mvt_api_define(w->conn, "known") < 0)
-        goto fail;
-    w->proxy = mvt_daemon_pid(&w->env, "virtproxyd");
-    w->qemud = mvt_daemon_pid(&w->env, "virtqemud");
-    *state = w;
-    return 0;
-fail:
-    if (w) {
-        if (w->conn)
-            virConnectClose(w->conn);
-        mvt_teardown(&w->env);
-    }
-    free(w);
-    return -1;
-}
-
-static int teardown(void **state)
-{
-    world *w = *state;
-    virConnectClose(w->conn);
-    mvt_teardown(&w->env);
-    free(w);
-    return 0;
+    return mvt_sockets_setup(state, URI, define_known, NULL);
 }
 
 /* ---- expectations -------------------------------------------------------------------------- */
 
-static void raw_connect(const world *w, const target *t, mvt_raw *r)
-{
-    char rel[64];
-    snprintf(rel, sizeof(rel), "run/modvirt/%s", t->sock);
-    char *path = mvt_path(&w->env, rel);
-    assert_non_null(path);
-    if (mvt_raw_connect(r, path) < 0)
-        fail_msg("connect %s: %s", path, strerror(errno));
-    free(path);
-}
-
 static Modvirt__Envelope *next_frame(mvt_raw *r, const target *t)
 {
-    Modvirt__Envelope *env = NULL;
-    int rc = mvt_raw_read(r, &env, WAIT_MS);
-    if (rc != 1)
-        fail_msg("%s: expected a frame, got %s", t->sock, rc == 0 ? "end of file" : "nothing");
-    return env;
+    return mvt_sockets_next(r, t->sock, WAIT_MS);
 }
 
 /* An ERROR frame for serial, with code and a message holding fragment. */
@@ -127,25 +83,7 @@ static void expect_fatal(mvt_raw *r, const target *t, const char *fragment)
 /* A REPLY for serial; returns its envelope (the caller frees). */
 static Modvirt__Envelope *expect_reply(mvt_raw *r, const target *t, uint32_t serial)
 {
-    Modvirt__Envelope *env = next_frame(r, t);
-    if (env->kind != MODVIRT__FRAME_KIND__FRAME_REPLY || env->serial != serial)
-        fail_msg("%s: expected the reply to serial %u, got kind %d serial %u%s%s", t->sock, serial,
-                 env->kind, env->serial, env->error ? ": " : "",
-                 env->error && env->error->message ? env->error->message : "");
-    return env;
-}
-
-static void send_open(mvt_raw *r, uint32_t serial)
-{
-    Modvirt__ConnectOpenArgs a = MODVIRT__CONNECT_OPEN_ARGS__INIT;
-    a.uri = (char *)URI;
-    assert_int_equal(mvt_raw_call(r, serial, MV_PROC_CONNECT_OPEN, &a.base, NULL, 0), 0);
-}
-
-static void open_conn(mvt_raw *r, const target *t, uint32_t serial)
-{
-    send_open(r, serial);
-    mv_envelope_free(expect_reply(r, t, serial));
+    return mvt_sockets_reply(r, t->sock, serial, WAIT_MS);
 }
 
 static void send_lookup(mvt_raw *r, uint32_t serial, const char *name)
@@ -172,35 +110,23 @@ static void expect_lookup_works(mvt_raw *r, const target *t, uint32_t serial)
 
 /* A normal client is served — the long-lived connection and a new one — by the same
  * daemons as before. */
-static void expect_serving(const world *w, const char *after)
+static void expect_serving(const mvt_sockets *w, const char *after)
 {
-    if (virConnectNumOfDefinedDomains(w->conn) != 1) {
-        mvt_api_error err;
-        mvt_api_error_take(&err);
-        fail_msg("after %s: the open connection is not served: %s", after, err.message);
-    }
-    virConnectPtr c = virConnectOpen(URI);
-    if (!c)
-        fail_msg("after %s: a new connection fails: %s", after, virGetLastErrorMessage());
-    virDomainPtr d = virDomainLookupByName(c, "known");
-    assert_non_null(d);
-    virDomainFree(d);
-    assert_int_equal(virConnectClose(c), 0);
-    if (mvt_daemon_pid(&w->env, "virtproxyd") != w->proxy ||
-        mvt_daemon_pid(&w->env, "virtqemud") != w->qemud)
-        fail_msg("after %s: a daemon was replaced", after);
+    char when[128];
+    snprintf(when, sizeof(when), "after %s", after);
+    mvt_sockets_serving(w, when, 1, "known", NULL);
 }
 
 /* ---- the cases ---------------------------------------------------------------------------- */
 
 static void test_garbage(void **state)
 {
-    world *w = *state;
+    mvt_sockets *w = *state;
     for (size_t i = 0; i < N_TARGETS; i++) {
         const target *t = &targets[i];
         mvt_raw r;
         /* text where a length belongs: "GET " reads as 1,195,725,856 bytes */
-        raw_connect(w, t, &r);
+        mvt_sockets_connect(w, t->sock, &r);
         const char http[] = "GET / HTTP/1.1\r\nHost: modvirt\r\n\r\n";
         assert_int_equal(mvt_raw_write(&r, http, sizeof(http) - 1), 0);
         expect_fatal(&r, t, "frame of 1195725856 bytes exceeds the limit of 33554432 bytes");
@@ -208,7 +134,7 @@ static void test_garbage(void **state)
         expect_serving(w, "an HTTP request");
 
         /* a sane length around bytes that are no envelope */
-        raw_connect(w, t, &r);
+        mvt_sockets_connect(w, t->sock, &r);
         uint8_t junk[4 + 16] = {0, 0, 0, 16};
         memset(junk + 4, 0xff, 16);
         assert_int_equal(mvt_raw_write(&r, junk, sizeof(junk)), 0);
@@ -220,8 +146,8 @@ static void test_garbage(void **state)
          * may still be answered (virtqemud finishes what it read before; the proxy drops
          * what is in flight on a broken stream, as libvirt does); then the error, then
          * the close. */
-        raw_connect(w, t, &r);
-        open_conn(&r, t, 1);
+        mvt_sockets_connect(w, t->sock, &r);
+        mvt_sockets_open(w, &r, t->sock, 1, WAIT_MS);
         send_lookup(&r, 2, "known");
         assert_int_equal(mvt_raw_write(&r, junk, sizeof(junk)), 0);
         Modvirt__Envelope *env = next_frame(&r, t);
@@ -241,13 +167,13 @@ static void test_garbage(void **state)
 
 static void test_truncated(void **state)
 {
-    world *w = *state;
+    mvt_sockets *w = *state;
     for (size_t i = 0; i < N_TARGETS; i++) {
         const target *t = &targets[i];
         mvt_raw r;
         uint8_t part[4 + 10] = {0, 0, 0, 100, 0x08, 0x01};
         /* a frame cut short, then the client's end of the stream: closed, no answer */
-        raw_connect(w, t, &r);
+        mvt_sockets_connect(w, t->sock, &r);
         assert_int_equal(mvt_raw_write(&r, part, sizeof(part)), 0);
         assert_int_equal(shutdown(r.fd, SHUT_WR), 0);
         expect_eof(&r, t);
@@ -255,15 +181,15 @@ static void test_truncated(void **state)
         expect_serving(w, "a truncated frame");
 
         /* the same on an open connection, and the client just goes away */
-        raw_connect(w, t, &r);
-        open_conn(&r, t, 1);
+        mvt_sockets_connect(w, t->sock, &r);
+        mvt_sockets_open(w, &r, t->sock, 1, WAIT_MS);
         assert_int_equal(mvt_raw_write(&r, part, sizeof(part)), 0);
         assert_int_equal(mvt_raw_wait_taken(&r, WAIT_MS), 0);
         mvt_raw_close(&r);
         expect_serving(w, "a truncated frame and a vanished client");
 
         /* only half a length */
-        raw_connect(w, t, &r);
+        mvt_sockets_connect(w, t->sock, &r);
         assert_int_equal(mvt_raw_write(&r, part, 2), 0);
         assert_int_equal(shutdown(r.fd, SHUT_WR), 0);
         expect_eof(&r, t);
@@ -274,12 +200,12 @@ static void test_truncated(void **state)
 
 static void test_oversized_and_empty(void **state)
 {
-    world *w = *state;
+    mvt_sockets *w = *state;
     for (size_t i = 0; i < N_TARGETS; i++) {
         const target *t = &targets[i];
         mvt_raw r;
         /* 32 MiB + 1 announced: refused at the length, before any body is read */
-        raw_connect(w, t, &r);
+        mvt_sockets_connect(w, t->sock, &r);
         const uint8_t big[4] = {0x02, 0x00, 0x00, 0x01};
         assert_int_equal(mvt_raw_write(&r, big, sizeof(big)), 0);
         expect_fatal(&r, t, "frame of 33554433 bytes exceeds the limit of 33554432 bytes");
@@ -287,7 +213,7 @@ static void test_oversized_and_empty(void **state)
         expect_serving(w, "a 32 MiB + 1 frame");
 
         /* the largest length there is */
-        raw_connect(w, t, &r);
+        mvt_sockets_connect(w, t->sock, &r);
         const uint8_t huge[4] = {0xff, 0xff, 0xff, 0xff};
         assert_int_equal(mvt_raw_write(&r, huge, sizeof(huge)), 0);
         expect_fatal(&r, t, "frame of 4294967295 bytes exceeds the limit");
@@ -295,8 +221,8 @@ static void test_oversized_and_empty(void **state)
         expect_serving(w, "a 4 GiB frame");
 
         /* length 0, on an open connection */
-        raw_connect(w, t, &r);
-        open_conn(&r, t, 1);
+        mvt_sockets_connect(w, t->sock, &r);
+        mvt_sockets_open(w, &r, t->sock, 1, WAIT_MS);
         const uint8_t zero[4] = {0, 0, 0, 0};
         assert_int_equal(mvt_raw_write(&r, zero, sizeof(zero)), 0);
         expect_fatal(&r, t, "empty frame (length 0)");
@@ -309,15 +235,15 @@ static void test_oversized_and_empty(void **state)
  * the connection does not. */
 static void test_garbage_body(void **state)
 {
-    world *w = *state;
+    mvt_sockets *w = *state;
     const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x7f};
     for (size_t i = 0; i < N_TARGETS; i++) {
         const target *t = &targets[i];
         mvt_raw r;
-        raw_connect(w, t, &r);
+        mvt_sockets_connect(w, t->sock, &r);
         assert_int_equal(mvt_raw_call(&r, 1, MV_PROC_CONNECT_OPEN, NULL, junk, sizeof(junk)), 0);
         expect_error(&r, t, 1, VIR_ERR_RPC, "malformed ConnectOpenArgs message");
-        open_conn(&r, t, 2);
+        mvt_sockets_open(w, &r, t->sock, 2, WAIT_MS);
         assert_int_equal(
             mvt_raw_call(&r, 3, MV_PROC_DOMAIN_LOOKUP_BY_NAME, NULL, junk, sizeof(junk)), 0);
         expect_error(&r, t, 3, VIR_ERR_RPC, "malformed LookupByNameArgs message");
@@ -332,16 +258,16 @@ static void test_garbage_body(void **state)
 
 static void test_unknown_procedure(void **state)
 {
-    world *w = *state;
+    mvt_sockets *w = *state;
     for (size_t i = 0; i < N_TARGETS; i++) {
         const target *t = &targets[i];
         mvt_raw r;
-        raw_connect(w, t, &r);
+        mvt_sockets_connect(w, t->sock, &r);
         /* before the open nobody will look at it */
         assert_int_equal(mvt_raw_call(&r, 1, 9999, NULL, NULL, 0), 0);
         expect_error(&r, t, 1, t->via_proxy ? VIR_ERR_OPERATION_INVALID : VIR_ERR_NO_SUPPORT,
                      t->via_proxy ? "connection not open" : "unknown procedure 9999");
-        open_conn(&r, t, 2);
+        mvt_sockets_open(w, &r, t->sock, 2, WAIT_MS);
         /* after it, the daemon says it has no such procedure (the proxy forwards numbers it
          * does not know: a newer client may talk to an older proxy) */
         assert_int_equal(mvt_raw_call(&r, 3, 9999, NULL, NULL, 0), 0);
@@ -385,14 +311,14 @@ static void test_unknown_procedure(void **state)
  * flight when the second arrives.) */
 static void test_duplicate_serial(void **state)
 {
-    world *w = *state;
+    mvt_sockets *w = *state;
     for (size_t i = 0; i < N_TARGETS; i++) {
         const target *t = &targets[i];
         if (!t->via_proxy)
             continue;
         mvt_raw r;
-        raw_connect(w, t, &r);
-        open_conn(&r, t, 1);
+        mvt_sockets_connect(w, t->sock, &r);
+        mvt_sockets_open(w, &r, t->sock, 1, WAIT_MS);
         char *qsock = mvt_path(&w->env, "run/modvirt/virtqemud-sock");
         assert_int_equal(mvt_stop_wait(w->qemud, 5000), 0);
         long before = mvt_unix_queued(qsock);
@@ -430,16 +356,16 @@ static void send_define(mvt_raw *r, uint32_t serial, const char *name)
  * before or after the open, and a read-only client cannot talk itself into writing. */
 static void test_identify_through_proxy(void **state)
 {
-    world *w = *state;
+    mvt_sockets *w = *state;
     for (size_t i = 0; i < N_TARGETS; i++) {
         const target *t = &targets[i];
         if (!t->via_proxy)
             continue;
         mvt_raw r;
-        raw_connect(w, t, &r);
+        mvt_sockets_connect(w, t->sock, &r);
         send_identify(&r, 1, false);
         expect_error(&r, t, 1, VIR_ERR_ACCESS_DENIED, "proxy_identify is reserved for virtproxyd");
-        open_conn(&r, t, 2);
+        mvt_sockets_open(w, &r, t->sock, 2, WAIT_MS);
         send_identify(&r, 3, false);
         expect_error(&r, t, 3, VIR_ERR_ACCESS_DENIED, "proxy_identify is reserved for virtproxyd");
         /* the proxy's own serials are not the client's to use */
@@ -466,16 +392,16 @@ static void test_identify_through_proxy(void **state)
  * identity is taken once, before the open, and honoured (read-only here). */
 static void test_identify_direct(void **state)
 {
-    world *w = *state;
+    mvt_sockets *w = *state;
     const target *t = &targets[N_TARGETS - 1];
     assert_false(t->via_proxy);
     mvt_raw r;
-    raw_connect(w, t, &r);
+    mvt_sockets_connect(w, t->sock, &r);
     send_identify(&r, 1, true);
     mv_envelope_free(expect_reply(&r, t, 1));
     send_identify(&r, 2, false);
     expect_error(&r, t, 2, VIR_ERR_OPERATION_INVALID, "already identified");
-    open_conn(&r, t, 3);
+    mvt_sockets_open(w, &r, t->sock, 3, WAIT_MS);
     send_identify(&r, 4, false);
     expect_error(&r, t, 4, VIR_ERR_OPERATION_INVALID, "must come before connect_open");
     send_define(&r, 5, "sneaky");
@@ -488,14 +414,14 @@ static void test_identify_direct(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_oversized_and_empty, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_garbage_body, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_procedure, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_duplicate_serial, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_identify_through_proxy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_identify_direct, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_garbage, setup, mvt_sockets_teardown),
+        cmocka_unit_test_setup_teardown(test_truncated, setup, mvt_sockets_teardown),
+        cmocka_unit_test_setup_teardown(test_oversized_and_empty, setup, mvt_sockets_teardown),
+        cmocka_unit_test_setup_teardown(test_garbage_body, setup, mvt_sockets_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_procedure, setup, mvt_sockets_teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_serial, setup, mvt_sockets_teardown),
+        cmocka_unit_test_setup_teardown(test_identify_through_proxy, setup, mvt_sockets_teardown),
+        cmocka_unit_test_setup_teardown(test_identify_direct, setup, mvt_sockets_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,9 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "harness.h"
-#include "harness_api.h"
-#include "harness_raw.h"
+#include "harness_sockets.h"
 #include "common/proc.h"
 
 #define URI "qemu:///system"
@@ -32,15 +30,12 @@ typedef struct target {
 static const target targets[] = {{"virtproxyd-sock"}, {"virtproxyd-sock-ro"}, {"virtqemud-sock"}};
 #define N_TARGETS (sizeof(targets) / sizeof(targets[0]))
 
-typedef struct world {
-    mvt_env env;
-    virConnectPtr conn;
-    pid_t proxy, qemud;
-    unsigned char big_uuid[VIR_UUID_BUFLEN];
-} world;
+/* The big domain's UUID, for the calls built by hand. */
+static unsigned char big_uuid[VIR_UUID_BUFLEN];
 
-static int define_big(virConnectPtr c, unsigned char *uuid)
+static int define_big(virConnectPtr c, void *opaque)
 {
+    unsigned char *uuid = opaque;
     char *desc = malloc(BIG_DESCRIPTION + 1);
     char *xml = NULL;
     int ret = -1;
@@ -68,79 +63,35 @@ cleanup:
 
 static int setup(void **state)
 {
-    world *w = calloc(1, sizeof(*w));
-    if (!w || mvt_setup(&w->env) < 0)
-        goto fail;
-    w->conn = virConnectOpen(URI);
-    if (!w->conn || define_big(w->conn, w->big_uuid) < 0)
-        goto fail;
-    w->proxy = mvt_daemon_pid(&w->env, "virtproxyd");
-    w->qemud = mvt_daemon_pid(&w->env, "virtqemud");
-    *state = w;
-    return 0;
-fail:
-    if (w) {
-        if (w->conn)
-            virConnectClose(w->conn);
-        mvt_teardown(&w->env);
-    }
-    free(w);
-    return -1;
+    return mvt_sockets_setup(state, URI, define_big, big_uuid);
 }
 
-static int teardown(void **state)
+/* Its XML carries the whole description. */
+static void check_big(virDomainPtr d)
 {
-    world *w = *state;
-    virConnectClose(w->conn);
-    mvt_teardown(&w->env);
-    free(w);
-    return 0;
+    char *xml = virDomainGetXMLDesc(d, 0);
+    assert_non_null(xml);
+    assert_true(strlen(xml) > BIG_DESCRIPTION);
+    free(xml);
 }
 
-static void raw_connect(const world *w, const target *t, mvt_raw *r)
+/* A normal client is served, by the same daemons as before. */
+static void expect_serving(const mvt_sockets *w, const char *during)
 {
-    char rel[64];
-    snprintf(rel, sizeof(rel), "run/modvirt/%s", t->sock);
-    char *path = mvt_path(&w->env, rel);
-    assert_non_null(path);
-    if (mvt_raw_connect(r, path) < 0)
-        fail_msg("connect %s: %s", path, strerror(errno));
-    free(path);
+    mvt_sockets_serving(w, during, 1, "big", check_big);
 }
 
 /* The next frame must be the REPLY to serial; returns it (the caller frees). */
 static Modvirt__Envelope *expect_reply(mvt_raw *r, const target *t, uint32_t serial)
 {
-    Modvirt__Envelope *env = NULL;
-    int rc = mvt_raw_read(r, &env, WAIT_MS);
-    if (rc != 1)
-        fail_msg("%s: no reply to serial %u (%s)", t->sock, serial, rc ? "timeout" : "closed");
-    if (env->kind != MODVIRT__FRAME_KIND__FRAME_REPLY || env->serial != serial)
-        fail_msg("%s: expected the reply to serial %u, got kind %d serial %u%s%s", t->sock, serial,
-                 env->kind, env->serial, env->error ? ": " : "",
-                 env->error && env->error->message ? env->error->message : "");
-    return env;
+    return mvt_sockets_reply(r, t->sock, serial, WAIT_MS);
 }
 
-/* A normal client is served, by the same daemons as before. */
-static void expect_serving(const world *w, const char *during)
+/* Connects to t and opens the connection. */
+static void raw_open(const mvt_sockets *w, const target *t, mvt_raw *r)
 {
-    if (virConnectNumOfDefinedDomains(w->conn) != 1)
-        fail_msg("%s: the open connection is not served: %s", during, virGetLastErrorMessage());
-    virConnectPtr c = virConnectOpen(URI);
-    if (!c)
-        fail_msg("%s: a new connection fails: %s", during, virGetLastErrorMessage());
-    virDomainPtr d = virDomainLookupByName(c, "big");
-    assert_non_null(d);
-    char *xml = virDomainGetXMLDesc(d, 0);
-    assert_non_null(xml);
-    assert_true(strlen(xml) > BIG_DESCRIPTION);
-    free(xml);
-    virDomainFree(d);
-    assert_int_equal(virConnectClose(c), 0);
-    if (mvt_daemon_pid(&w->env, "virtproxyd") != w->proxy ||
-        mvt_daemon_pid(&w->env, "virtqemud") != w->qemud)
-        fail_msg("%s: a daemon was replaced", during);
+    mvt_sockets_connect(w, t->sock, r);
+    mvt_sockets_open(w, r, t->sock, 1, WAIT_MS);
 }
 
 static void build_open(uint32_t serial, uint8_t **f, size_t *len)
@@ -151,11 +102,11 @@ static void build_open(uint32_t serial, uint8_t **f, size_t *len)
 }
 
 /* get_xml_desc of the big domain. */
-static void build_xml_call(const world *w, uint32_t serial, uint8_t **f, size_t *len)
+static void build_xml_call(uint32_t serial, uint8_t **f, size_t *len)
 {
     Modvirt__Domain dom = MODVIRT__DOMAIN__INIT;
     dom.name = (char *)"big";
-    dom.uuid.data = (uint8_t *)w->big_uuid;
+    dom.uuid.data = big_uuid;
     dom.uuid.len = VIR_UUID_BUFLEN;
     dom.id = -1;
     Modvirt__DomainFlagsArgs a = MODVIRT__DOMAIN_FLAGS_ARGS__INIT;
@@ -166,7 +117,7 @@ static void build_xml_call(const world *w, uint32_t serial, uint8_t **f, size_t 
 
 /* Sends frame one byte per write, each taken by the daemon before the next goes; in the
  * middle of it, a normal client must be served. */
-static void send_dribbled(const world *w, mvt_raw *r, const uint8_t *frame, size_t len,
+static void send_dribbled(const mvt_sockets *w, mvt_raw *r, const uint8_t *frame, size_t len,
                           const char *what)
 {
     for (size_t i = 0; i < len; i++) {
@@ -179,19 +130,19 @@ static void send_dribbled(const world *w, mvt_raw *r, const uint8_t *frame, size
 
 static void test_one_byte_at_a_time(void **state)
 {
-    world *w = *state;
+    mvt_sockets *w = *state;
     for (size_t i = 0; i < N_TARGETS; i++) {
         const target *t = &targets[i];
         mvt_raw r;
         uint8_t *f = NULL;
         size_t len = 0;
-        raw_connect(w, t, &r);
+        mvt_sockets_connect(w, t->sock, &r);
         build_open(1, &f, &len);
         send_dribbled(w, &r, f, len, "a client dribbling its open");
         free(f);
         mv_envelope_free(expect_reply(&r, t, 1));
 
-        build_xml_call(w, 2, &f, &len);
+        build_xml_call(2, &f, &len);
         send_dribbled(w, &r, f, len, "a client dribbling a call");
         free(f);
         Modvirt__Envelope *env = expect_reply(&r, t, 2);
@@ -209,7 +160,7 @@ static void test_one_byte_at_a_time(void **state)
 /* Writes get_xml_desc calls without reading, until the daemon stops taking them: the
  * socket stays full for 300 ms. Returns how many calls were (at least partly) sent;
  * *rest (rest_len bytes) is what is left of the last one. */
-static uint32_t flood(const world *w, const target *t, mvt_raw *r, uint8_t **rest, size_t *rest_len)
+static uint32_t flood(const target *t, mvt_raw *r, uint8_t **rest, size_t *rest_len)
 {
     uint32_t started = 0;
     size_t written = 0;
@@ -218,7 +169,7 @@ static uint32_t flood(const world *w, const target *t, mvt_raw *r, uint8_t **res
     fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) | O_NONBLOCK);
     for (;;) {
         if (!f) {
-            build_xml_call(w, 2 + started, &f, &len);
+            build_xml_call(2 + started, &f, &len);
             off = 0;
         }
         ssize_t n = send(r->fd, f + off, len - off, MSG_NOSIGNAL);
@@ -334,21 +285,15 @@ static long rss_kib(pid_t pid)
 
 static void test_flood_without_reading(void **state)
 {
-    world *w = *state;
+    mvt_sockets *w = *state;
     for (size_t i = 0; i < N_TARGETS; i++) {
         const target *t = &targets[i];
         mvt_raw r;
-        raw_connect(w, t, &r);
-        uint8_t *f = NULL;
-        size_t len = 0;
-        build_open(1, &f, &len);
-        assert_int_equal(mvt_raw_write(&r, f, len), 0);
-        free(f);
-        mv_envelope_free(expect_reply(&r, t, 1));
+        raw_open(w, t, &r);
 
         uint8_t *rest = NULL;
         size_t rest_len = 0;
-        uint32_t sent = flood(w, t, &r, &rest, &rest_len);
+        uint32_t sent = flood(t, &r, &rest, &rest_len);
         /* the daemons pushed back long before taking FLOOD_CAP; they serve everyone else */
         assert_true(sent > 1);
         print_message("    %s: stalled after %u calls; RSS virtproxyd %ld KiB, virtqemud %ld KiB\n",
@@ -366,22 +311,16 @@ static void test_flood_without_reading(void **state)
  * same connection carries on with a fresh virtqemud. */
 static void test_flood_then_driver_killed(void **state)
 {
-    world *w = *state;
+    mvt_sockets *w = *state;
     for (size_t i = 0; i < N_TARGETS; i++) {
         const target *t = &targets[i];
         if (strncmp(t->sock, "virtproxyd", 10) != 0)
             continue;
         mvt_raw r;
-        raw_connect(w, t, &r);
-        uint8_t *f = NULL;
-        size_t len = 0;
-        build_open(1, &f, &len);
-        assert_int_equal(mvt_raw_write(&r, f, len), 0);
-        free(f);
-        mv_envelope_free(expect_reply(&r, t, 1));
+        raw_open(w, t, &r);
         uint8_t *rest = NULL;
         size_t rest_len = 0;
-        uint32_t sent = flood(w, t, &r, &rest, &rest_len);
+        uint32_t sent = flood(t, &r, &rest, &rest_len);
         assert_true(sent > 1);
         assert_int_equal(mvt_kill_wait(w->qemud, SIGKILL, 5000), 0);
         uint32_t lost = collect(t, &r, sent, rest, rest_len, true);
@@ -390,7 +329,9 @@ static void test_flood_then_driver_killed(void **state)
         assert_true(lost > 0);
         assert_true(lost < sent);
 
-        build_xml_call(w, 2 + sent, &f, &len);
+        uint8_t *f = NULL;
+        size_t len = 0;
+        build_xml_call(2 + sent, &f, &len);
         fcntl(r.fd, F_SETFL, fcntl(r.fd, F_GETFL) & ~O_NONBLOCK);
         assert_int_equal(mvt_raw_write(&r, f, len), 0);
         free(f);
@@ -405,20 +346,14 @@ static void test_flood_then_driver_killed(void **state)
 /* The flooder gives up without reading a thing: its connection goes, nothing else. */
 static void test_flood_then_vanish(void **state)
 {
-    world *w = *state;
+    mvt_sockets *w = *state;
     for (size_t i = 0; i < N_TARGETS; i++) {
         const target *t = &targets[i];
         mvt_raw r;
-        raw_connect(w, t, &r);
-        uint8_t *f = NULL;
-        size_t len = 0;
-        build_open(1, &f, &len);
-        assert_int_equal(mvt_raw_write(&r, f, len), 0);
-        free(f);
-        mv_envelope_free(expect_reply(&r, t, 1));
+        raw_open(w, t, &r);
         uint8_t *rest = NULL;
         size_t rest_len = 0;
-        assert_true(flood(w, t, &r, &rest, &rest_len) > 1);
+        assert_true(flood(t, &r, &rest, &rest_len) > 1);
         free(rest);
         mvt_raw_close(&r);
         expect_serving(w, "a flooding client that vanished");
@@ -428,10 +363,10 @@ static void test_flood_then_vanish(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_one_byte_at_a_time, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_flood_without_reading, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_flood_then_driver_killed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_flood_then_vanish, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_byte_at_a_time, setup, mvt_sockets_teardown),
+        cmocka_unit_test_setup_teardown(test_flood_without_reading, setup, mvt_sockets_teardown),
+        cmocka_unit_test_setup_teardown(test_flood_then_driver_killed, setup, mvt_sockets_teardown),
+        cmocka_unit_test_setup_teardown(test_flood_then_vanish, setup, mvt_sockets_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
