@@ -204,6 +204,17 @@ static uint32_t flood(const target *t, mvt_raw *r, uint8_t **rest, size_t *rest_
     return started;
 }
 
+/* A new connection to t, opened, then flooded (see flood): how many calls went out,
+ * more than one, or the daemon pushed back at once and the test fails. */
+static uint32_t open_and_flood(const mvt_sockets *w, const target *t, mvt_raw *r, uint8_t **rest,
+                               size_t *rest_len)
+{
+    raw_open(w, t, r);
+    uint32_t sent = flood(t, r, rest, rest_len);
+    assert_true(sent > 1);
+    return sent;
+}
+
 /* One answer taken by collect(): in order and a REPLY, unless lost_ok, when any order
  * will do and an ERROR saying virtqemud was lost counts too. Returns 1 for a lost one. */
 static int take_answer(const target *t, const uint8_t *payload, size_t len, uint32_t next,
@@ -289,13 +300,10 @@ static void test_flood_without_reading(void **state)
     for (size_t i = 0; i < N_TARGETS; i++) {
         const target *t = &targets[i];
         mvt_raw r;
-        raw_open(w, t, &r);
-
         uint8_t *rest = NULL;
         size_t rest_len = 0;
-        uint32_t sent = flood(t, &r, &rest, &rest_len);
+        uint32_t sent = open_and_flood(w, t, &r, &rest, &rest_len);
         /* the daemons pushed back long before taking FLOOD_CAP; they serve everyone else */
-        assert_true(sent > 1);
         print_message("    %s: stalled after %u calls; RSS virtproxyd %ld KiB, virtqemud %ld KiB\n",
                       t->sock, sent, rss_kib(w->proxy), rss_kib(w->qemud));
         expect_serving(w, "a client flooding without reading");
@@ -317,11 +325,9 @@ static void test_flood_then_driver_killed(void **state)
         if (strncmp(t->sock, "virtproxyd", 10) != 0)
             continue;
         mvt_raw r;
-        raw_open(w, t, &r);
         uint8_t *rest = NULL;
         size_t rest_len = 0;
-        uint32_t sent = flood(t, &r, &rest, &rest_len);
-        assert_true(sent > 1);
+        uint32_t sent = open_and_flood(w, t, &r, &rest, &rest_len);
         assert_int_equal(mvt_kill_wait(w->qemud, SIGKILL, 5000), 0);
         uint32_t lost = collect(t, &r, sent, rest, rest_len, true);
         print_message("    %s: %u calls, %u lost with virtqemud\n", t->sock, sent, lost);
@@ -350,10 +356,9 @@ static void test_flood_then_vanish(void **state)
     for (size_t i = 0; i < N_TARGETS; i++) {
         const target *t = &targets[i];
         mvt_raw r;
-        raw_open(w, t, &r);
         uint8_t *rest = NULL;
         size_t rest_len = 0;
-        assert_true(flood(t, &r, &rest, &rest_len) > 1);
+        open_and_flood(w, t, &r, &rest, &rest_len);
         free(rest);
         mvt_raw_close(&r);
         expect_serving(w, "a flooding client that vanished");
