@@ -22,6 +22,21 @@
 #include "harness_api.h"
 #include "harness_raw.h"
 
+/* A socket a client may reach, named as in the run dir. */
+typedef struct mvt_socket {
+    const char *sock;
+    bool via_proxy; /* virtproxyd's, not the driver's own */
+    bool readonly;
+} mvt_socket;
+
+/* The proxy's read-write and read-only sockets, and virtqemud's own. */
+static const mvt_socket mvt_socket_list[] = {
+    {"virtproxyd-sock", true, false},
+    {"virtproxyd-sock-ro", true, true},
+    {"virtqemud-sock", false, false},
+};
+#define MVT_N_SOCKETS (sizeof(mvt_socket_list) / sizeof(mvt_socket_list[0]))
+
 typedef struct mvt_sockets {
     mvt_env env;
     const char *uri;
@@ -146,5 +161,25 @@ static inline void mvt_sockets_serving(const mvt_sockets *w, const char *when, i
         mvt_daemon_pid(&w->env, "virtqemud") != w->qemud)
         fail_msg("%s: a daemon was replaced", when);
 }
+
+/* ---- one case against each socket ---- */
+
+typedef void mvt_socket_case(mvt_sockets *w, const mvt_socket *t);
+
+/* Runs a case against each socket (the proxy's only, when proxy_only), one after the
+ * other on the world in *state: each must leave the daemons serving. */
+static inline void mvt_sockets_each(void **state, mvt_socket_case *fn, bool proxy_only)
+{
+    for (size_t i = 0; i < MVT_N_SOCKETS; i++)
+        if (mvt_socket_list[i].via_proxy || !proxy_only)
+            fn(*state, &mvt_socket_list[i]);
+}
+
+/* test_<name>(state): the case <name> against each socket. */
+#define MVT_EACH_SOCKET(name, proxy_only)                                                          \
+    static void test_##name(void **state)                                                          \
+    {                                                                                              \
+        mvt_sockets_each(state, name, proxy_only);                                                 \
+    }
 
 #endif

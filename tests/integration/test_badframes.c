@@ -19,19 +19,6 @@
 #define URI "qemu:///system"
 #define WAIT_MS 10000
 
-typedef struct target {
-    const char *sock;
-    bool via_proxy;
-    bool readonly;
-} target;
-
-static const target targets[] = {
-    {"virtproxyd-sock", true, false},
-    {"virtproxyd-sock-ro", true, true},
-    {"virtqemud-sock", false, false},
-};
-#define N_TARGETS (sizeof(targets) / sizeof(targets[0]))
-
 static int define_known(virConnectPtr conn, void *opaque)
 {
     return mvt_api_define(conn, "known");
@@ -44,13 +31,13 @@ static int setup(void **state)
 
 /* ---- expectations -------------------------------------------------------------------------- */
 
-static Modvirt__Envelope *next_frame(mvt_raw *r, const target *t)
+static Modvirt__Envelope *next_frame(mvt_raw *r, const mvt_socket *t)
 {
     return mvt_sockets_next(r, t->sock, WAIT_MS);
 }
 
 /* An ERROR frame for serial, with code and a message holding fragment. */
-static void expect_error(mvt_raw *r, const target *t, uint32_t serial, int code,
+static void expect_error(mvt_raw *r, const mvt_socket *t, uint32_t serial, int code,
                          const char *fragment)
 {
     Modvirt__Envelope *env = next_frame(r, t);
@@ -64,7 +51,7 @@ static void expect_error(mvt_raw *r, const target *t, uint32_t serial, int code,
 }
 
 /* The connection ends: nothing more, then end of file. */
-static void expect_eof(mvt_raw *r, const target *t)
+static void expect_eof(mvt_raw *r, const mvt_socket *t)
 {
     Modvirt__Envelope *env = NULL;
     int rc = mvt_raw_read(r, &env, WAIT_MS);
@@ -74,14 +61,14 @@ static void expect_eof(mvt_raw *r, const target *t)
 }
 
 /* A stream-level failure: one error frame (serial 0) saying why, then the close. */
-static void expect_fatal(mvt_raw *r, const target *t, const char *fragment)
+static void expect_fatal(mvt_raw *r, const mvt_socket *t, const char *fragment)
 {
     expect_error(r, t, 0, VIR_ERR_RPC, fragment);
     expect_eof(r, t);
 }
 
 /* A REPLY for serial; returns its envelope (the caller frees). */
-static Modvirt__Envelope *expect_reply(mvt_raw *r, const target *t, uint32_t serial)
+static Modvirt__Envelope *expect_reply(mvt_raw *r, const mvt_socket *t, uint32_t serial)
 {
     return mvt_sockets_reply(r, t->sock, serial, WAIT_MS);
 }
@@ -94,7 +81,7 @@ static void send_lookup(mvt_raw *r, uint32_t serial, const char *name)
 }
 
 /* lookup_by_name("known") on an open raw connection is answered with that domain. */
-static void expect_lookup_works(mvt_raw *r, const target *t, uint32_t serial)
+static void expect_lookup_works(mvt_raw *r, const mvt_socket *t, uint32_t serial)
 {
     send_lookup(r, serial, "known");
     Modvirt__Envelope *env = expect_reply(r, t, serial);
@@ -119,7 +106,7 @@ static void expect_serving(const mvt_sockets *w, const char *after)
 
 /* Bytes no frame reader takes, on a fresh connection (opened first when open): one error
  * saying fragment, then the close; and normal clients are served after. */
-static void fatal_bytes(const mvt_sockets *w, const target *t, bool open, const void *bytes,
+static void fatal_bytes(const mvt_sockets *w, const mvt_socket *t, bool open, const void *bytes,
                         size_t len, const char *fragment, const char *what)
 {
     mvt_raw r;
@@ -134,7 +121,7 @@ static void fatal_bytes(const mvt_sockets *w, const target *t, bool open, const 
 
 /* ---- the cases ---------------------------------------------------------------------------- */
 
-static void garbage(const mvt_sockets *w, const target *t)
+static void garbage(mvt_sockets *w, const mvt_socket *t)
 {
     mvt_raw r;
     /* text where a length belongs: "GET " reads as 1,195,725,856 bytes */
@@ -169,7 +156,7 @@ static void garbage(const mvt_sockets *w, const target *t)
     expect_serving(w, "junk behind a call");
 }
 
-static void truncated(const mvt_sockets *w, const target *t)
+static void truncated(mvt_sockets *w, const mvt_socket *t)
 {
     mvt_raw r;
     uint8_t part[4 + 10] = {0, 0, 0, 100, 0x08, 0x01};
@@ -198,7 +185,7 @@ static void truncated(const mvt_sockets *w, const target *t)
     expect_serving(w, "half a length");
 }
 
-static void oversized_and_empty(const mvt_sockets *w, const target *t)
+static void oversized_and_empty(mvt_sockets *w, const mvt_socket *t)
 {
     /* 32 MiB + 1 announced: refused at the length, before any body is read */
     const uint8_t big[4] = {0x02, 0x00, 0x00, 0x01};
@@ -216,7 +203,7 @@ static void oversized_and_empty(const mvt_sockets *w, const target *t)
 
 /* A valid envelope around a body that is not the procedure's message: that call fails,
  * the connection does not. */
-static void garbage_body(const mvt_sockets *w, const target *t)
+static void garbage_body(mvt_sockets *w, const mvt_socket *t)
 {
     static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x7f};
     mvt_raw r;
@@ -234,7 +221,7 @@ static void garbage_body(const mvt_sockets *w, const target *t)
     expect_serving(w, "a garbage body");
 }
 
-static void unknown_procedure(const mvt_sockets *w, const target *t)
+static void unknown_procedure(mvt_sockets *w, const mvt_socket *t)
 {
     mvt_raw r;
     mvt_sockets_connect(w, t->sock, &r);
@@ -282,7 +269,7 @@ static void unknown_procedure(const mvt_sockets *w, const target *t)
 /* Two calls in flight with one serial: the proxy cannot tell their answers apart, so the
  * stream is broken. (virtqemud is held stopped so the first is provably still in
  * flight when the second arrives.) */
-static void duplicate_serial(const mvt_sockets *w, const target *t)
+static void duplicate_serial(mvt_sockets *w, const mvt_socket *t)
 {
     mvt_raw r;
     mvt_sockets_connect(w, t->sock, &r);
@@ -321,7 +308,7 @@ static void send_define(mvt_raw *r, uint32_t serial, const char *name)
 
 /* PROXY_IDENTIFY is the proxy's word to a driver. The proxy refuses it from any client,
  * before or after the open, and a read-only client cannot talk itself into writing. */
-static void identify_through_proxy(const mvt_sockets *w, const target *t)
+static void identify_through_proxy(mvt_sockets *w, const mvt_socket *t)
 {
     mvt_raw r;
     mvt_sockets_connect(w, t->sock, &r);
@@ -354,7 +341,7 @@ static void identify_through_proxy(const mvt_sockets *w, const target *t)
 static void test_identify_direct(void **state)
 {
     mvt_sockets *w = *state;
-    const target *t = &targets[N_TARGETS - 1];
+    const mvt_socket *t = &mvt_socket_list[MVT_N_SOCKETS - 1];
     assert_false(t->via_proxy);
     mvt_raw r;
     mvt_sockets_connect(w, t->sock, &r);
@@ -372,31 +359,13 @@ static void test_identify_direct(void **state)
     expect_serving(w, "identify straight to virtqemud");
 }
 
-/* ---- each case against each socket ----------------------------------------------------- */
-
-typedef void case_fn(const mvt_sockets *w, const target *t);
-
-/* Runs a case against each socket (the proxy's only, when proxy_only), one after the
- * other on the same daemons: each must leave them serving. */
-static void each_target(void **state, case_fn *fn, bool proxy_only)
-{
-    for (size_t i = 0; i < N_TARGETS; i++)
-        if (targets[i].via_proxy || !proxy_only)
-            fn(*state, &targets[i]);
-}
-
-#define EACH_TARGET(name, proxy_only)                                                              \
-    static void test_##name(void **state)                                                          \
-    {                                                                                              \
-        each_target(state, name, proxy_only);                                                      \
-    }
-EACH_TARGET(garbage, false)
-EACH_TARGET(truncated, false)
-EACH_TARGET(oversized_and_empty, false)
-EACH_TARGET(garbage_body, false)
-EACH_TARGET(unknown_procedure, false)
-EACH_TARGET(duplicate_serial, true)
-EACH_TARGET(identify_through_proxy, true)
+MVT_EACH_SOCKET(garbage, false)
+MVT_EACH_SOCKET(truncated, false)
+MVT_EACH_SOCKET(oversized_and_empty, false)
+MVT_EACH_SOCKET(garbage_body, false)
+MVT_EACH_SOCKET(unknown_procedure, false)
+MVT_EACH_SOCKET(duplicate_serial, true)
+MVT_EACH_SOCKET(identify_through_proxy, true)
 
 int main(void)
 {

@@ -23,13 +23,6 @@
 /* More than this written without the daemon pushing back means it does not. */
 #define FLOOD_CAP (1024 * 1024)
 
-typedef struct target {
-    const char *sock;
-} target;
-
-static const target targets[] = {{"virtproxyd-sock"}, {"virtproxyd-sock-ro"}, {"virtqemud-sock"}};
-#define N_TARGETS (sizeof(targets) / sizeof(targets[0]))
-
 /* The big domain's UUID, for the calls built by hand. */
 static unsigned char big_uuid[VIR_UUID_BUFLEN];
 
@@ -82,13 +75,13 @@ static void expect_serving(const mvt_sockets *w, const char *during)
 }
 
 /* The next frame must be the REPLY to serial; returns it (the caller frees). */
-static Modvirt__Envelope *expect_reply(mvt_raw *r, const target *t, uint32_t serial)
+static Modvirt__Envelope *expect_reply(mvt_raw *r, const mvt_socket *t, uint32_t serial)
 {
     return mvt_sockets_reply(r, t->sock, serial, WAIT_MS);
 }
 
 /* Connects to t and opens the connection. */
-static void raw_open(const mvt_sockets *w, const target *t, mvt_raw *r)
+static void raw_open(const mvt_sockets *w, const mvt_socket *t, mvt_raw *r)
 {
     mvt_sockets_connect(w, t->sock, r);
     mvt_sockets_open(w, r, t->sock, 1, WAIT_MS);
@@ -128,39 +121,36 @@ static void send_dribbled(const mvt_sockets *w, mvt_raw *r, const uint8_t *frame
     }
 }
 
-static void test_one_byte_at_a_time(void **state)
+static void one_byte_at_a_time(mvt_sockets *w, const mvt_socket *t)
 {
-    mvt_sockets *w = *state;
-    for (size_t i = 0; i < N_TARGETS; i++) {
-        const target *t = &targets[i];
-        mvt_raw r;
-        uint8_t *f = NULL;
-        size_t len = 0;
-        mvt_sockets_connect(w, t->sock, &r);
-        build_open(1, &f, &len);
-        send_dribbled(w, &r, f, len, "a client dribbling its open");
-        free(f);
-        mv_envelope_free(expect_reply(&r, t, 1));
+    mvt_raw r;
+    uint8_t *f = NULL;
+    size_t len = 0;
+    mvt_sockets_connect(w, t->sock, &r);
+    build_open(1, &f, &len);
+    send_dribbled(w, &r, f, len, "a client dribbling its open");
+    free(f);
+    mv_envelope_free(expect_reply(&r, t, 1));
 
-        build_xml_call(2, &f, &len);
-        send_dribbled(w, &r, f, len, "a client dribbling a call");
-        free(f);
-        Modvirt__Envelope *env = expect_reply(&r, t, 2);
-        Modvirt__StringRet *ret = (Modvirt__StringRet *)mv_body_unpack(
-            &modvirt__string_ret__descriptor, env->body.data, env->body.len, NULL);
-        assert_non_null(ret);
-        assert_non_null(strstr(ret->value, "<name>big</name>"));
-        protobuf_c_message_free_unpacked(&ret->base, NULL);
-        mv_envelope_free(env);
-        mvt_raw_close(&r);
-        expect_serving(w, "after a dribbling client");
-    }
+    build_xml_call(2, &f, &len);
+    send_dribbled(w, &r, f, len, "a client dribbling a call");
+    free(f);
+    Modvirt__Envelope *env = expect_reply(&r, t, 2);
+    Modvirt__StringRet *ret = (Modvirt__StringRet *)mv_body_unpack(
+        &modvirt__string_ret__descriptor, env->body.data, env->body.len, NULL);
+    assert_non_null(ret);
+    assert_non_null(strstr(ret->value, "<name>big</name>"));
+    protobuf_c_message_free_unpacked(&ret->base, NULL);
+    mv_envelope_free(env);
+    mvt_raw_close(&r);
+    expect_serving(w, "after a dribbling client");
 }
+MVT_EACH_SOCKET(one_byte_at_a_time, false)
 
 /* Writes get_xml_desc calls without reading, until the daemon stops taking them: the
  * socket stays full for 300 ms. Returns how many calls were (at least partly) sent;
  * *rest (rest_len bytes) is what is left of the last one. */
-static uint32_t flood(const target *t, mvt_raw *r, uint8_t **rest, size_t *rest_len)
+static uint32_t flood(const mvt_socket *t, mvt_raw *r, uint8_t **rest, size_t *rest_len)
 {
     uint32_t started = 0;
     size_t written = 0;
@@ -206,8 +196,8 @@ static uint32_t flood(const target *t, mvt_raw *r, uint8_t **rest, size_t *rest_
 
 /* A new connection to t, opened, then flooded (see flood): how many calls went out,
  * more than one, or the daemon pushed back at once and the test fails. */
-static uint32_t open_and_flood(const mvt_sockets *w, const target *t, mvt_raw *r, uint8_t **rest,
-                               size_t *rest_len)
+static uint32_t open_and_flood(const mvt_sockets *w, const mvt_socket *t, mvt_raw *r,
+                               uint8_t **rest, size_t *rest_len)
 {
     raw_open(w, t, r);
     uint32_t sent = flood(t, r, rest, rest_len);
@@ -217,7 +207,7 @@ static uint32_t open_and_flood(const mvt_sockets *w, const target *t, mvt_raw *r
 
 /* One answer taken by collect(): in order and a REPLY, unless lost_ok, when any order
  * will do and an ERROR saying virtqemud was lost counts too. Returns 1 for a lost one. */
-static int take_answer(const target *t, const uint8_t *payload, size_t len, uint32_t next,
+static int take_answer(const mvt_socket *t, const uint8_t *payload, size_t len, uint32_t next,
                        uint32_t count, bool lost_ok, unsigned char *seen)
 {
     Modvirt__Envelope *env = mv_envelope_unpack(payload, len, NULL);
@@ -238,8 +228,8 @@ static int take_answer(const target *t, const uint8_t *payload, size_t len, uint
 
 /* Reads one answer to each of calls 2 .. 2 + count - 1 (see take_answer), finishing the
  * send of rest meanwhile. Returns how many were answered as lost. */
-static uint32_t collect(const target *t, mvt_raw *r, uint32_t count, uint8_t *rest, size_t rest_len,
-                        bool lost_ok)
+static uint32_t collect(const mvt_socket *t, mvt_raw *r, uint32_t count, uint8_t *rest,
+                        size_t rest_len, bool lost_ok)
 {
     size_t off = 0;
     uint32_t next = 2, lost = 0;
@@ -294,76 +284,65 @@ static long rss_kib(pid_t pid)
     return kib;
 }
 
-static void test_flood_without_reading(void **state)
+static void flood_without_reading(mvt_sockets *w, const mvt_socket *t)
 {
-    mvt_sockets *w = *state;
-    for (size_t i = 0; i < N_TARGETS; i++) {
-        const target *t = &targets[i];
-        mvt_raw r;
-        uint8_t *rest = NULL;
-        size_t rest_len = 0;
-        uint32_t sent = open_and_flood(w, t, &r, &rest, &rest_len);
-        /* the daemons pushed back long before taking FLOOD_CAP; they serve everyone else */
-        print_message("    %s: stalled after %u calls; RSS virtproxyd %ld KiB, virtqemud %ld KiB\n",
-                      t->sock, sent, rss_kib(w->proxy), rss_kib(w->qemud));
-        expect_serving(w, "a client flooding without reading");
-        /* nothing was dropped: every call is answered, in order, once it reads */
-        assert_int_equal(collect(t, &r, sent, rest, rest_len, false), 0);
-        mvt_raw_close(&r);
-        expect_serving(w, "after a flooding client");
-    }
+    mvt_raw r;
+    uint8_t *rest = NULL;
+    size_t rest_len = 0;
+    uint32_t sent = open_and_flood(w, t, &r, &rest, &rest_len);
+    /* the daemons pushed back long before taking FLOOD_CAP; they serve everyone else */
+    print_message("    %s: stalled after %u calls; RSS virtproxyd %ld KiB, virtqemud %ld KiB\n",
+                  t->sock, sent, rss_kib(w->proxy), rss_kib(w->qemud));
+    expect_serving(w, "a client flooding without reading");
+    /* nothing was dropped: every call is answered, in order, once it reads */
+    assert_int_equal(collect(t, &r, sent, rest, rest_len, false), 0);
+    mvt_raw_close(&r);
+    expect_serving(w, "after a flooding client");
 }
+MVT_EACH_SOCKET(flood_without_reading, false)
 
 /* virtqemud dies (kill -9) while a flooder's calls fill every queue between them: each
  * call is answered exactly once — its reply, or "connection to virtqemud lost" — and the
  * same connection carries on with a fresh virtqemud. */
-static void test_flood_then_driver_killed(void **state)
+static void flood_then_driver_killed(mvt_sockets *w, const mvt_socket *t)
 {
-    mvt_sockets *w = *state;
-    for (size_t i = 0; i < N_TARGETS; i++) {
-        const target *t = &targets[i];
-        if (strncmp(t->sock, "virtproxyd", 10) != 0)
-            continue;
-        mvt_raw r;
-        uint8_t *rest = NULL;
-        size_t rest_len = 0;
-        uint32_t sent = open_and_flood(w, t, &r, &rest, &rest_len);
-        assert_int_equal(mvt_kill_wait(w->qemud, SIGKILL, 5000), 0);
-        uint32_t lost = collect(t, &r, sent, rest, rest_len, true);
-        print_message("    %s: %u calls, %u lost with virtqemud\n", t->sock, sent, lost);
-        /* the calls in flight at the kill were lost; the ones behind them were served */
-        assert_true(lost > 0);
-        assert_true(lost < sent);
+    mvt_raw r;
+    uint8_t *rest = NULL;
+    size_t rest_len = 0;
+    uint32_t sent = open_and_flood(w, t, &r, &rest, &rest_len);
+    assert_int_equal(mvt_kill_wait(w->qemud, SIGKILL, 5000), 0);
+    uint32_t lost = collect(t, &r, sent, rest, rest_len, true);
+    print_message("    %s: %u calls, %u lost with virtqemud\n", t->sock, sent, lost);
+    /* the calls in flight at the kill were lost; the ones behind them were served */
+    assert_true(lost > 0);
+    assert_true(lost < sent);
 
-        uint8_t *f = NULL;
-        size_t len = 0;
-        build_xml_call(2 + sent, &f, &len);
-        fcntl(r.fd, F_SETFL, fcntl(r.fd, F_GETFL) & ~O_NONBLOCK);
-        assert_int_equal(mvt_raw_write(&r, f, len), 0);
-        free(f);
-        mv_envelope_free(expect_reply(&r, t, 2 + sent));
-        mvt_raw_close(&r);
-        w->qemud = mvt_daemon_pid(&w->env, "virtqemud");
-        assert_true(w->qemud > 0);
-        expect_serving(w, "a flooding client whose driver was killed");
-    }
+    uint8_t *f = NULL;
+    size_t len = 0;
+    build_xml_call(2 + sent, &f, &len);
+    fcntl(r.fd, F_SETFL, fcntl(r.fd, F_GETFL) & ~O_NONBLOCK);
+    assert_int_equal(mvt_raw_write(&r, f, len), 0);
+    free(f);
+    mv_envelope_free(expect_reply(&r, t, 2 + sent));
+    mvt_raw_close(&r);
+    w->qemud = mvt_daemon_pid(&w->env, "virtqemud");
+    assert_true(w->qemud > 0);
+    expect_serving(w, "a flooding client whose driver was killed");
 }
+MVT_EACH_SOCKET(flood_then_driver_killed, true)
 
 /* The flooder gives up without reading a thing: its connection goes, nothing else. */
-static void test_flood_then_vanish(void **state)
+static void flood_then_vanish(mvt_sockets *w, const mvt_socket *t)
 {
-    mvt_sockets *w = *state;
-    for (size_t i = 0; i < N_TARGETS; i++) {
-        const target *t = &targets[i];
-        mvt_raw r;
-        uint8_t *rest = NULL;
-        size_t rest_len = 0;
-        open_and_flood(w, t, &r, &rest, &rest_len);
-        free(rest);
-        mvt_raw_close(&r);
-        expect_serving(w, "a flooding client that vanished");
-    }
+    mvt_raw r;
+    uint8_t *rest = NULL;
+    size_t rest_len = 0;
+    open_and_flood(w, t, &r, &rest, &rest_len);
+    free(rest);
+    mvt_raw_close(&r);
+    expect_serving(w, "a flooding client that vanished");
 }
+MVT_EACH_SOCKET(flood_then_vanish, false)
 
 int main(void)
 {
