@@ -4,6 +4,10 @@
  * ends the guest, on_crash is honoured for a pvpanic panic, autostart starts it once
  * per host boot, list shows ids. Skipped (77)
  * without the guest. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -12,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -132,6 +139,299 @@ static void test_virt_manager_devices(void **state)
     mvt_result_free(&r);
     assert_int_equal(virDomainDestroy(dom), 0);
     virDomainFree(dom);
+}
+
+/* The defined tiny guest `name` with `from` replaced by `to` in its XML; NULL + the
+ * define's error left for the caller when it is refused. */
+static virDomainPtr define_subst(fixture *f, const char *name, const char *from, const char *to)
+{
+    char *xml = mvt_guest_xml(&guest, name);
+    char *x2 = xml ? mvt_guest_subst(xml, from, to) : NULL;
+    virDomainPtr dom = x2 ? virDomainDefineXML(f->conn, x2) : NULL;
+    free(xml);
+    free(x2);
+    return dom;
+}
+
+/* How many threads of process pid have exactly `want` as Cpus_allowed_list; -1 when
+ * one has something else (or /proc cannot be read). */
+static int threads_allowed(pid_t pid, const char *want)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    struct dirent *de;
+    int n = 0;
+    while (d && n >= 0 && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char spath[400];
+        snprintf(spath, sizeof(spath), "%s/%s/status", path, de->d_name);
+        char *st = mvt_read_file(spath);
+        const char *l = st ? strstr(st, "Cpus_allowed_list:") : NULL;
+        char got[64] = "";
+        if (l)
+            sscanf(l, "Cpus_allowed_list: %63s", got);
+        if (st && strcmp(got, want) != 0) {
+            fprintf(stderr, "thread %s of %d may run on '%s', not '%s'\n", de->d_name, (int)pid,
+                    got, want);
+            n = -1;
+        } else if (st) {
+            n++;
+        }
+        free(st);
+    }
+    if (d)
+        closedir(d);
+    return d ? n : -1;
+}
+
+/* <vcpu cpuset='0'>: every thread of the guest's QEMU may run on host CPU 0 only. */
+static void test_vcpu_cpuset(void **state)
+{
+    fixture *f = *state;
+    virDomainPtr dom = define_subst(f, "pinned", "<vcpu>1</vcpu>", "<vcpu cpuset='0'>1</vcpu>");
+    if (!dom)
+        fail_msg("define: %s", virGetLastErrorMessage());
+    start_or_skip(dom);
+    pid_t qemu = mvt_guest_qemu_pid(&f->env, "pinned");
+    assert_true(qemu > 0);
+    /* QEMU runs a main thread, an RCU thread and a vCPU thread at least. */
+    assert_true(threads_allowed(qemu, "0") >= 3);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    virDomainFree(dom);
+}
+
+/* A cpuset that is not one is refused at define naming it; one naming CPUs the host
+ * lacks fails the start naming it, and leaves no QEMU behind. */
+static void test_vcpu_cpuset_invalid(void **state)
+{
+    fixture *f = *state;
+    virDomainPtr dom = define_subst(f, "badset", "<vcpu>1</vcpu>", "<vcpu cpuset='0-x'>1</vcpu>");
+    assert_null(dom);
+    assert_non_null(strstr(virGetLastErrorMessage(), "'0-x'"));
+
+    dom = define_subst(f, "nocpu", "<vcpu>1</vcpu>", "<vcpu cpuset='1000'>1</vcpu>");
+    if (!dom)
+        fail_msg("define: %s", virGetLastErrorMessage());
+    assert_int_equal(virDomainCreate(dom), -1);
+    mvt_api_error err;
+    mvt_api_error_take(&err);
+    if (!strstr(err.message, "cpuset '1000'"))
+        fail_msg("start: %s", err.message);
+    int s = -1, r = -1;
+    assert_int_equal(virDomainGetState(dom, &s, &r, 0), 0);
+    assert_int_equal(s, VIR_DOMAIN_SHUTOFF);
+    assert_int_equal(mvt_guest_qemu_pid(&f->env, "nocpu"), -1);
+    virDomainFree(dom);
+}
+
+/* <os firmware='efi'> without <nvram>: the guest gets its own variable store under the
+ * state folder, copied from OVMF's template, and the live XML names it. */
+static void test_efi_nvram(void **state)
+{
+    fixture *f = *state;
+    if (access("/usr/share/qemu/firmware/60-edk2-x86_64.json", R_OK) < 0)
+        skip(); /* Debian's ovmf package is not installed */
+    virDomainPtr dom = define_subst(f, "uefi", "<os>", "<os firmware='efi'>");
+    if (!dom)
+        fail_msg("define: %s", virGetLastErrorMessage());
+    start_or_skip(dom);
+    char *vars = mvt_path(&f->env, "var/lib/modvirt/qemu/nvram/uefi_VARS.fd");
+    struct stat st;
+    assert_int_equal(stat(vars, &st), 0);
+    assert_true(st.st_size > 0);
+    char *live = virDomainGetXMLDesc(dom, 0);
+    assert_non_null(live);
+    char want[512];
+    snprintf(want, sizeof(want), ">%s</nvram>", vars);
+    if (!strstr(live, want))
+        fail_msg("the live XML does not name %s:\n%s", vars, live);
+    free(live);
+    /* The definition on disk stays as written (libvirt 9.0 picks firmware at start). */
+    char *file = mvt_path(&f->env, "etc/modvirt/qemu/uefi.xml");
+    char *stored = mvt_read_file(file);
+    assert_non_null(stored);
+    assert_non_null(strstr(stored, "firmware='efi'"));
+    assert_null(strstr(stored, "<nvram"));
+    free(stored);
+    free(file);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    free(vars);
+    virDomainFree(dom);
+}
+
+/* The VNC port of dom's live XML, or -1. */
+static int vnc_port(virDomainPtr dom)
+{
+    char *xml = virDomainGetXMLDesc(dom, 0);
+    const char *g = xml ? strstr(xml, "<graphics type='vnc' port='") : NULL;
+    int port = -1;
+    if (g)
+        sscanf(g, "<graphics type='vnc' port='%d'", &port);
+    free(xml);
+    return port;
+}
+
+/* Connects to a VNC server on localhost:port and does the RFB 3.8 handshake up to the
+ * security types it offers, written to types as type numbers ("2" for VNC
+ * authentication, "1" for none). The socket, or -1. */
+static int rfb_open(int port, char *types, size_t size)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    struct timeval tv = {10, 0};
+    unsigned char version[12], count = 0, list[32];
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    types[0] = '\0';
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        recv(fd, version, sizeof(version), MSG_WAITALL) != (ssize_t)sizeof(version) ||
+        memcmp(version, "RFB 003.008\n", 12) != 0 || write(fd, "RFB 003.008\n", 12) != 12 ||
+        recv(fd, &count, 1, MSG_WAITALL) != 1 || count == 0 || count > sizeof(list) ||
+        recv(fd, list, count, MSG_WAITALL) != count) {
+        close(fd);
+        return -1;
+    }
+    for (unsigned i = 0; i < count; i++)
+        snprintf(types + strlen(types), size - strlen(types), "%s%u", i ? "," : "", list[i]);
+    return fd;
+}
+
+/* RFB's VNC authentication with password on an open session: the server's 16-byte
+ * challenge, DES-encrypted with the password (8 bytes, each bit-reversed) as the key —
+ * done by `openssl enc` (its legacy provider has DES). The server's SecurityResult (0:
+ * accepted), or -1 when the exchange failed. */
+static int rfb_auth(fixture *f, int fd, const char *password)
+{
+    unsigned char type = 2, challenge[16], key[8] = {0}, result[4];
+    char hex[17];
+    for (size_t i = 0; i < 8 && password[i]; i++) {
+        unsigned char b = (unsigned char)password[i], r = 0;
+        for (int k = 0; k < 8; k++)
+            r |= (unsigned char)(((b >> k) & 1) << (7 - k));
+        key[i] = r;
+    }
+    for (size_t i = 0; i < 8; i++)
+        snprintf(hex + 2 * i, 3, "%02x", key[i]);
+    if (write(fd, &type, 1) != 1 || recv(fd, challenge, 16, MSG_WAITALL) != 16)
+        return -1;
+    char *in = mvt_path(&f->env, "challenge"), *out = mvt_path(&f->env, "response");
+    FILE *fp = fopen(in, "wb");
+    int rc = -1;
+    if (fp && fwrite(challenge, 1, 16, fp) == 16 && fclose(fp) == 0) {
+        fp = NULL;
+        const char *argv[] = {"/usr/bin/openssl", "enc", "-des-ecb", "-nopad", "-K", hex,
+                              "-in", in, "-out", out, "-provider", "legacy",
+                              "-provider", "default", NULL};
+        mvt_result r;
+        if (mvt_run(&r, argv, NULL, 10000) == 0 && r.status == 0) {
+            int rfd = open(out, O_RDONLY | O_CLOEXEC);
+            unsigned char response[16];
+            if (rfd >= 0 && read(rfd, response, 16) == 16 && write(fd, response, 16) == 16 &&
+                recv(fd, result, 4, MSG_WAITALL) == 4)
+                rc = (result[0] << 24) | (result[1] << 16) | (result[2] << 8) | result[3];
+            if (rfd >= 0)
+                close(rfd);
+        } else {
+            fprintf(stderr, "openssl enc -des-ecb: %s\n", r.err ? r.err : "did not run");
+        }
+        mvt_result_free(&r);
+    }
+    if (fp)
+        fclose(fp);
+    free(in);
+    free(out);
+    return rc;
+}
+
+/* Whether process pid's command line holds needle. */
+static bool cmdline_has(pid_t pid, const char *needle)
+{
+    char path[64], buf[16384];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    for (ssize_t i = 0; i < n; i++)
+        if (!buf[i])
+            buf[i] = ' ';
+    buf[n > 0 ? n : 0] = '\0';
+    return strstr(buf, needle) != NULL;
+}
+
+/* A VNC password protects the display: QEMU gets it over QMP, not on its command line;
+ * the server offers VNC authentication only; the XML shows the password only to
+ * VIR_DOMAIN_XML_SECURE. Without a password the server offers no authentication. */
+static void test_vnc_password(void **state)
+{
+    fixture *f = *state;
+    /* name, graphics, the types offered, the result of logging in with sesame42 */
+    static const struct {
+        const char *name, *graphics, *types;
+        int result;
+    } cases[] = {
+        {"locked", "    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'"
+                   " passwd='sesame42'/>\n", "2", 0},
+        {"expired", "    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'"
+                    " passwd='sesame42' passwdValidTo='2001-01-01T00:00:00'/>\n", "2", 1},
+        {"later", "    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'"
+                  " passwd='sesame42' passwdValidTo='2999-01-01T00:00:00'/>\n", "2", 0},
+        {"open", "    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>\n",
+         "1", -1},
+    };
+    if (access("/usr/bin/openssl", X_OK) < 0)
+        skip(); /* nothing here computes RFB's DES response without it */
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *xml = guest_with(cases[i].name, cases[i].graphics, "");
+        assert_non_null(xml);
+        virDomainPtr dom = virDomainDefineXML(f->conn, xml);
+        free(xml);
+        if (!dom)
+            fail_msg("define: %s", virGetLastErrorMessage());
+        start_or_skip(dom);
+        pid_t qemu = mvt_guest_qemu_pid(&f->env, cases[i].name);
+        assert_true(qemu > 0);
+        assert_false(cmdline_has(qemu, "sesame42"));
+        int port = vnc_port(dom);
+        assert_true(port >= 5900);
+        char types[64];
+        int fd = rfb_open(port, types, sizeof(types));
+        if (fd < 0 || strcmp(types, cases[i].types) != 0)
+            fail_msg("%s: the VNC server offers security types '%s', not '%s'", cases[i].name,
+                     types, cases[i].types);
+        if (cases[i].result >= 0) {
+            int rc = rfb_auth(f, fd, "sesame42");
+            if (rc != cases[i].result)
+                fail_msg("%s: logging in with the password gave %d, not %d", cases[i].name, rc,
+                         cases[i].result);
+        }
+        close(fd);
+        /* A wrong password never gets in. */
+        if (cases[i].result == 0) {
+            fd = rfb_open(port, types, sizeof(types));
+            assert_true(fd >= 0);
+            assert_int_equal(rfb_auth(f, fd, "wrongpw1"), 1);
+            close(fd);
+        }
+        char *plain = virDomainGetXMLDesc(dom, 0);
+        char *secure = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_SECURE);
+        char *inactive = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+        assert_non_null(plain);
+        assert_non_null(secure);
+        assert_non_null(inactive);
+        assert_null(strstr(plain, "passwd="));
+        assert_null(strstr(inactive, "passwd="));
+        assert_int_equal(strstr(secure, "passwd='sesame42'") != NULL, cases[i].types[0] == '2');
+        free(plain);
+        free(secure);
+        free(inactive);
+        assert_int_equal(virDomainDestroy(dom), 0);
+        virDomainFree(dom);
+    }
 }
 
 /* SELinux and AppArmor labels are refused by name; DAC and none are taken. */
@@ -292,10 +592,13 @@ static void test_list_ids(void **state)
     virDomainFree(a);
 }
 
-int main(void)
+/* An argument runs only the tests whose names match it (cmocka's pattern). */
+int main(int argc, char **argv)
 {
     if (mvt_guest_prepare(&guest) < 0)
         return 77;
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_virt_manager_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seclabels, setup, teardown),
@@ -303,6 +606,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_panic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_autostart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vcpu_cpuset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vcpu_cpuset_invalid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_efi_nvram, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vnc_password, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
