@@ -2,6 +2,7 @@
  * NICs, inputs, displays, video, sound, watchdog, balloon, rng, USB redirection, hubs,
  * panic, IOMMU, vsock; disks and filesystems are in qemu_command_disk.c. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,27 +16,102 @@ static bool is(const char *a, const char *b)
     return a && b && strcmp(a, b) == 0;
 }
 
-/* ---- controllers ------------------------------------------------------------------------ */
-
-/* The QEMU device of a PCI controller model, NULL for the implicit roots. */
-static const char *pci_model_device(const char *model)
+/* The second of the {name, value} pair whose first is key; NULL when none is. */
+static const char *lookup(const char *const (*map)[2], size_t n, const char *key)
 {
-    static const char *const map[][2] = {
-        {"pci-bridge", "pci-bridge"},
-        {"dmi-to-pci-bridge", "i82801b11-bridge"},
-        {"pcie-root-port", "pcie-root-port"},
-        {"pcie-switch-upstream-port", "x3130-upstream"},
-        {"pcie-switch-downstream-port", "xio3130-downstream"},
-        {"pci-expander-bus", "pxb"},
-        {"pcie-expander-bus", "pxb-pcie"},
-        {"pcie-to-pci-bridge", "pcie-pci-bridge"},
-    };
-
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-        if (is(model, map[i][0]))
+    for (size_t i = 0; i < n; i++)
+        if (is(key, map[i][0]))
             return map[i][1];
     return NULL;
 }
+#define LOOKUP(map, key) lookup(map, sizeof(map) / sizeof(map[0]), key)
+
+/* Appends printf-style to the string in buf (size bytes), cutting at the end. */
+static void __attribute__((format(printf, 3, 4)))
+append(char *buf, size_t size, const char *fmt, ...)
+{
+    size_t len = strlen(buf);
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf + len, size - len, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- models as QEMU devices: {libvirt's model, QEMU's device} ---------------------------- */
+
+/* PCI controllers; the implicit roots have none. */
+static const char *const pci_devices[][2] = {
+    {"pci-bridge", "pci-bridge"},
+    {"dmi-to-pci-bridge", "i82801b11-bridge"},
+    {"pcie-root-port", "pcie-root-port"},
+    {"pcie-switch-upstream-port", "x3130-upstream"},
+    {"pcie-switch-downstream-port", "xio3130-downstream"},
+    {"pci-expander-bus", "pxb"},
+    {"pcie-expander-bus", "pxb-pcie"},
+    {"pcie-to-pci-bridge", "pcie-pci-bridge"},
+};
+
+/* USB controllers (no model: the machine's default, see controller()). */
+static const char *const usb_devices[][2] = {
+    {"piix3-uhci", "piix3-usb-uhci"},
+    {"piix4-uhci", "piix4-usb-uhci"},
+    {"ich9-ehci1", "ich9-usb-ehci1"},
+    {"ich9-uhci1", "ich9-usb-uhci1"},
+    {"ich9-uhci2", "ich9-usb-uhci2"},
+    {"ich9-uhci3", "ich9-usb-uhci3"},
+    {"nec-xhci", "nec-usb-xhci"},
+    {"qemu-xhci", "qemu-xhci"},
+    {"vt82c686b-uhci", "vt82c686b-usb-uhci"},
+    {"pci-ohci", "pci-ohci"},
+    {"usb-ehci", "usb-ehci"},
+};
+
+/* SCSI controllers (no model: lsilogic, as libvirt); ibmvscsi is not x86's. */
+static const char *const scsi_devices[][2] = {
+    {"lsilogic", "lsi53c895a"},
+    {"auto", "lsi53c895a"},
+    {"virtio-scsi", "virtio-scsi-pci"},
+    {"virtio-transitional", "virtio-scsi-pci-transitional"},
+    {"virtio-non-transitional", "virtio-scsi-pci-non-transitional"},
+    {"lsisas1068", "mptsas1068"},
+    {"lsisas1078", "megasas-gen2"},
+    {"vmpvscsi", "pvscsi"},
+};
+
+/* NICs whose device is not named as the model (any other model is QEMU's own name). */
+static const char *const nic_devices[][2] = {
+    {"virtio", "virtio-net-pci"},
+    {"virtio-transitional", "virtio-net-pci-transitional"},
+    {"virtio-non-transitional", "virtio-net-pci-non-transitional"},
+    {"e1000-82540em", "e1000"},
+};
+
+/* Video of the primary head; qxl and virtio differ on the others (see video()). */
+static const char *const video_devices[][2] = {
+    {"vga", "VGA"},     {"cirrus", "cirrus-vga"}, {"vmvga", "vmware-svga"},
+    {"qxl", "qxl-vga"}, {"virtio", "virtio-vga"}, {"bochs", "bochs-display"},
+    {"ramfb", "ramfb"},
+};
+
+static const char *const sound_devices[][2] = {
+    {"ich6", "intel-hda"}, {"ich9", "ich9-intel-hda"}, {"ich7", "intel-hda"}, {"ac97", "AC97"},
+    {"es1370", "ES1370"},  {"sb16", "sb16"},           {"usb", "usb-audio"},
+};
+
+static const char *const balloon_devices[][2] = {
+    {"virtio", "virtio-balloon-pci"},
+    {"virtio-transitional", "virtio-balloon-pci-transitional"},
+    {"virtio-non-transitional", "virtio-balloon-pci-non-transitional"},
+};
+
+/* RNGs (any other model: virtio-rng-pci). */
+static const char *const rng_devices[][2] = {
+    {"virtio-transitional", "virtio-rng-pci-transitional"},
+    {"virtio-non-transitional", "virtio-rng-pci-non-transitional"},
+};
+
+/* ---- controllers ------------------------------------------------------------------------ */
 
 static int controller_pci(qcmd *c, const mv_domain_controller *ctl, int index)
 {
@@ -49,7 +125,7 @@ static int controller_pci(qcmd *c, const mv_domain_controller *ctl, int index)
             return qcmd_refuse(c, "controller pci-root needs an i440fx machine");
         return 0;
     }
-    if (!(dev = pci_model_device(ctl->model)))
+    if (!(dev = LOOKUP(pci_devices, ctl->model)))
         return qcmd_refuse(c, "PCI controller model '%s' is not supported", ctl->model);
     if (qcmd_need_device(c, dev, "controller type='pci'") < 0 ||
         qcmd_pci_addr(c, &ctl->info, "PCI controller", addr, sizeof(addr)) < 0)
@@ -86,19 +162,7 @@ static int controller(qcmd *c, const mv_domain_controller *ctl, int index)
 
         if (is(m, "none"))
             return 0;
-        dev = !m                        ? (c->q35 ? "qemu-xhci" : "piix3-usb-uhci")
-              : is(m, "piix3-uhci")     ? "piix3-usb-uhci"
-              : is(m, "piix4-uhci")     ? "piix4-usb-uhci"
-              : is(m, "ich9-ehci1")     ? "ich9-usb-ehci1"
-              : is(m, "ich9-uhci1")     ? "ich9-usb-uhci1"
-              : is(m, "ich9-uhci2")     ? "ich9-usb-uhci2"
-              : is(m, "ich9-uhci3")     ? "ich9-usb-uhci3"
-              : is(m, "nec-xhci")       ? "nec-usb-xhci"
-              : is(m, "qemu-xhci")      ? "qemu-xhci"
-              : is(m, "vt82c686b-uhci") ? "vt82c686b-usb-uhci"
-              : is(m, "pci-ohci")       ? "pci-ohci"
-              : is(m, "usb-ehci")       ? "usb-ehci"
-                                        : NULL;
+        dev = !m ? (c->q35 ? "qemu-xhci" : "piix3-usb-uhci") : LOOKUP(usb_devices, m);
         if (!dev)
             return qcmd_refuse(c, "USB controller model '%s' is not supported", m);
         if (qcmd_need_device(c, dev, "controller type='usb'") < 0)
@@ -123,15 +187,7 @@ static int controller(qcmd *c, const mv_domain_controller *ctl, int index)
     }
     if (is(t, "scsi")) {
         const char *m = ctl->model;
-        const char *dev = !m || is(m, "lsilogic") || is(m, "auto") ? "lsi53c895a"
-                          : is(m, "virtio-scsi")                   ? "virtio-scsi-pci"
-                          : is(m, "virtio-transitional")           ? "virtio-scsi-pci-transitional"
-                          : is(m, "virtio-non-transitional") ? "virtio-scsi-pci-non-transitional"
-                          : is(m, "lsisas1068")              ? "mptsas1068"
-                          : is(m, "lsisas1078")              ? "megasas-gen2"
-                          : is(m, "vmpvscsi")                ? "pvscsi"
-                          : is(m, "ibmvscsi")                ? NULL
-                                                             : NULL;
+        const char *dev = LOOKUP(scsi_devices, m ? m : "lsilogic");
         if (!dev)
             return qcmd_refuse(c, "SCSI controller model '%s' is not supported", m);
         if (qcmd_need_device(c, dev, "controller type='scsi'") < 0)
@@ -235,17 +291,39 @@ static int controllers(qcmd *c)
 
 static const char *nic_device(const char *model)
 {
+    const char *dev = LOOKUP(nic_devices, model);
+
     if (!model)
         return "rtl8139"; /* libvirt's default for x86 */
-    if (is(model, "virtio"))
-        return "virtio-net-pci";
-    if (is(model, "virtio-transitional"))
-        return "virtio-net-pci-transitional";
-    if (is(model, "virtio-non-transitional"))
-        return "virtio-net-pci-non-transitional";
-    if (is(model, "e1000-82540em"))
-        return "e1000";
-    return model;
+    return dev ? dev : model;
+}
+
+/* The tap netdev of NIC i. name: the tap's name is the driver's to choose (mvtapIDnI,
+ * written into the live definition); create: the tap is made (or reused) and added to
+ * bridge (NULL: none), unless on a dry run — else it is the user's, made beforehand. */
+static int tap_netdev(qcmd *c, mv_domain_net *n, size_t i, bool name, bool create,
+                      const char *bridge)
+{
+    char *ifn;
+
+    if (name) {
+        free(n->target_dev);
+        if (asprintf(&n->target_dev, "mvtap%dn%zu", c->p->id < 0 ? 0 : c->p->id, i) < 0) {
+            n->target_dev = NULL;
+            c->oom = true;
+            return -1;
+        }
+    }
+    if (create && !(c->p->flags & QEMU_COMMAND_DRY_RUN)) {
+        if (qemu_tap_create(n->target_dev, bridge, n->mtu, c->err) < 0)
+            return -1;
+        c->taps_made = i + 1;
+    }
+    ifn = qcmd_escape(c, n->target_dev);
+    qcmd_opt(c, "-netdev", "tap,id=hostnet%zu,ifname=%s,script=no,downscript=no%s", i,
+             ifn ? ifn : "", is(n->driver_name, "vhost") ? ",vhost=on" : "");
+    free(ifn);
+    return 0;
 }
 
 static int net(qcmd *c, mv_domain_net *n, size_t i)
@@ -274,68 +352,34 @@ static int net(qcmd *c, mv_domain_net *n, size_t i)
     if (is(n->type, "user")) {
         qcmd_opt(c, "-netdev", "user,id=hostnet%zu", i);
     } else if (is(n->type, "bridge")) {
-        char *ifn;
-
         if (!n->source_bridge)
             return qcmd_refuse(c, "interface type='bridge' needs <source bridge='...'/>");
         /* libvirt's rule: a vnet* name is the driver's to choose, so is none. */
-        if (!n->target_dev || strncmp(n->target_dev, "vnet", 4) == 0) {
-            free(n->target_dev);
-            if (asprintf(&n->target_dev, "mvtap%dn%zu", c->p->id < 0 ? 0 : c->p->id, i) < 0) {
-                n->target_dev = NULL;
-                c->oom = true;
-                return -1;
-            }
-        }
-        if (!(c->p->flags & QEMU_COMMAND_DRY_RUN)) {
-            if (qemu_tap_create(n->target_dev, n->source_bridge, n->mtu, c->err) < 0)
-                return -1;
-            c->taps_made = i + 1;
-        }
-        ifn = qcmd_escape(c, n->target_dev);
-        qcmd_opt(c, "-netdev", "tap,id=hostnet%zu,ifname=%s,script=no,downscript=no%s", i,
-                 ifn ? ifn : "", is(n->driver_name, "vhost") ? ",vhost=on" : "");
-        free(ifn);
+        if (tap_netdev(c, n, i, !n->target_dev || strncmp(n->target_dev, "vnet", 4) == 0, true,
+                       n->source_bridge) < 0)
+            return -1;
     } else if (is(n->type, "ethernet")) {
-        char *ifn;
-
         /* With no name given, a tap of our own (no bridge), removed at stop; a named one
          * is the user's, prepared beforehand. */
-        if (!n->target_dev) {
-            if (asprintf(&n->target_dev, "mvtap%dn%zu", c->p->id < 0 ? 0 : c->p->id, i) < 0) {
-                n->target_dev = NULL;
-                c->oom = true;
-                return -1;
-            }
-            if (!(c->p->flags & QEMU_COMMAND_DRY_RUN)) {
-                if (qemu_tap_create(n->target_dev, NULL, n->mtu, c->err) < 0)
-                    return -1;
-                c->taps_made = i + 1;
-            }
-        }
-        ifn = qcmd_escape(c, n->target_dev);
-        qcmd_opt(c, "-netdev", "tap,id=hostnet%zu,ifname=%s,script=no,downscript=no%s", i,
-                 ifn ? ifn : "", is(n->driver_name, "vhost") ? ",vhost=on" : "");
-        free(ifn);
+        if (tap_netdev(c, n, i, !n->target_dev, !n->target_dev, NULL) < 0)
+            return -1;
     } else {
         return qcmd_refuse(c, "interface type '%s' is not supported by modvirt yet", n->type);
     }
     if (n->driver_queues > 1 && strncmp(dev, "virtio", 6) == 0)
         snprintf(extra, sizeof(extra), ",mq=on,vectors=%d", 2 * n->driver_queues + 2);
     if (n->driver_rx_queue_size > 0)
-        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",rx_queue_size=%d",
-                 n->driver_rx_queue_size);
+        append(extra, sizeof(extra), ",rx_queue_size=%d", n->driver_rx_queue_size);
     if (n->driver_tx_queue_size > 0)
-        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",tx_queue_size=%d",
-                 n->driver_tx_queue_size);
+        append(extra, sizeof(extra), ",tx_queue_size=%d", n->driver_tx_queue_size);
     if (n->mtu > 0 && strncmp(dev, "virtio", 6) == 0)
-        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",host_mtu=%d", n->mtu);
+        append(extra, sizeof(extra), ",host_mtu=%d", n->mtu);
     if (n->rom_bar == MV_TRISTATE_NO)
         strcat(extra, ",rombar=0");
     if (n->rom_enabled == MV_TRISTATE_NO)
         strcat(extra, ",romfile=");
     else if (n->rom_file)
-        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",romfile=%s", n->rom_file);
+        append(extra, sizeof(extra), ",romfile=%s", n->rom_file);
     qcmd_opt(c, "-device", "%s,netdev=hostnet%zu,id=net%zu,mac=%s%s%s%s", dev, i, i, n->mac, addr,
              boot, extra);
     return 0;
@@ -448,11 +492,9 @@ static int graphics(qcmd *c, mv_domain_graphics *g, bool *has_vnc_or_spice)
                      g->port - QEMU_VNC_PORT_MIN);
         }
         if (g->websocket != MV_UNSET_SIGNED && g->websocket != -1)
-            snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), ",websocket=%d",
-                     g->websocket);
+            append(opts, sizeof(opts), ",websocket=%d", g->websocket);
         if (g->share_policy)
-            snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), ",share=%s",
-                     g->share_policy);
+            append(opts, sizeof(opts), ",share=%s", g->share_policy);
         if (g->passwd)
             strcat(opts, ",password=on"); /* set through QMP after start */
         qcmd_opt(c, "-vnc", "%s", opts);
@@ -490,11 +532,9 @@ static int graphics(qcmd *c, mv_domain_graphics *g, bool *has_vnc_or_spice)
                                   "which modvirt cannot configure yet");
         strcat(opts, g->passwd ? "" : ",disable-ticketing=on");
         if (g->image_compression)
-            snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), ",image-compression=%s",
-                     g->image_compression);
+            append(opts, sizeof(opts), ",image-compression=%s", g->image_compression);
         if (g->streaming_mode)
-            snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), ",streaming-video=%s",
-                     g->streaming_mode);
+            append(opts, sizeof(opts), ",streaming-video=%s", g->streaming_mode);
         if (g->clipboard_copypaste == MV_TRISTATE_NO)
             strcat(opts, ",disable-copy-paste=on");
         if (g->filetransfer_enable == MV_TRISTATE_NO)
@@ -523,16 +563,12 @@ static int video(qcmd *c, const mv_domain_video *v, size_t i)
 
     if (is(m, "none"))
         return 0;
-    dev = is(m, "vga")      ? "VGA"
-          : is(m, "cirrus") ? "cirrus-vga"
-          : is(m, "vmvga")  ? "vmware-svga"
-          : is(m, "qxl")    ? (primary ? "qxl-vga" : "qxl")
-          : is(m, "virtio") ? (primary && !c->q35 ? "virtio-vga"
-                               : primary          ? "virtio-vga"
-                                                  : "virtio-gpu-pci")
-          : is(m, "bochs")  ? "bochs-display"
-          : is(m, "ramfb")  ? "ramfb"
-                            : NULL;
+    dev = LOOKUP(video_devices, m);
+    /* Only the primary head has VGA: the others are plain displays. */
+    if (!primary && is(m, "qxl"))
+        dev = "qxl";
+    else if (!primary && is(m, "virtio"))
+        dev = "virtio-gpu-pci";
     if (!dev)
         return qcmd_refuse(c, "video model '%s' is not supported on x86_64", m);
     if (qcmd_need_device(c, dev, "video model") < 0 ||
@@ -544,22 +580,18 @@ static int video(qcmd *c, const mv_domain_video *v, size_t i)
     }
     if (is(m, "qxl")) {
         if (v->ram_kib)
-            snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",ram_size=%llu",
-                     v->ram_kib * 1024);
+            append(extra, sizeof(extra), ",ram_size=%llu", v->ram_kib * 1024);
         if (v->vram_kib)
-            snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",vram_size=%llu",
-                     v->vram_kib * 1024);
+            append(extra, sizeof(extra), ",vram_size=%llu", v->vram_kib * 1024);
         if (v->vram64_kib)
-            snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",vram64_size_mb=%llu",
-                     v->vram64_kib / 1024);
+            append(extra, sizeof(extra), ",vram64_size_mb=%llu", v->vram64_kib / 1024);
         if (v->vgamem_kib)
-            snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",vgamem_mb=%llu",
-                     v->vgamem_kib / 1024);
+            append(extra, sizeof(extra), ",vgamem_mb=%llu", v->vgamem_kib / 1024);
     } else if ((is(m, "vga") || is(m, "vmvga")) && v->vram_kib) {
         snprintf(extra, sizeof(extra), ",vgamem_mb=%llu", v->vram_kib / 1024);
     }
     if (is(m, "virtio") && v->heads > 0)
-        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",max_outputs=%d", v->heads);
+        append(extra, sizeof(extra), ",max_outputs=%d", v->heads);
     qcmd_opt(c, "-device", "%s,id=video%zu%s%s", dev, i, extra, addr);
     return 0;
 }
@@ -600,14 +632,7 @@ static int sound(qcmd *c, const mv_domain_sound *s, size_t i)
         qcmd_opt(c, "-machine", "pcspk-audiodev=audio%d", aid);
         return 0;
     }
-    dev = is(m, "ich6")     ? "intel-hda"
-          : is(m, "ich9")   ? "ich9-intel-hda"
-          : is(m, "ich7")   ? "intel-hda"
-          : is(m, "ac97")   ? "AC97"
-          : is(m, "es1370") ? "ES1370"
-          : is(m, "sb16")   ? "sb16"
-          : is(m, "usb")    ? "usb-audio"
-                            : NULL;
+    dev = LOOKUP(sound_devices, m);
     if (!dev)
         return qcmd_refuse(c, "sound model '%s' is not supported", m);
     if (qcmd_need_device(c, dev, "sound model") < 0)
@@ -671,10 +696,7 @@ static int memballoon(qcmd *c, const mv_domain_memballoon *b)
 
     if (!b || is(b->model, "none"))
         return 0;
-    dev = is(b->model, "virtio")                    ? "virtio-balloon-pci"
-          : is(b->model, "virtio-transitional")     ? "virtio-balloon-pci-transitional"
-          : is(b->model, "virtio-non-transitional") ? "virtio-balloon-pci-non-transitional"
-                                                    : NULL;
+    dev = LOOKUP(balloon_devices, b->model);
     if (!dev)
         return qcmd_refuse(c, "memballoon model '%s' is not supported", b->model);
     if (qcmd_pci_addr(c, &b->info, "memballoon", addr, sizeof(addr)) < 0)
@@ -688,9 +710,10 @@ static int memballoon(qcmd *c, const mv_domain_memballoon *b)
 static int rng(qcmd *c, mv_domain_rng *r, size_t i)
 {
     char addr[ADDR_LEN], rate[96] = "";
-    const char *dev = is(r->model, "virtio-transitional")       ? "virtio-rng-pci-transitional"
-                      : is(r->model, "virtio-non-transitional") ? "virtio-rng-pci-non-transitional"
-                                                                : "virtio-rng-pci";
+    const char *dev = LOOKUP(rng_devices, r->model);
+
+    if (!dev)
+        dev = "virtio-rng-pci";
 
     if (qcmd_pci_addr(c, &r->info, "rng", addr, sizeof(addr)) < 0)
         return -1;
