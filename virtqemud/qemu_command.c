@@ -659,10 +659,12 @@ static void build_lifecycle(qcmd *c)
 {
     const mv_domain_def *def = c->def;
 
-    /* A guest reboot with on_reboot=destroy must end the process; every other action
-     * the driver applies itself when QEMU reports SHUTDOWN / RESET. */
+    /* A guest reboot with on_reboot=destroy becomes a power-off; every power-off
+     * leaves QEMU waiting (-no-shutdown, as libvirt runs it) for the driver to end it or
+     * reset it in place (a reboot: libvirt's fake reboot, or on_poweroff=restart). */
     if (def->on_reboot && strcmp(def->on_reboot, "destroy") == 0)
         qcmd_add(c, "-no-reboot");
+    qcmd_add(c, "-no-shutdown");
     if (def->on_crash && strcmp(def->on_crash, "preserve") == 0)
         qcmd_opt(c, "-action", "panic=pause");
 }

@@ -1,11 +1,47 @@
 /* qemu_connect.c: connection-level handlers — open, type, version, host name, URI and
- * node info. All run on the event loop; none blocks (the version was probed at init). */
+ * node info — and what a connection's close does (auto-destroy). All run on the event
+ * loop; none blocks (the version was probed at init). */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/daemon/daemon.h"
 #include "common/uri.h"
 #include "virtqemud/qemu_driver.h"
 #include "virtqemud/qemu_host.h"
+#include "virtqemud/qemu_process.h"
+
+/* A client connection's driver state (the runtime's per-connection data). The id, never
+ * reused, names the connection in the runs' auto-destroy marks. */
+typedef struct qemu_conn {
+    char *uri; /* canonical */
+    mv_daemon *d;
+    uint64_t id;
+} qemu_conn;
+
+static atomic_uint_fast64_t qemu_conn_next_id = 1;
+
+/* The connection closed (its client went, or the proxy's connection for it): guests it
+ * started with VIR_DOMAIN_START_AUTODESTROY go, as in libvirt. Not when the daemon
+ * itself stops and closes every connection: guests outlive the daemon, and behind the
+ * proxy the client's connection lives on. */
+static void qemu_conn_free(void *opaque)
+{
+    qemu_conn *c = opaque;
+    qemu_state *s = mv_daemon_driver_data(c->d);
+
+    if (s && !mv_daemon_stopping(c->d))
+        qemu_process_conn_closed(s, c->id);
+    free(c->uri);
+    free(c);
+}
+
+uint64_t qemu_connect_id(mv_call *call)
+{
+    const qemu_conn *c = mv_call_conn_data(call);
+
+    return c ? c->id : 0;
+}
 
 /* virConnectFlags a client may open with. */
 #define QEMU_OPEN_FLAGS (VIR_CONNECT_RO | VIR_CONNECT_NO_ALIASES)
@@ -61,17 +97,23 @@ int qemu_proc_connect_open(mv_call *call, const Modvirt__ConnectOpenArgs *args,
                            Modvirt__ConnectOpenRet *ret)
 {
     mv_error *err = mv_call_error(call);
-    char *canonical = NULL;
+    qemu_conn *c = NULL;
 
     if (qemu_check_flags(args->flags, QEMU_OPEN_FLAGS, "virConnectOpen", err) < 0)
         return -1;
-    if (!(canonical = qemu_connect_canonical_uri(args->uri, err)))
-        return -1;
-    if (!(ret->uri = reply_strdup(call, canonical))) {
-        free(canonical);
+    if (!(c = calloc(1, sizeof(*c)))) {
+        mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot open '%s'", args->uri);
         return -1;
     }
-    mv_call_set_conn_data(call, canonical, free);
+    if (!(c->uri = qemu_connect_canonical_uri(args->uri, err)) ||
+        !(ret->uri = reply_strdup(call, c->uri))) {
+        free(c->uri);
+        free(c);
+        return -1;
+    }
+    c->d = mv_call_daemon(call);
+    c->id = atomic_fetch_add(&qemu_conn_next_id, 1);
+    mv_call_set_conn_data(call, c, qemu_conn_free);
     return 0;
 }
 
@@ -108,14 +150,14 @@ int qemu_proc_connect_get_hostname(mv_call *call, const Modvirt__Empty *args,
 int qemu_proc_connect_get_uri(mv_call *call, const Modvirt__Empty *args,
                               Modvirt__StringRet *ret)
 {
-    const char *uri = mv_call_conn_data(call);
+    const qemu_conn *c = mv_call_conn_data(call);
 
-    if (!uri) {
+    if (!c) {
         mv_error_set(mv_call_error(call), VIR_ERR_INVALID_CONN, VIR_FROM_QEMU,
                      "virConnectGetURI");
         return -1;
     }
-    return (ret->value = reply_strdup(call, uri)) ? 0 : -1;
+    return (ret->value = reply_strdup(call, c->uri)) ? 0 : -1;
 }
 
 int qemu_proc_node_get_info(mv_call *call, const Modvirt__Empty *args,

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "common/conf.h"
 #include "common/daemon/driver.h"
 #include "common/error.h"
@@ -134,6 +135,8 @@ int qemu_handler_reply_domain(mv_call *call, qemu_domsnap *snap, Modvirt__Domain
 
 /* The canonical form of a URI this driver serves ("qemu:///system"), or NULL + err. */
 char *qemu_connect_canonical_uri(const char *uri, mv_error *err);
+/* The id of the call's connection (never reused; 0 before it was opened). */
+uint64_t qemu_connect_id(mv_call *call);
 
 /* ---- qemu_driver.c ------------------------------------------------------------------ */
 

@@ -8,7 +8,8 @@
 #include "virtqemud/qemu_process.h"
 
 #define QEMU_CREATE_FLAGS                                                                          \
-    (VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_BYPASS_CACHE | VIR_DOMAIN_START_FORCE_BOOT)
+    (VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_AUTODESTROY | VIR_DOMAIN_START_BYPASS_CACHE |        \
+     VIR_DOMAIN_START_FORCE_BOOT)
 #define QEMU_CREATE_XML_FLAGS (QEMU_CREATE_FLAGS | VIR_DOMAIN_START_VALIDATE)
 
 /* A job on the domain a call names: the object with its job held and its current
@@ -70,6 +71,21 @@ static int require_active(lc_job *j, mv_error *err)
 
 /* ---- start ----------------------------------------------------------------------------- */
 
+/* VIR_DOMAIN_START_AUTODESTROY: the guest just started goes when the calling connection
+ * closes; should that fail, so does the start (the guest is destroyed again). */
+static int start_autodestroy(mv_call *call, qemu_state *s, qemu_domobj *obj, unsigned int flags)
+{
+    mv_error *err = mv_call_error(call);
+    mv_error ignored = MV_ERROR_INIT;
+
+    if (!(flags & VIR_DOMAIN_START_AUTODESTROY) ||
+        qemu_process_set_autodestroy(s, obj, qemu_connect_id(call), err) == 0)
+        return 0;
+    qemu_process_destroy(s, obj, false, &ignored);
+    mv_error_clear(&ignored);
+    return -1;
+}
+
 int qemu_proc_domain_create(mv_call *call, const Modvirt__DomainFlagsArgs *args,
                             Modvirt__DomainRet *ret)
 {
@@ -85,7 +101,8 @@ int qemu_proc_domain_create(mv_call *call, const Modvirt__DomainFlagsArgs *args,
         goto cleanup;
     }
     if (qemu_process_start(j.s, j.obj, j.snap, qemu_domsnap_inactive_def(j.snap), args->flags,
-                           err) < 0)
+                           err) < 0 ||
+        start_autodestroy(call, j.s, j.obj, args->flags) < 0)
         goto cleanup;
     rc = qemu_handler_reply_domain(call, qemu_domobj_snapshot(j.obj), ret);
 
@@ -125,6 +142,8 @@ int qemu_proc_domain_create_xml(mv_call *call, const Modvirt__DomainDefineArgs *
     if (qemu_process_start(s, obj, old, def, args->flags & ~VIR_DOMAIN_START_VALIDATE, err) < 0)
         goto cleanup;
     started = true;
+    if (start_autodestroy(call, s, obj, args->flags) < 0)
+        goto cleanup;
     rc = qemu_handler_reply_domain(call, qemu_domobj_snapshot(obj), ret);
 
 cleanup:
@@ -155,8 +174,9 @@ int qemu_proc_domain_shutdown(mv_call *call, const Modvirt__DomainFlagsArgs *arg
         return -1;
     if (require_active(&j, err) < 0)
         goto cleanup;
-    /* Returns once the button is pressed, as libvirt does; the guest decides. */
-    rc = qemu_process_command(j.s, j.obj, "system_powerdown", NULL, NULL, err);
+    /* Returns once the button is pressed, as libvirt does; the guest decides. A reboot
+     * that was due is not any more (on_poweroff='restart' still makes it one). */
+    rc = qemu_process_powerdown(j.s, j.obj, false, err);
 
 cleanup:
     job_end(&j);
@@ -193,34 +213,57 @@ int qemu_proc_domain_destroy(mv_call *call, const Modvirt__DomainFlagsArgs *args
 
 /* ---- reboot and reset ------------------------------------------------------------------ */
 
-/* Reboot and reset both end in QMP system_reset: a reboot without a guest agent or a
- * -no-shutdown fake-reboot cycle is a reset of the machine (libvirt falls back the same
- * way); on_reboot='destroy' guests run with -no-reboot, so their reset ends them. */
-static int reset_job(mv_call *call, const Modvirt__DomainFlagsArgs *args, unsigned int allowed,
-                     const char *function, const char *job)
+/* An on_reboot action that ends the guest makes a reboot a shutdown (libvirt). */
+static bool reboot_ends(const mv_domain_def *def)
+{
+    return def->on_reboot &&
+           (strcmp(def->on_reboot, "destroy") == 0 || strcmp(def->on_reboot, "preserve") == 0);
+}
+
+/* libvirt's ACPI reboot: the power button, with a mark that turns the guest's power-off
+ * into a reset in place (QEMU runs with -no-shutdown). The call returns once the button
+ * is pressed; a guest that ignores it keeps running. No guest agent here: asking only
+ * for it fails as libvirt does without one; initctl, signal and paravirt modes are not
+ * the QEMU driver's. */
+int qemu_proc_domain_reboot(mv_call *call, const Modvirt__DomainFlagsArgs *args,
+                            Modvirt__Empty *ret)
 {
     mv_error *err = mv_call_error(call);
     lc_job j;
     int rc = -1;
 
-    if (qemu_check_flags(args->flags, allowed, function, err) < 0 ||
-        job_begin(call, args->dom, job, &j) < 0)
+    if (qemu_check_flags(args->flags,
+                         VIR_DOMAIN_REBOOT_ACPI_POWER_BTN | VIR_DOMAIN_REBOOT_GUEST_AGENT,
+                         "virDomainReboot", err) < 0 ||
+        job_begin(call, args->dom, "reboot", &j) < 0)
         return -1;
-    if (require_active(&j, err) == 0)
-        rc = qemu_process_command(j.s, j.obj, "system_reset", NULL, NULL, err);
+    if (require_active(&j, err) < 0)
+        goto cleanup;
+    if (args->flags == VIR_DOMAIN_REBOOT_GUEST_AGENT) {
+        mv_error_set(err, VIR_ERR_ARGUMENT_UNSUPPORTED, VIR_FROM_QEMU,
+                     "QEMU guest agent is not configured");
+        goto cleanup;
+    }
+    rc = qemu_process_powerdown(j.s, j.obj, !reboot_ends(j.snap->def), err);
+
+cleanup:
     job_end(&j);
     return rc;
 }
 
-int qemu_proc_domain_reboot(mv_call *call, const Modvirt__DomainFlagsArgs *args,
-                            Modvirt__Empty *ret)
-{
-    return reset_job(call, args, VIR_DOMAIN_REBOOT_ACPI_POWER_BTN, "virDomainReboot", "reboot");
-}
-
 int qemu_proc_domain_reset(mv_call *call, const Modvirt__DomainFlagsArgs *args, Modvirt__Empty *ret)
 {
-    return reset_job(call, args, 0, "virDomainReset", "reset");
+    mv_error *err = mv_call_error(call);
+    lc_job j;
+    int rc = -1;
+
+    if (qemu_check_flags(args->flags, 0, "virDomainReset", err) < 0 ||
+        job_begin(call, args->dom, "reset", &j) < 0)
+        return -1;
+    if (require_active(&j, err) == 0)
+        rc = qemu_process_reset(j.s, j.obj, err);
+    job_end(&j);
+    return rc;
 }
 
 /* ---- suspend and resume ---------------------------------------------------------------- */

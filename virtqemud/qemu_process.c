@@ -1,5 +1,5 @@
-/* qemu_process.c: the runs — one qemu_vm per running guest: start, death seen through a
- * pidfd and the monitor's EOF, stop with its reason, QMP events, destroy, commands. */
+/* qemu_process.c: the runs — one qemu_vm per running guest: start, stop with its reason,
+ * destroy, reboot and reset, commands. Events and deaths: qemu_process_events.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -148,305 +148,10 @@ static void remove_dir(const char *dir)
     rmdir(dir);
 }
 
-/* ---- the loop side: pidfd watcher, monitor callbacks ----------------------------------- */
-
-static void trigger_stop(qemu_vm *vm);
-
-static void on_poll_closed(uv_handle_t *h)
-{
-    qemu_vm *vm = h->data;
-
-    /* Under the lock: qemu_process_destroy_begin signals through it without a job. */
-    pthread_mutex_lock(&vm->lock);
-    close(vm->pidfd);
-    vm->pidfd = -1;
-    pthread_mutex_unlock(&vm->lock);
-    qemu_vm_unref(vm);
-}
-
-static void on_pidfd(uv_poll_t *p, int status, int events)
-{
-    qemu_vm *vm = p->data;
-
-    /* The process exited (the fd is readable, or polling it failed: treat as exit). */
-    uv_poll_stop(p);
-    trigger_stop(vm);
-}
-
-void qemu_vm_watch(void *arg)
-{
-    qemu_vm *vm = arg;
-
-    if (!vm->poll_started && vm->pidfd >= 0 &&
-        uv_poll_init(vm->runs->ml.loop, &vm->poll, vm->pidfd) == 0) {
-        vm->poll.data = qemu_vm_ref(vm);
-        vm->poll_started = true;
-        uv_unref((uv_handle_t *)&vm->poll);
-        if (uv_poll_start(&vm->poll, UV_READABLE, on_pidfd) < 0)
-            trigger_stop(vm);
-    }
-    qemu_vm_unref(vm);
-}
-
-void qemu_vm_unwatch(void *arg)
-{
-    qemu_vm *vm = arg;
-
-    if (vm->poll_started && !uv_is_closing((uv_handle_t *)&vm->poll))
-        uv_close((uv_handle_t *)&vm->poll, on_poll_closed);
-    qemu_vm_unref(vm);
-}
-
-/* Does nothing on the loop but drop the reference qemu_vm_post took. */
-static void keep_until_loop(void *arg)
-{
-    qemu_vm_unref(arg);
-}
-
-/* Posts fn(vm) with a reference fn drops; when the loop is stopping, fn does not run
- * and the reference is dropped here. */
-void qemu_vm_post(qemu_vm *vm, void (*fn)(void *))
-{
-    qemu_runs *runs = vm->runs;
-
-    qemu_vm_ref(vm);
-    if (runs->ml.post(runs->ml.ctx, fn, vm) < 0)
-        qemu_vm_unref(vm);
-}
-
-typedef struct daemon_post {
-    void (*fn)(void *);
-    void *arg;
-} daemon_post;
-
-static void run_daemon_post(mv_daemon *d, void *opaque)
-{
-    daemon_post *p = opaque;
-
-    p->fn(p->arg);
-    free(p);
-}
-
-int qemu_post_to_daemon(void *ctx, void (*fn)(void *), void *arg)
-{
-    daemon_post *p = malloc(sizeof(*p));
-
-    if (!p)
-        return -1;
-    p->fn = fn;
-    p->arg = arg;
-    if (mv_daemon_post(ctx, run_daemon_post, p) < 0) {
-        free(p);
-        return -1;
-    }
-    return 0;
-}
-
-/* ---- async work that needs the domain's job: a thread each ----------------------------- */
-
-typedef enum vm_work { WORK_STOP, WORK_SYNC, WORK_PANIC, WORK_ATTACH } vm_work;
-
-typedef struct work_arg {
-    qemu_vm *vm;
-    vm_work what;
-} work_arg;
-
-static void sync_state(qemu_vm *vm);
-static void handle_panic(qemu_vm *vm);
-
-/* on_poweroff='restart' (or rename-restart): a guest that powered off boots again, as
- * libvirt does. Persistent domains only: a transient one is gone once stopped. Caller
- * holds the job. */
-static void restart_after_poweroff(qemu_vm *vm)
-{
-    qemu_state *s = vm->runs->s;
-    qemu_domsnap *snap = qemu_domobj_snapshot(vm->obj);
-    const char *action;
-    mv_error err = MV_ERROR_INIT;
-
-    if (!snap || qemu_domsnap_is_active(snap) || !snap->persistent)
-        goto cleanup;
-    action = snap->def->on_poweroff ? snap->def->on_poweroff : "destroy";
-    if (strcmp(action, "restart") != 0 && strcmp(action, "rename-restart") != 0)
-        goto cleanup;
-    if (qemu_process_start(s, vm->obj, snap, qemu_domsnap_inactive_def(snap), 0, &err) < 0)
-        MV_ERROR("domain '%s': cannot restart after poweroff: %s", vm->name, err.message);
-
-cleanup:
-    mv_error_clear(&err);
-    qemu_domsnap_unref(snap);
-}
-
-/* Re-attach's monitor half, under the job: a hung monitor delays only this domain's
- * jobs, never the daemon's start or other guests. Then QEMU's word on the state. */
-static void attach_monitor(qemu_vm *vm)
-{
-    mv_error err = MV_ERROR_INIT;
-
-    if (!(vm->mon = qemu_mon_open(&vm->runs->ml, vm->mon_path, QEMU_REATTACH_MS, qemu_vm_alive, vm,
-                                  &qemu_vm_mon_callbacks, vm, &err))) {
-        /* Still listed and watched: destroy works through the pidfd. */
-        MV_ERROR("domain '%s': cannot re-attach to its monitor: %s", vm->name, err.message);
-        mv_error_clear(&err);
-        return;
-    }
-    MV_DEBUG("domain '%s': monitor re-attached", vm->name);
-    sync_state(vm);
-}
-
-static void *work_main(void *opaque)
-{
-    work_arg *w = opaque;
-    qemu_vm *vm = w->vm;
-    mv_error err = MV_ERROR_INIT;
-    qemu_vm *cur;
-
-    /* Jobs on this domain may be long (a start waiting for its monitor); keep waiting
-     * while the domain exists. */
-    while (qemu_domobj_begin_job(vm->obj, "event", QEMU_JOB_WAIT_MS, &err) < 0) {
-        bool gone = err.code == VIR_ERR_NO_DOMAIN;
-        mv_error_clear(&err);
-        if (gone)
-            goto cleanup;
-    }
-    /* Only if this run is still the domain's (a destroy may have finished it). */
-    if ((cur = qemu_runs_find(vm->runs, vm->uuid)) == vm) {
-        if (w->what == WORK_STOP && vm->destroying) {
-            qemu_pidfd_wait(vm->pidfd, QEMU_KILL_TERM_MS);
-            qemu_vm_stop(vm, VIR_DOMAIN_SHUTOFF_DESTROYED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
-        } else if (w->what == WORK_STOP) {
-            /* The monitor's EOF comes a moment before the exit; a qemu that closed its
-             * monitor and lingers is of no use to anyone. */
-            if (!qemu_pidfd_wait(vm->pidfd, 2000)) {
-                MV_WARN("domain '%s': monitor lost but qemu %d still runs; killing it", vm->name,
-                        (int)vm->pid);
-                qemu_pidfd_kill(vm->pidfd, SIGKILL);
-                qemu_pidfd_wait(vm->pidfd, QEMU_KILL_KILL_MS);
-            }
-            qemu_vm_stop(
-                vm, vm->guest_shutdown ? VIR_DOMAIN_SHUTOFF_SHUTDOWN : VIR_DOMAIN_SHUTOFF_CRASHED,
-                vm->guest_shutdown ? VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN
-                                   : VIR_DOMAIN_EVENT_STOPPED_CRASHED);
-            if (vm->guest_shutdown)
-                restart_after_poweroff(vm);
-        } else if (w->what == WORK_SYNC) {
-            sync_state(vm);
-        } else if (w->what == WORK_ATTACH) {
-            attach_monitor(vm);
-        } else {
-            handle_panic(vm);
-        }
-    }
-    qemu_vm_unref(cur);
-    qemu_domobj_end_job(vm->obj);
-cleanup:
-    pthread_mutex_lock(&vm->runs->lock);
-    if (--vm->runs->workers == 0)
-        pthread_cond_broadcast(&vm->runs->idle);
-    pthread_mutex_unlock(&vm->runs->lock);
-    qemu_vm_unref(vm);
-    free(w);
-    return NULL;
-}
-
-static void start_work(qemu_vm *vm, vm_work what)
-{
-    work_arg *w = malloc(sizeof(*w));
-    pthread_attr_t attr;
-    pthread_t t;
-
-    if (!w) {
-        MV_ERROR("cannot handle an event of domain '%s': out of memory", vm->name);
-        return;
-    }
-    w->vm = qemu_vm_ref(vm);
-    w->what = what;
-    pthread_mutex_lock(&vm->runs->lock);
-    vm->runs->workers++;
-    pthread_mutex_unlock(&vm->runs->lock);
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&t, &attr, work_main, w) != 0) {
-        MV_ERROR("cannot handle an event of domain '%s': no thread", vm->name);
-        pthread_mutex_lock(&vm->runs->lock);
-        vm->runs->workers--;
-        pthread_mutex_unlock(&vm->runs->lock);
-        qemu_vm_unref(vm);
-        free(w);
-    }
-    pthread_attr_destroy(&attr);
-}
-
-void qemu_vm_attach_later(qemu_vm *vm)
-{
-    start_work(vm, WORK_ATTACH);
-}
-
-/* The process is gone (pidfd) or its monitor is (EOF): shut the domain off, once. */
-static void trigger_stop(qemu_vm *vm)
-{
-    bool first;
-
-    pthread_mutex_lock(&vm->lock);
-    first = !vm->death_seen;
-    vm->death_seen = true;
-    pthread_mutex_unlock(&vm->lock);
-    if (first)
-        start_work(vm, WORK_STOP);
-}
-
-static void on_mon_event(qemu_mon *mon, const char *name, json_object *data, void *opaque)
-{
-    qemu_vm *vm = opaque;
-    qemu_domsnap *snap;
-    json_object *guest = NULL;
-
-    MV_DEBUG("domain '%s': QMP event %s", vm->name, name);
-    if (strcmp(name, "SHUTDOWN") == 0) {
-        bool by_guest = data && json_object_object_get_ex(data, "guest", &guest) &&
-                        json_object_get_boolean(guest),
-             ours;
-        pthread_mutex_lock(&vm->lock);
-        /* A destroy's SIGTERM also makes QEMU say SHUTDOWN: that stop is ours. */
-        ours = vm->death_seen || vm->destroying;
-        if (!ours)
-            vm->guest_shutdown = true;
-        pthread_mutex_unlock(&vm->lock);
-        if (!ours && (snap = qemu_domobj_snapshot(vm->obj))) {
-            qemu_process_emit(vm->runs->s, snap->def, vm->id, VIR_DOMAIN_EVENT_SHUTDOWN,
-                              by_guest ? VIR_DOMAIN_EVENT_SHUTDOWN_GUEST
-                                       : VIR_DOMAIN_EVENT_SHUTDOWN_FINISHED);
-            qemu_domsnap_unref(snap);
-        }
-        /* QEMU exits by itself after SHUTDOWN (we never pass -no-shutdown); the pidfd
-         * then reports the stop. */
-    } else if (strcmp(name, "STOP") == 0 || strcmp(name, "RESUME") == 0) {
-        start_work(vm, WORK_SYNC);
-    } else if (strcmp(name, "GUEST_PANICKED") == 0) {
-        start_work(vm, WORK_PANIC);
-    }
-}
-
-static void on_mon_eof(qemu_mon *mon, const mv_error *why, void *opaque)
-{
-    qemu_vm *vm = opaque;
-
-    MV_DEBUG("domain '%s': %s", vm->name, why->message);
-    trigger_stop(vm);
-}
-
-const qemu_mon_callbacks qemu_vm_mon_callbacks = {on_mon_event, on_mon_eof};
-
-bool qemu_vm_alive(void *opaque)
-{
-    qemu_vm *vm = opaque;
-
-    return qemu_pidfd_alive(vm->pidfd);
-}
 
 /* ---- publishing ------------------------------------------------------------------------ */
 
-static int write_status(qemu_vm *vm, const qemu_domsnap *snap, mv_error *err)
+int qemu_vm_write_status(qemu_vm *vm, const qemu_domsnap *snap, mv_error *err)
 {
     qemu_status st = {
         .pid = vm->pid,
@@ -455,9 +160,13 @@ static int write_status(qemu_vm *vm, const qemu_domsnap *snap, mv_error *err)
         .state = snap->state,
         .reason = snap->reason,
         .persistent = snap->persistent,
-        .guest_shutdown = vm->guest_shutdown,
         .def = snap->def,
     };
+
+    pthread_mutex_lock(&vm->lock);
+    st.guest_shutdown = vm->guest_shutdown;
+    st.fake_reboot = vm->fake_reboot;
+    pthread_mutex_unlock(&vm->lock);
 
     qemu_proc_stat(vm->pid, NULL, &st.start_ticks);
     return qemu_status_write(vm->status_path, &st, err);
@@ -478,7 +187,7 @@ int qemu_process_set_state(qemu_state *s, qemu_domobj *obj, int state, int reaso
     snap->state = state;
     snap->reason = reason;
     /* The file follows; a failure to write it only costs a restart the new state. */
-    if (write_status(vm, snap, err) < 0) {
+    if (qemu_vm_write_status(vm, snap, err) < 0) {
         MV_WARN("domain '%s': %s", vm->name, err->message);
         mv_error_clear(err);
     }
@@ -514,7 +223,7 @@ void qemu_vm_stop(qemu_vm *vm, int reason, int detail)
     qemu_vm_post(vm, qemu_vm_unwatch);
     /* A monitor callback may be running on the loop right now: the run stays alive
      * until the loop has passed this point. */
-    qemu_vm_post(vm, keep_until_loop);
+    qemu_vm_post(vm, qemu_vm_keep_until_loop);
     for (size_t i = 0; i < vm->nports; i++)
         qemu_ports_release(runs->ports, vm->ports[i]);
     vm->nports = 0;
@@ -561,44 +270,7 @@ void qemu_vm_stop(qemu_vm *vm, int reason, int detail)
     qemu_vm_unref(vm); /* the list's */
 }
 
-/* After STOP/RESUME events: publish what QEMU says, when it differs (pauses we did not
- * ask for: I/O errors, the watchdog; or a resume by someone else). */
-static void sync_state(qemu_vm *vm)
-{
-    qemu_state *s = vm->runs->s;
-    qemu_domsnap *snap = qemu_domobj_snapshot(vm->obj);
-    json_object *reply = NULL, *running = NULL;
-    mv_error err = MV_ERROR_INIT;
-    bool is_running;
-
-    if (!snap || !vm->mon ||
-        qemu_mon_command(vm->mon, "query-status", NULL, QEMU_MONITOR_COMMAND_MS, &reply, &err) <
-            0 ||
-        !json_object_object_get_ex(reply, "running", &running))
-        goto cleanup;
-    is_running = json_object_get_boolean(running);
-    if (is_running && snap->state == VIR_DOMAIN_PAUSED) {
-        if (qemu_process_set_state(s, vm->obj, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_UNPAUSED,
-                                   &err) == 0)
-            qemu_process_emit(s, snap->def, vm->id, VIR_DOMAIN_EVENT_RESUMED,
-                              VIR_DOMAIN_EVENT_RESUMED_UNPAUSED);
-    } else if (!is_running && snap->state == VIR_DOMAIN_RUNNING && !vm->guest_shutdown) {
-        if (qemu_process_set_state(s, vm->obj, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_UNKNOWN,
-                                   &err) == 0)
-            qemu_process_emit(s, snap->def, vm->id, VIR_DOMAIN_EVENT_SUSPENDED,
-                              VIR_DOMAIN_EVENT_SUSPENDED_PAUSED);
-    }
-
-cleanup:
-    if (mv_error_is_set(&err))
-        MV_DEBUG("domain '%s': state not synced: %s", vm->name, err.message);
-    mv_error_clear(&err);
-    json_object_put(reply);
-    qemu_domsnap_unref(snap);
-}
-
-/* Waits for the process to end: SIGTERM, then SIGKILL unless graceful. */
-static int kill_vm(qemu_vm *vm, bool graceful, mv_error *err)
+int qemu_vm_kill(qemu_vm *vm, bool graceful, mv_error *err)
 {
     if (qemu_pidfd_kill(vm->pidfd, SIGTERM) < 0 && errno != ESRCH) {
         mv_error_set_errno(err, errno, VIR_FROM_QEMU, "failed to kill qemu process %d",
@@ -619,37 +291,6 @@ static int kill_vm(qemu_vm *vm, bool graceful, mv_error *err)
     mv_error_set(err, VIR_ERR_SYSTEM_ERROR, VIR_FROM_QEMU,
                  "failed to terminate process %d with SIGKILL", (int)vm->pid);
     return -1;
-}
-
-/* GUEST_PANICKED: on_crash says what happens (libvirt's default: destroy). */
-static void handle_panic(qemu_vm *vm)
-{
-    qemu_state *s = vm->runs->s;
-    qemu_domsnap *snap = qemu_domobj_snapshot(vm->obj);
-    const char *action = snap && snap->def->on_crash ? snap->def->on_crash : "destroy";
-    mv_error err = MV_ERROR_INIT;
-
-    if (!snap)
-        return;
-    qemu_process_emit(s, snap->def, vm->id, VIR_DOMAIN_EVENT_CRASHED,
-                      VIR_DOMAIN_EVENT_CRASHED_PANICKED);
-    if (strcmp(action, "preserve") == 0 || strcmp(action, "coredump-preserve") == 0) {
-        qemu_process_set_state(s, vm->obj, VIR_DOMAIN_CRASHED, VIR_DOMAIN_CRASHED_PANICKED, &err);
-    } else if (strcmp(action, "restart") == 0 || strcmp(action, "coredump-restart") == 0) {
-        if (qemu_mon_command(vm->mon, "system_reset", NULL, QEMU_MONITOR_COMMAND_MS, NULL, &err) ==
-            0)
-            qemu_mon_command(vm->mon, "cont", NULL, QEMU_MONITOR_COMMAND_MS, NULL, &err);
-    } else {
-        pthread_mutex_lock(&vm->lock);
-        vm->death_seen = true; /* this stop is ours */
-        pthread_mutex_unlock(&vm->lock);
-        if (kill_vm(vm, false, &err) == 0)
-            qemu_vm_stop(vm, VIR_DOMAIN_SHUTOFF_CRASHED, VIR_DOMAIN_EVENT_STOPPED_CRASHED);
-    }
-    if (mv_error_is_set(&err))
-        MV_ERROR("domain '%s' panicked: %s", vm->name, err.message);
-    mv_error_clear(&err);
-    qemu_domsnap_unref(snap);
 }
 
 /* ---- start ----------------------------------------------------------------------------- */
@@ -874,7 +515,7 @@ int qemu_process_start(qemu_state *s, qemu_domobj *obj, const qemu_domsnap *old,
     if (old && old->persistent && def != old->def &&
         !(snap->newdef = mv_domain_def_copy(old->def, err)))
         goto cleanup;
-    if (write_status(vm, snap, err) < 0)
+    if (qemu_vm_write_status(vm, snap, err) < 0)
         goto cleanup;
     qemu_domlist_publish(s->doms, obj, qemu_domsnap_ref(snap));
     MV_INFO("domain '%s' started: id %d, pid %d", def->name, id, (int)vm->pid);
@@ -898,7 +539,7 @@ cleanup:
         }
         qemu_mon_close(vm->mon, false);
         vm->mon = NULL;
-        qemu_vm_post(vm, keep_until_loop);
+        qemu_vm_post(vm, qemu_vm_keep_until_loop);
         if (registered && runs_remove(runs, vm)) {
             qemu_vm_post(vm, qemu_vm_unwatch);
             qemu_vm_unref(vm);
@@ -965,7 +606,7 @@ int qemu_process_destroy(qemu_state *s, qemu_domobj *obj, bool graceful, mv_erro
     pthread_mutex_lock(&vm->lock);
     vm->death_seen = true; /* this stop is ours, with our reason */
     pthread_mutex_unlock(&vm->lock);
-    if (kill_vm(vm, graceful, err) == 0) {
+    if (qemu_vm_kill(vm, graceful, err) == 0) {
         qemu_vm_stop(vm, VIR_DOMAIN_SHUTOFF_DESTROYED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
         ret = 0;
     }
@@ -999,4 +640,110 @@ int qemu_process_command(qemu_state *s, qemu_domobj *obj, const char *cmd, json_
         ret = qemu_mon_command(vm->mon, cmd, args, QEMU_MONITOR_COMMAND_MS, reply, err);
     qemu_vm_unref(vm);
     return ret;
+}
+
+/* ---- reboot, reset, auto-destroy --------------------------------------------------------- */
+
+int qemu_process_powerdown(qemu_state *s, qemu_domobj *obj, bool reboot, mv_error *err)
+{
+    qemu_vm *vm = running_vm(s, obj, err);
+    qemu_domsnap *snap = NULL;
+    bool was;
+    int ret = -1;
+
+    if (!vm)
+        return -1;
+    if (!vm->mon) {
+        mv_error_set(err, VIR_ERR_OPERATION_FAILED, VIR_FROM_QEMU,
+                     "QEMU monitor of domain '%s' is not connected", vm->name);
+        goto cleanup;
+    }
+    pthread_mutex_lock(&vm->lock);
+    was = vm->fake_reboot;
+    vm->fake_reboot = reboot;
+    pthread_mutex_unlock(&vm->lock);
+    /* On disk before the button: a daemon restarted in between still reboots the guest. */
+    if (was != reboot && (snap = qemu_domobj_snapshot(obj)) &&
+        qemu_vm_write_status(vm, snap, err) < 0)
+        goto undo;
+    if (qemu_mon_command(vm->mon, "system_powerdown", NULL, QEMU_MONITOR_COMMAND_MS, NULL, err) ==
+        0) {
+        ret = 0;
+        goto cleanup;
+    }
+
+undo:
+    pthread_mutex_lock(&vm->lock);
+    vm->fake_reboot = was;
+    pthread_mutex_unlock(&vm->lock);
+
+cleanup:
+    qemu_domsnap_unref(snap);
+    qemu_vm_unref(vm);
+    return ret;
+}
+
+int qemu_process_reset(qemu_state *s, qemu_domobj *obj, mv_error *err)
+{
+    qemu_vm *vm = running_vm(s, obj, err);
+    int ret;
+
+    if (!vm)
+        return -1;
+    ret = qemu_process_command(s, obj, "system_reset", NULL, NULL, err);
+    /* The machine restarted: a reboot asked for before is done (libvirt). */
+    pthread_mutex_lock(&vm->lock);
+    vm->fake_reboot = false;
+    pthread_mutex_unlock(&vm->lock);
+    qemu_vm_unref(vm);
+    return ret;
+}
+
+int qemu_process_set_autodestroy(qemu_state *s, qemu_domobj *obj, uint64_t conn, mv_error *err)
+{
+    qemu_vm *vm = running_vm(s, obj, err);
+
+    if (!vm)
+        return -1;
+    pthread_mutex_lock(&vm->lock);
+    vm->autodestroy = conn;
+    pthread_mutex_unlock(&vm->lock);
+    qemu_vm_unref(vm);
+    return 0;
+}
+
+void qemu_process_conn_closed(qemu_state *s, uint64_t conn)
+{
+    qemu_runs *runs = runs_of(s);
+    qemu_vm **doomed = NULL;
+    size_t n = 0, cap = 0;
+
+    if (!runs || conn == 0)
+        return;
+    pthread_mutex_lock(&runs->lock);
+    for (qemu_vm *vm = runs->vms; vm; vm = vm->next) {
+        size_t want = cap ? 2 * cap : 4;
+        qemu_vm **more;
+
+        pthread_mutex_lock(&vm->lock);
+        if (vm->autodestroy == conn && n == cap &&
+            (more = realloc(doomed, want * sizeof(*more)))) {
+            doomed = more;
+            cap = want;
+        }
+        if (vm->autodestroy == conn && n < cap) {
+            vm->autodestroy = 0;
+            doomed[n++] = vm;
+        }
+        pthread_mutex_unlock(&vm->lock);
+        if (n && doomed[n - 1] == vm)
+            qemu_vm_ref(vm);
+    }
+    pthread_mutex_unlock(&runs->lock);
+    /* A thread each: this runs on the loop, and a destroy waits for the process. */
+    for (size_t i = 0; i < n; i++) {
+        qemu_vm_start_work(doomed[i], QEMU_WORK_AUTODESTROY);
+        qemu_vm_unref(doomed[i]);
+    }
+    free(doomed);
 }

@@ -5,19 +5,24 @@
  *                         + setsid, stdio to the log, a clean environment; pidfds;
  *                         /proc/<pid>/stat; the live status file
  *   qemu_process.c        the runs: start (argv from qemu_command.h, -S, QMP, cont),
- *                         death seen through a pidfd and the monitor's EOF, stop with its
- *                         reason, re-attach after a daemon restart, autostart
+ *                         stop with its reason, destroy, reboot, reset, auto-destroy
+ *   qemu_process_events.c QMP events and deaths (pidfd, monitor EOF): a guest's power-off
+ *                         ends QEMU (it runs with -no-shutdown) or, when a reboot is due,
+ *                         resets it in place (libvirt's fake reboot); pauses, panics
+ *   qemu_process_attach.c re-attach after a daemon restart, autostart
  *   qemu_lifecycle.c      the jobs and handlers: create, create XML, shutdown, destroy,
  *                         reboot, reset, suspend, resume
  *
  * Files, in <run_dir>/qemu/: NAME.xml (live status: <domstatus> with pid, id, start
- * time, monitor path, state, and the live <domain>; written atomically), NAME.pid,
+ * time, monitor path, state, whether the guest powered off or a reboot is due, and the
+ * live <domain>; written atomically), NAME.pid,
  * NAME.monitor (the QMP socket), domain-ID/ (the guest's other sockets); `autostarted`
  * once autostart ran since the host booted. The log is <log_dir>/qemu/NAME.log. */
 #ifndef QEMU_PROCESS_H
 #define QEMU_PROCESS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "common/domain/domain_conf.h"
 #include "common/error.h"
@@ -62,6 +67,7 @@ typedef struct qemu_status {
     int state, reason; /* virDomainState and its reason */
     bool persistent;
     bool guest_shutdown; /* the guest powered off (a death now is a shutdown) */
+    bool fake_reboot;    /* virDomainReboot pressed the button: its power-off is a reboot */
     mv_domain_def *def;  /* the live definition (runtime values included) */
 } qemu_status;
 
@@ -114,6 +120,21 @@ int qemu_process_command(struct qemu_state *s, struct qemu_domobj *obj, const ch
 /* Publishes obj's running guest in a new state (and rewrites its live status). */
 int qemu_process_set_state(struct qemu_state *s, struct qemu_domobj *obj, int state, int reason,
                            mv_error *err);
+/* Presses the ACPI power button. reboot: libvirt's fake reboot — the guest's power-off
+ * that follows resets it in place (recorded in the live status first, so a daemon
+ * restarted in between still does); otherwise a reboot due is cancelled. */
+int qemu_process_powerdown(struct qemu_state *s, struct qemu_domobj *obj, bool reboot,
+                           mv_error *err);
+/* QMP system_reset; cancels a reboot that was due. */
+int qemu_process_reset(struct qemu_state *s, struct qemu_domobj *obj, mv_error *err);
+/* VIR_DOMAIN_START_AUTODESTROY: the guest is destroyed when connection conn (an id from
+ * qemu_connect.c) closes. Kept in memory only, as libvirt does: a restarted daemon
+ * forgets it. */
+int qemu_process_set_autodestroy(struct qemu_state *s, struct qemu_domobj *obj, uint64_t conn,
+                                 mv_error *err);
+/* Connection conn closed (loop thread): destroys, on threads of their own, the guests it
+ * started with VIR_DOMAIN_START_AUTODESTROY. */
+void qemu_process_conn_closed(struct qemu_state *s, uint64_t conn);
 /* Emits a lifecycle event about obj (no-op outside a daemon). */
 void qemu_process_emit(struct qemu_state *s, const mv_domain_def *def, int id, int event,
                        int detail);

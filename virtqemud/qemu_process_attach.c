@@ -48,6 +48,7 @@ static void reattach_one(qemu_runs *runs, const char *name, const char *path)
     }
     vm->pid = st.pid;
     vm->guest_shutdown = st.guest_shutdown;
+    vm->fake_reboot = st.fake_reboot;
     /* Same pid and same start time, or it is another process that reused the pid. */
     if ((vm->pidfd = qemu_pidfd_open(st.pid, NULL)) >= 0 &&
         qemu_proc_stat(st.pid, NULL, &ticks) == 0 && ticks == st.start_ticks &&

@@ -1,15 +1,18 @@
-/* qemu_process_internal.h: what qemu_process.c (start, stop, events) and
- * qemu_process_attach.c (re-attach, autostart, open/close) share — a run and the runs.
- * Nothing outside those two files includes it; the interface is qemu_process.h.
+/* qemu_process_internal.h: what qemu_process.c (start, stop, destroy),
+ * qemu_process_events.c (QMP events, the pidfd, work threads) and qemu_process_attach.c
+ * (re-attach, autostart, open/close) share — a run and the runs. Nothing outside those
+ * files includes it; the interface is qemu_process.h.
  *
  * Locking: runs->lock guards the list and the worker count; vm->lock guards refs and the
- * flags the loop and workers both touch (death_seen, guest_shutdown, destroying, pidfd's
- * closing). Everything else of a run is used under its domain's job, or on the loop. */
+ * flags the loop and workers both touch (death_seen, guest_shutdown, destroying,
+ * fake_reboot, paused_shutdown, autodestroy, pidfd's closing). Everything else of a run is
+ * used under its domain's job, or on the loop. */
 #ifndef QEMU_PROCESS_INTERNAL_H
 #define QEMU_PROCESS_INTERNAL_H
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <uv.h>
 #include "virtqemud/qemu_command.h"
@@ -57,6 +60,9 @@ struct qemu_vm {
     bool death_seen;     /* a stop was triggered (pidfd or EOF) */
     bool guest_shutdown; /* SHUTDOWN seen: a death now is a shutdown */
     bool destroying;     /* a destroy sent SIGTERM: a death now is destroyed */
+    bool fake_reboot;     /* virDomainReboot pressed the button: the next SHUTDOWN resets */
+    bool paused_shutdown; /* SHUTDOWN seen, a reset on its way: QEMU's STOP is no pause */
+    uint64_t autodestroy; /* the connection whose close destroys the guest; 0: none */
     int *ports;          /* display ports to give back at stop */
     size_t nports;
     mv_domain_def *boot_def; /* the definition it started from (persistent ones) */
@@ -79,10 +85,34 @@ void qemu_vm_unwatch(void *vm);
 /* qemu_mon_loop.post for a daemon (ctx is the mv_daemon). */
 int qemu_post_to_daemon(void *ctx, void (*fn)(void *), void *arg);
 
+/* Does nothing on the loop but drop the reference qemu_vm_post took: keeps a run alive
+ * until the loop has passed the point where a monitor callback may use it. */
+void qemu_vm_keep_until_loop(void *vm);
+
 /* Shuts the run off with a reason (caller holds the domain's job); a run no longer
  * registered is left alone. */
 void qemu_vm_stop(qemu_vm *vm, int reason, int detail);
+/* Waits for the process to end: SIGTERM, then SIGKILL unless graceful (caller holds the
+ * job). */
+int qemu_vm_kill(qemu_vm *vm, bool graceful, mv_error *err);
+/* Rewrites the live status file from snap and the run's flags. */
+int qemu_vm_write_status(qemu_vm *vm, const qemu_domsnap *snap, mv_error *err);
 
+/* ---- qemu_process_events.c ---- */
+
+/* What a run's thread does. All but POWEROFF first take the domain's job and act only
+ * while the run is still the domain's. */
+typedef enum qemu_vm_work {
+    QEMU_WORK_STOP,        /* the process or its monitor is gone: shut off */
+    QEMU_WORK_SYNC,        /* STOP/RESUME: publish what QEMU says */
+    QEMU_WORK_PANIC,       /* GUEST_PANICKED: on_crash */
+    QEMU_WORK_ATTACH,      /* re-attach's monitor, then QEMU's word on the state */
+    QEMU_WORK_FAKE_REBOOT, /* SHUTDOWN while a reboot is due: system_reset + cont */
+    QEMU_WORK_POWEROFF,    /* SHUTDOWN: end the process (no job: SIGTERM, then SIGKILL) */
+    QEMU_WORK_AUTODESTROY, /* the connection that started it closed: destroy */
+} qemu_vm_work;
+
+void qemu_vm_start_work(qemu_vm *vm, qemu_vm_work what);
 /* Connects vm's monitor (vm->mon_path) on a thread that takes the domain's job. */
 void qemu_vm_attach_later(qemu_vm *vm);
 

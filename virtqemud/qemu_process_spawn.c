@@ -230,9 +230,11 @@ int qemu_status_write(const char *path, const qemu_status *st, mv_error *err)
         goto nomem;
     if (asprintf(&text,
                  "<domstatus state='%d' reason='%d' pid='%d' id='%d' starttime='%llu' "
-                 "persistent='%s' guestshutdown='%s'>\n  <monitor path='%s'/>\n%s</domstatus>\n",
+                 "persistent='%s' guestshutdown='%s' fakereboot='%s'>\n  <monitor path='%s'/>\n%s"
+                 "</domstatus>\n",
                  st->state, st->reason, (int)st->pid, st->id, st->start_ticks,
-                 st->persistent ? "yes" : "no", st->guest_shutdown ? "yes" : "no", mon, dom) < 0) {
+                 st->persistent ? "yes" : "no", st->guest_shutdown ? "yes" : "no",
+                 st->fake_reboot ? "yes" : "no", mon, dom) < 0) {
         text = NULL;
         goto nomem;
     }
@@ -308,6 +310,7 @@ int qemu_status_read(const char *path, qemu_status *st, mv_error *err)
     st->start_ticks = (unsigned long long)attr_num(root, "starttime", &ok);
     st->persistent = attr_yes(root, "persistent");
     st->guest_shutdown = attr_yes(root, "guestshutdown");
+    st->fake_reboot = attr_yes(root, "fakereboot");
     if (!ok || !dom || !mon || !(mpath = xmlGetProp(mon, (const xmlChar *)"path")) ||
         st->pid <= 0 || st->id <= 0)
         goto bad;

@@ -122,6 +122,11 @@ const mv_driver *mv_daemon_driver(const mv_daemon *d)
     return d->driver;
 }
 
+bool mv_daemon_stopping(const mv_daemon *d)
+{
+    return d->stopping;
+}
+
 void *mv_daemon_driver_data(const mv_daemon *d)
 {
     return d->driver_data;

@@ -27,6 +27,10 @@ int mv_daemon_main(int argc, char **argv, const mv_driver *driver);
  * stopping: fn will not run and the caller keeps ownership of opaque. */
 int mv_daemon_post(mv_daemon *d, void (*fn)(mv_daemon *d, void *opaque), void *opaque);
 
+/* True once a stop (signal or idle exit) began: connections closing now are closed by
+ * the daemon, not by their clients. Loop thread. */
+bool mv_daemon_stopping(const mv_daemon *d);
+
 /* The daemon's event loop, for watchers the driver adds itself (a pidfd per guest, a
  * monitor socket). Use it from the loop thread only (in init, LOOP handlers, or posted
  * functions). Watchers that live as long as the driver must be uv_unref()'d: a stop
