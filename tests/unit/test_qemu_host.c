@@ -98,100 +98,98 @@ static int nodeinfo(qemu_nodeinfo *info, mv_error *err)
     return qemu_host_nodeinfo(sys, proc, info, err);
 }
 
-/* Two sockets, one core each, two threads per core, one NUMA node. */
-static void test_nodeinfo_two_sockets(void **state)
+/* A fake host (up to four CPUs, fake_proc()'s memory and clock) and what nodeinfo must
+ * report of it. */
+typedef struct topology {
+    const char *present, *online;
+    unsigned ncpus;
+    struct {
+        unsigned socket, core;
+        const char *siblings;
+    } cpu[4];
+    const char *node_dirs[5]; /* "node0/cpu0", ...; NULL-terminated (none: one node) */
+    struct {
+        unsigned cpus, nodes, sockets, cores, threads;
+    } want;
+} topology;
+
+static void check_topology(const topology *t)
 {
     qemu_nodeinfo info;
     mv_error err = MV_ERROR_INIT;
 
     fake_proc();
-    write_file("sys/cpu/present", "0-3\n", 0644);
-    write_file("sys/cpu/online", "0-3\n", 0644);
-    fake_cpu(0, 0, 0, "3\n");
-    fake_cpu(1, 0, 0, "3\n");
-    fake_cpu(2, 1, 0, "c\n");
-    fake_cpu(3, 1, 0, "c\n");
-    for (int i = 0; i < 4; i++) {
+    write_file("sys/cpu/present", t->present, 0644);
+    write_file("sys/cpu/online", t->online, 0644);
+    for (unsigned i = 0; i < t->ncpus; i++)
+        fake_cpu(i, t->cpu[i].socket, t->cpu[i].core, t->cpu[i].siblings);
+    for (size_t i = 0; t->node_dirs[i]; i++) {
         char rel[64];
-        snprintf(rel, sizeof(rel), "sys/node/node0/cpu%d", i);
+        snprintf(rel, sizeof(rel), "sys/node/%s", t->node_dirs[i]);
         make_dir(rel);
     }
     assert_int_equal(nodeinfo(&info, &err), 0);
     assert_int_equal(info.memory, 2048000);
     assert_int_equal(info.mhz, 2400); /* the last "cpu MHz" line, as libvirt */
-    assert_int_equal(info.cpus, 4);
-    assert_int_equal(info.nodes, 1);
-    assert_int_equal(info.sockets, 2);
-    assert_int_equal(info.cores, 1);
-    assert_int_equal(info.threads, 2);
     assert_true(strlen(info.model) > 0);
+    assert_int_equal(info.cpus, t->want.cpus);
+    assert_int_equal(info.nodes, t->want.nodes);
+    assert_int_equal(info.sockets, t->want.sockets);
+    assert_int_equal(info.cores, t->want.cores);
+    assert_int_equal(info.threads, t->want.threads);
 }
+
+/* Two sockets, one core each, two threads per core, one NUMA node. */
+static const topology two_sockets = {
+    .present = "0-3\n",
+    .online = "0-3\n",
+    .ncpus = 4,
+    .cpu = {{0, 0, "3\n"}, {0, 0, "3\n"}, {1, 0, "c\n"}, {1, 0, "c\n"}},
+    .node_dirs = {"node0/cpu0", "node0/cpu1", "node0/cpu2", "node0/cpu3", NULL},
+    .want = {4, 1, 2, 1, 2}, /* cpus, nodes, sockets, cores, threads */
+};
 
 /* An offline CPU is not counted, but counts against the topology: three online cores
- * plus one offline do not multiply out, so libvirt (and we) report it flat. */
-static void test_nodeinfo_offline_cpu(void **state)
-{
-    qemu_nodeinfo info;
-
-    fake_proc();
-    write_file("sys/cpu/present", "0-3\n", 0644);
-    write_file("sys/cpu/online", "0-2\n", 0644);
-    fake_cpu(0, 0, 0, "1\n");
-    fake_cpu(1, 0, 1, "2\n");
-    fake_cpu(2, 0, 2, "4\n");
-    fake_cpu(3, 0, 3, "8\n");
-    /* No node folder: the whole host is one node. */
-    assert_int_equal(nodeinfo(&info, NULL), 0);
-    assert_int_equal(info.cpus, 3);
-    assert_int_equal(info.nodes, 1);
-    assert_int_equal(info.sockets, 1);
-    assert_int_equal(info.cores, 4);
-    assert_int_equal(info.threads, 1);
-}
+ * plus one offline do not multiply out, so libvirt (and we) report it flat. No node
+ * folder: the whole host is one node. */
+static const topology offline_cpu = {
+    .present = "0-3\n",
+    .online = "0-2\n",
+    .ncpus = 4,
+    .cpu = {{0, 0, "1\n"}, {0, 1, "2\n"}, {0, 2, "4\n"}, {0, 3, "8\n"}},
+    .node_dirs = {NULL},
+    .want = {3, 1, 1, 4, 1}, /* cpus, nodes, sockets, cores, threads */
+};
 
 /* Siblings that claim more threads than exist: libvirt reports a flat topology. */
-static void test_nodeinfo_inconsistent_is_flat(void **state)
-{
-    qemu_nodeinfo info;
-
-    fake_proc();
-    write_file("sys/cpu/present", "0-1\n", 0644);
-    write_file("sys/cpu/online", "0-1\n", 0644);
-    fake_cpu(0, 0, 0, "f\n");
-    fake_cpu(1, 0, 1, "f\n");
-    make_dir("sys/node/node0/cpu0");
-    make_dir("sys/node/node0/cpu1");
-    assert_int_equal(nodeinfo(&info, NULL), 0);
-    assert_int_equal(info.cpus, 2);
-    assert_int_equal(info.nodes, 1);
-    assert_int_equal(info.sockets, 1);
-    assert_int_equal(info.cores, 2);
-    assert_int_equal(info.threads, 1);
-}
+static const topology inconsistent_is_flat = {
+    .present = "0-1\n",
+    .online = "0-1\n",
+    .ncpus = 2,
+    .cpu = {{0, 0, "f\n"}, {0, 1, "f\n"}},
+    .node_dirs = {"node0/cpu0", "node0/cpu1", NULL},
+    .want = {2, 1, 1, 2, 1}, /* cpus, nodes, sockets, cores, threads */
+};
 
 /* Two NUMA nodes of two cores each. */
-static void test_nodeinfo_numa(void **state)
-{
-    qemu_nodeinfo info;
+static const topology numa = {
+    .present = "0-3\n",
+    .online = "0-3\n",
+    .ncpus = 4,
+    .cpu = {{0, 0, "1\n"}, {0, 1, "2\n"}, {1, 0, "4\n"}, {1, 1, "8\n"}},
+    .node_dirs = {"node0/cpu0", "node0/cpu1", "node1/cpu2", "node1/cpu3", NULL},
+    .want = {4, 2, 1, 2, 1}, /* cpus, nodes, sockets, cores, threads */
+};
 
-    fake_proc();
-    write_file("sys/cpu/present", "0-3\n", 0644);
-    write_file("sys/cpu/online", "0-3\n", 0644);
-    fake_cpu(0, 0, 0, "1\n");
-    fake_cpu(1, 0, 1, "2\n");
-    fake_cpu(2, 1, 0, "4\n");
-    fake_cpu(3, 1, 1, "8\n");
-    make_dir("sys/node/node0/cpu0");
-    make_dir("sys/node/node0/cpu1");
-    make_dir("sys/node/node1/cpu2");
-    make_dir("sys/node/node1/cpu3");
-    assert_int_equal(nodeinfo(&info, NULL), 0);
-    assert_int_equal(info.cpus, 4);
-    assert_int_equal(info.nodes, 2);
-    assert_int_equal(info.sockets, 1);
-    assert_int_equal(info.cores, 2);
-    assert_int_equal(info.threads, 1);
+/* The topology in *state (see NODEINFO_TEST). */
+static void test_nodeinfo(void **state)
+{
+    check_topology(*state);
 }
+#define NODEINFO_TEST(t)                                                                           \
+    {                                                                                              \
+        "test_nodeinfo_" #t, test_nodeinfo, setup, teardown, (void *)&t                            \
+    }
 
 static void test_nodeinfo_missing_proc(void **state)
 {
@@ -212,7 +210,8 @@ static void test_nodeinfo_real_host(void **state)
 
     if (access("/proc/meminfo", R_OK) != 0)
         skip();
-    assert_int_equal(qemu_host_nodeinfo(QEMU_HOST_SYSFS_CPU_ROOT, QEMU_HOST_PROC_ROOT, &info, &err), 0);
+    assert_int_equal(qemu_host_nodeinfo(QEMU_HOST_SYSFS_CPU_ROOT, QEMU_HOST_PROC_ROOT, &info, &err),
+                     0);
     assert_true(info.cpus >= 1);
     assert_true(info.memory > 0);
     assert_true(info.nodes * info.sockets * info.cores * info.threads >= info.cpus);
@@ -225,13 +224,16 @@ static void test_version_parse(void **state)
     mv_error err = MV_ERROR_INIT;
 
     assert_int_equal(qemu_version_parse("QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7)\n"
-                                        "Copyright (c) 2003-2022 Fabrice Bellard\n", &v, &err), 0);
+                                        "Copyright (c) 2003-2022 Fabrice Bellard\n",
+                                        &v, &err),
+                     0);
     assert_int_equal(v, 7002022);
     assert_int_equal(qemu_version_parse("QEMU emulator version 9.1.0\n", &v, &err), 0);
     assert_int_equal(v, 9001000);
     assert_int_equal(qemu_version_parse("QEMU emulator version 8.2\n", &v, &err), 0);
     assert_int_equal(v, 8002000);
-    assert_int_equal(qemu_version_parse("QEMU emulator version 10.0.50 (v10.0.0-123)", &v, &err), 0);
+    assert_int_equal(qemu_version_parse("QEMU emulator version 10.0.50 (v10.0.0-123)", &v, &err),
+                     0);
     assert_int_equal(v, 10000050);
 
     assert_int_equal(qemu_version_parse("qemu-kvm: command not found\n", &v, &err), -1);
@@ -361,10 +363,10 @@ static void test_hostname(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_nodeinfo_two_sockets, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_nodeinfo_offline_cpu, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_nodeinfo_inconsistent_is_flat, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_nodeinfo_numa, setup, teardown),
+        NODEINFO_TEST(two_sockets),
+        NODEINFO_TEST(offline_cpu),
+        NODEINFO_TEST(inconsistent_is_flat),
+        NODEINFO_TEST(numa),
         cmocka_unit_test_setup_teardown(test_nodeinfo_missing_proc, setup, teardown),
         cmocka_unit_test(test_nodeinfo_real_host),
         cmocka_unit_test(test_version_parse),
