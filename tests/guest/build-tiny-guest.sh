@@ -105,6 +105,11 @@ insmod /lib/modules/evdev.ko 2>/dev/null
 # pvpanic tells QEMU about a kernel panic (a domain's <panic model='isa'/>)
 insmod /lib/modules/pvpanic.ko 2>/dev/null
 insmod /lib/modules/pvpanic-mmio.ko 2>/dev/null
+# the virtio balloon's driver, so a <memballoon> target is given back (and QEMU reports it)
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \
+         virtio_balloon; do
+  insmod /lib/modules/\$m.ko 2>/dev/null
+done
 button=""
 for n in /sys/class/input/event*; do
   if grep -q "Power Button" "\$n/device/name" 2>/dev/null; then
@@ -149,6 +154,10 @@ if [ ! -s "$initrd" ] || [ "$self" -nt "$initrd" ] || [ "$vmlinuz" -nt "$initrd"
   copy_module evdev "$work/lib/modules"
   copy_module pvpanic "$work/lib/modules" optional
   copy_module pvpanic-mmio "$work/lib/modules" optional
+  for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \
+           virtio_balloon; do
+    copy_module "$m" "$work/lib/modules" optional
+  done
   write_init "$work/init"
   (cd "$work" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -9n) \
     >"$initrd.tmp"

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -434,6 +436,111 @@ static void test_vnc_password(void **state)
     }
 }
 
+/* A QMP client on a socket of its own (the daemon holds the guest's monitor). */
+static int qmp_open(const char *path)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct timeval tv = {10, 0};
+    char buf[4096];
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    static const char caps[] = "{\"execute\":\"qmp_capabilities\"}\n";
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        recv(fd, buf, sizeof(buf), 0) <= 0 || /* the greeting */
+        write(fd, caps, sizeof(caps) - 1) != (ssize_t)sizeof(caps) - 1) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Sends query-balloon, then reads QMP lines (its reply, BALLOON_CHANGE events) until one
+ * says "actual": want, up to timeout_ms. 0, or -1 with *last the last value seen. */
+static int qmp_wait_balloon(int fd, long long want, int timeout_ms, long long *last)
+{
+    static const char q[] = "{\"execute\":\"query-balloon\"}\n";
+    long long deadline = mvt_now_ms() + timeout_ms;
+    char buf[8192];
+    size_t len = 0;
+    if (write(fd, q, sizeof(q) - 1) != (ssize_t)sizeof(q) - 1)
+        return -1;
+    while (mvt_now_ms() < deadline) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, (int)(deadline - mvt_now_ms())) <= 0)
+            break;
+        ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        buf[len] = '\0';
+        char *nl;
+        while ((nl = strchr(buf, '\n'))) {
+            const char *a = strstr(buf, "\"actual\":");
+            if (a && a < nl) {
+                *last = strtoll(a + strlen("\"actual\":"), NULL, 10);
+                if (*last == want)
+                    return 0;
+            }
+            len -= (size_t)(nl + 1 - buf);
+            memmove(buf, nl + 1, len + 1);
+        }
+        if (len == sizeof(buf) - 1)
+            len = 0; /* a line longer than any QMP answer here: drop it */
+    }
+    return -1;
+}
+
+/* <currentMemory> below <memory> with a virtio balloon: QEMU is told the target before
+ * the guest runs, so the guest's balloon driver gives the rest back — QEMU's own count
+ * (query-balloon, BALLOON_CHANGE on a second QMP socket) reaches 64 MiB — and GetInfo
+ * reports 64 MiB used of 128. */
+static void test_balloon(void **state)
+{
+    fixture *f = *state;
+    char *qmp = mvt_path(&f->env, "qmp2.sock");
+    char devices[512];
+    snprintf(devices, sizeof(devices),
+             "    <memballoon model='virtio'/>\n  </devices>\n"
+             "  <qemu:commandline>\n"
+             "    <qemu:arg value='-qmp'/>\n"
+             "    <qemu:arg value='unix:%s,server=on,wait=off'/>\n"
+             "  </qemu:commandline>\n",
+             qmp);
+    char *xml = mvt_guest_xml(&guest, "balloon");
+    char *x1 = xml ? mvt_guest_subst(xml, "<currentMemory unit='MiB'>128</currentMemory>",
+                                     "<currentMemory unit='MiB'>64</currentMemory>")
+                   : NULL;
+    char *x2 = x1 ? mvt_guest_subst(x1, "  </devices>\n", devices) : NULL;
+    char *x3 = x2 ? mvt_guest_subst(x2, "<domain type='qemu'>",
+                                    "<domain type='qemu' xmlns:qemu="
+                                    "'http://libvirt.org/schemas/domain/qemu/1.0'>")
+                  : NULL;
+    assert_non_null(x3);
+    virDomainPtr dom = virDomainDefineXML(f->conn, x3);
+    free(xml);
+    free(x1);
+    free(x2);
+    free(x3);
+    if (!dom)
+        fail_msg("define: %s", virGetLastErrorMessage());
+    start_or_skip(dom);
+    int fd = qmp_open(qmp);
+    assert_true(fd >= 0);
+    long long actual = -1;
+    if (qmp_wait_balloon(fd, 64LL << 20, BOOT_MS, &actual) < 0)
+        fail_msg("the guest's balloon stayed at %lld bytes, not %lld", actual, 64LL << 20);
+    close(fd);
+    virDomainInfo info;
+    assert_int_equal(virDomainGetInfo(dom, &info), 0);
+    assert_int_equal(info.maxMem, 128 * 1024);
+    assert_int_equal(info.memory, 64 * 1024);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    free(qmp);
+    virDomainFree(dom);
+}
+
 /* SELinux and AppArmor labels are refused by name; DAC and none are taken. */
 static void test_seclabels(void **state)
 {
@@ -610,6 +717,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_vcpu_cpuset_invalid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_efi_nvram, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vnc_password, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_balloon, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
