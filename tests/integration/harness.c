@@ -92,6 +92,25 @@ void mvt_teardown(mvt_env *e)
     e->root[0] = '\0';
 }
 
+int mvt_setup_state(void **state)
+{
+    mvt_env *e = calloc(1, sizeof(*e));
+    if (!e || mvt_setup(e) < 0) {
+        free(e);
+        return -1;
+    }
+    *state = e;
+    return 0;
+}
+
+int mvt_teardown_state(void **state)
+{
+    mvt_teardown(*state);
+    free(*state);
+    *state = NULL;
+    return 0;
+}
+
 static int read_all_nonblock(int fd, char **buf, size_t *len, size_t *cap)
 {
     for (;;) {

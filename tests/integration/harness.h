@@ -27,6 +27,10 @@ int mvt_setup(mvt_env *e);
  * removes the root. */
 void mvt_teardown(mvt_env *e);
 
+/* cmocka set-up and tear-down around the two: a new mvt_env in *state, then gone. */
+int mvt_setup_state(void **state);
+int mvt_teardown_state(void **state);
+
 /* Absolute path of a program built into bin/ ("vmctl", "virtproxyd"…). Static buffer. */
 const char *mvt_bin(const char *name);
 

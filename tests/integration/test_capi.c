@@ -20,24 +20,10 @@
 #define UUID_DEMO "5ed83087-3852-4e66-8805-134d287f4532"
 #define UUID_OTHER "11111111-2222-3333-4444-555555555555"
 
-static int setup(void **state)
-{
-    mvt_env *e = calloc(1, sizeof(*e));
-    if (!e || mvt_setup(e) < 0) {
-        free(e);
-        return -1;
-    }
-    *state = e;
-    return 0;
-}
-
 static int teardown(void **state)
 {
-    mvt_env *e = *state;
     virResetLastError();
-    mvt_teardown(e);
-    free(e);
-    return 0;
+    return mvt_teardown_state(state);
 }
 
 static char *domain_xml(const char *name, const char *uuid)
@@ -550,13 +536,13 @@ static void test_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_connection, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_define_lookup_info, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lists, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_uris, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connection, mvt_setup_state, teardown),
+        cmocka_unit_test_setup_teardown(test_define_lookup_info, mvt_setup_state, teardown),
+        cmocka_unit_test_setup_teardown(test_lists, mvt_setup_state, teardown),
+        cmocka_unit_test_setup_teardown(test_errors, mvt_setup_state, teardown),
+        cmocka_unit_test_setup_teardown(test_readonly, mvt_setup_state, teardown),
+        cmocka_unit_test_setup_teardown(test_uris, mvt_setup_state, teardown),
+        cmocka_unit_test_setup_teardown(test_threads, mvt_setup_state, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

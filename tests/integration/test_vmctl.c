@@ -22,25 +22,6 @@
 #define UUID_BETA "d76abde3-383b-453f-a4c1-3915783c68c9"
 #define UUID_GAMMA "d069d305-dbe3-4ce9-882d-65e74dcf0ece"
 
-static int setup(void **state)
-{
-    mvt_env *e = calloc(1, sizeof(*e));
-    if (!e || mvt_setup(e) < 0) {
-        free(e);
-        return -1;
-    }
-    *state = e;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    mvt_env *e = *state;
-    mvt_teardown(e);
-    free(e);
-    return 0;
-}
-
 /* A definition with 2 vCPUs and 128 MiB, so that what vmctl shows is not a default. */
 static char *domain_xml(const char *name, const char *uuid)
 {
@@ -530,13 +511,13 @@ static void test_help(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_define_list_dumpxml_undefine, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_json_anywhere, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_domain_queries, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_autostart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_host_commands, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_help, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_define_list_dumpxml_undefine, mvt_setup_state, mvt_teardown_state),
+        cmocka_unit_test_setup_teardown(test_json_anywhere, mvt_setup_state, mvt_teardown_state),
+        cmocka_unit_test_setup_teardown(test_list_filters, mvt_setup_state, mvt_teardown_state),
+        cmocka_unit_test_setup_teardown(test_domain_queries, mvt_setup_state, mvt_teardown_state),
+        cmocka_unit_test_setup_teardown(test_autostart, mvt_setup_state, mvt_teardown_state),
+        cmocka_unit_test_setup_teardown(test_host_commands, mvt_setup_state, mvt_teardown_state),
+        cmocka_unit_test_setup_teardown(test_help, mvt_setup_state, mvt_teardown_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,11 +44,9 @@ static const char devices_xml[] =
 
 static int setup(void **state)
 {
-    mvt_env *e = calloc(1, sizeof(*e));
-    if (!e || mvt_setup(e) < 0) {
-        free(e);
+    if (mvt_setup_state(state) < 0)
         return -1;
-    }
+    mvt_env *e = *state;
     mvt_result r;
     char *path = mvt_path(e, "devs.xml");
     int rc = mvt_write(e, "devs.xml", devices_xml) == 0 && mvt_vmctl(&r, "define", path, NULL) == 0
@@ -57,14 +55,10 @@ static int setup(void **state)
     if (rc != -1)
         mvt_result_free(&r);
     free(path);
-    *state = e;
-    return rc == 0 ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    mvt_teardown(*state);
-    free(*state);
+    if (rc != 0) {
+        mvt_teardown_state(state);
+        return -1;
+    }
     return 0;
 }
 
@@ -178,10 +172,10 @@ static void test_host_documents(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_domiflist, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_domblklist, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_vncdisplay_inactive, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_host_documents, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_domiflist, setup, mvt_teardown_state),
+        cmocka_unit_test_setup_teardown(test_domblklist, setup, mvt_teardown_state),
+        cmocka_unit_test_setup_teardown(test_vncdisplay_inactive, setup, mvt_teardown_state),
+        cmocka_unit_test_setup_teardown(test_host_documents, setup, mvt_teardown_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

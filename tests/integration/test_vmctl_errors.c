@@ -20,28 +20,24 @@
 #define UUID_DEMO "5ed83087-3852-4e66-8805-134d287f4532"
 #define UUID_OTHER "11111111-2222-3333-4444-555555555555"
 
-static int setup(void **state)
+/* No editor or temporary folder of the host's (or of an earlier test) leaks in. */
+static void clear_editor_env(void)
 {
-    mvt_env *e = calloc(1, sizeof(*e));
-    if (!e || mvt_setup(e) < 0) {
-        free(e);
-        return -1;
-    }
     unsetenv("VISUAL");
     unsetenv("EDITOR");
-    *state = e;
-    return 0;
+    unsetenv("TMPDIR");
+}
+
+static int setup(void **state)
+{
+    clear_editor_env();
+    return mvt_setup_state(state);
 }
 
 static int teardown(void **state)
 {
-    mvt_env *e = *state;
-    unsetenv("VISUAL");
-    unsetenv("EDITOR");
-    unsetenv("TMPDIR");
-    mvt_teardown(e);
-    free(e);
-    return 0;
+    clear_editor_env();
+    return mvt_teardown_state(state);
 }
 
 /* Writes <root>/<file> holding a definition; returns its path (malloc'd). */
