@@ -327,31 +327,12 @@ pid_t mvt_daemon_pid(const mvt_env *e, const char *daemon)
     return (pid_t)pid;
 }
 
-int mvt_wait_gone(pid_t pid, int timeout_ms)
+int mvt_pid_wait(pid_t pid, int sig, int timeout_ms, int *status)
 {
     int fd = pidfd_open_compat(pid);
     if (fd < 0)
-        return errno == ESRCH ? 0 : -1;
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int rc;
-    do {
-        rc = poll(&p, 1, timeout_ms);
-    } while (rc < 0 && errno == EINTR);
-    close(fd);
-    if (rc == 1) {
-        /* reap it if it happens to be our child; harmless otherwise */
-        waitpid(pid, NULL, WNOHANG);
-        return 0;
-    }
-    return -1;
-}
-
-int mvt_kill_wait(pid_t pid, int sig, int timeout_ms)
-{
-    int fd = pidfd_open_compat(pid);
-    if (fd < 0)
-        return errno == ESRCH ? 0 : -1;
-    if (kill(pid, sig) < 0 && errno == ESRCH) {
+        return errno == ESRCH && !status ? 0 : -1;
+    if (sig && kill(pid, sig) < 0 && errno == ESRCH && !status) {
         close(fd);
         return 0;
     }
@@ -361,11 +342,23 @@ int mvt_kill_wait(pid_t pid, int sig, int timeout_ms)
         rc = poll(&p, 1, timeout_ms);
     } while (rc < 0 && errno == EINTR);
     close(fd);
-    if (rc == 1) {
-        waitpid(pid, NULL, WNOHANG);
-        return 0;
-    }
-    return -1;
+    if (rc != 1)
+        return -1;
+    if (status)
+        return waitpid(pid, status, 0) == pid ? 0 : -1;
+    /* reap it if it happens to be our child; harmless otherwise */
+    waitpid(pid, NULL, WNOHANG);
+    return 0;
+}
+
+int mvt_wait_gone(pid_t pid, int timeout_ms)
+{
+    return mvt_pid_wait(pid, 0, timeout_ms, NULL);
+}
+
+int mvt_kill_wait(pid_t pid, int sig, int timeout_ms)
+{
+    return mvt_pid_wait(pid, sig, timeout_ms, NULL);
 }
 
 char *mvt_path(const mvt_env *e, const char *rel)

@@ -54,6 +54,10 @@ pid_t mvt_daemon_pid(const mvt_env *e, const char *daemon);
 int mvt_kill_wait(pid_t pid, int sig, int timeout_ms);
 /* Waits until the process exits, up to timeout_ms; 0 when it did. */
 int mvt_wait_gone(pid_t pid, int timeout_ms);
+/* What both do: sends sig (0: none) and waits on a pidfd up to timeout_ms for pid to
+ * end. status NULL: 0 when it is gone (reaped if it is our child). Otherwise pid must be
+ * our child, reaped into *status. -1 at the deadline or on an error. */
+int mvt_pid_wait(pid_t pid, int sig, int timeout_ms, int *status);
 
 /* Writes content to <root>/<rel> (creating folders). 0 or -1. */
 int mvt_write(const mvt_env *e, const char *rel, const char *content);

@@ -14,7 +14,6 @@
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -63,19 +62,8 @@ cleanup:
 
 int mvt_wait_exit(pid_t pid, int timeout_ms)
 {
-    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (fd < 0)
-        return -1;
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int rc;
-    do {
-        rc = poll(&p, 1, timeout_ms);
-    } while (rc < 0 && errno == EINTR);
-    close(fd);
-    if (rc != 1)
-        return -1;
     int status = 0;
-    if (waitpid(pid, &status, 0) != pid)
+    if (mvt_pid_wait(pid, 0, timeout_ms, &status) < 0)
         return -1;
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
