@@ -404,21 +404,31 @@ cleanup:
 
 char *mvt_domain_xml(const char *name, const char *uuid)
 {
+    return mvt_domain_xml_sized(name, uuid, 64, 0, 1);
+}
+
+char *mvt_domain_xml_sized(const char *name, const char *uuid, unsigned mem_mib,
+                           unsigned current_mib, unsigned vcpus)
+{
     char *xml = NULL;
-    char uuid_el[80] = "";
+    char uuid_el[80] = "", current_el[80] = "";
     if (uuid)
         snprintf(uuid_el, sizeof(uuid_el), "  <uuid>%s</uuid>\n", uuid);
+    if (current_mib)
+        snprintf(current_el, sizeof(current_el), "  <currentMemory unit='MiB'>%u</currentMemory>\n",
+                 current_mib);
     if (asprintf(&xml,
                  "<domain type='qemu'>\n"
                  "  <name>%s</name>\n"
                  "%s"
-                 "  <memory unit='MiB'>64</memory>\n"
-                 "  <vcpu>1</vcpu>\n"
+                 "  <memory unit='MiB'>%u</memory>\n"
+                 "%s"
+                 "  <vcpu>%u</vcpu>\n"
                  "  <os>\n"
                  "    <type arch='x86_64' machine='pc'>hvm</type>\n"
                  "  </os>\n"
                  "</domain>\n",
-                 name, uuid_el) < 0)
+                 name, uuid_el, mem_mib, current_el, vcpus) < 0)
         return NULL;
     return xml;
 }

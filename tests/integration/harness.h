@@ -68,6 +68,10 @@ char *mvt_read_file(const char *path);
 
 /* A minimal valid domain definition named `name` (malloc'd). */
 char *mvt_domain_xml(const char *name, const char *uuid_or_null);
+/* The same with mem_mib MiB of memory, current_mib MiB of it in use (0: no
+ * <currentMemory>) and vcpus vCPUs, for tests that look at those figures. */
+char *mvt_domain_xml_sized(const char *name, const char *uuid_or_null, unsigned mem_mib,
+                           unsigned current_mib, unsigned vcpus);
 
 /* Counts lines of s that contain needle. */
 int mvt_count_lines_with(const char *s, const char *needle);

@@ -22,31 +22,13 @@
 #define UUID_BETA "d76abde3-383b-453f-a4c1-3915783c68c9"
 #define UUID_GAMMA "d069d305-dbe3-4ce9-882d-65e74dcf0ece"
 
-/* A definition with 2 vCPUs and 128 MiB, so that what vmctl shows is not a default. */
-static char *domain_xml(const char *name, const char *uuid)
-{
-    char *xml = NULL;
-    if (asprintf(&xml,
-                 "<domain type='qemu'>\n"
-                 "  <name>%s</name>\n"
-                 "  <uuid>%s</uuid>\n"
-                 "  <memory unit='MiB'>128</memory>\n"
-                 "  <vcpu>2</vcpu>\n"
-                 "  <os>\n"
-                 "    <type arch='x86_64' machine='pc'>hvm</type>\n"
-                 "  </os>\n"
-                 "</domain>\n",
-                 name, uuid) < 0)
-        return NULL;
-    return xml;
-}
-
-/* Writes <root>/<name>.xml; returns its path (malloc'd). */
+/* Writes <root>/<name>.xml, a definition with 2 vCPUs and 128 MiB (so that what vmctl
+ * shows is not a default); returns its path (malloc'd). */
 static char *write_domain(const mvt_env *e, const char *name, const char *uuid)
 {
     char rel[256];
     snprintf(rel, sizeof(rel), "%s.xml", name);
-    char *xml = domain_xml(name, uuid);
+    char *xml = mvt_domain_xml_sized(name, uuid, 128, 0, 2);
     assert_non_null(xml);
     assert_int_equal(mvt_write(e, rel, xml), 0);
     free(xml);

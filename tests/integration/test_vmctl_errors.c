@@ -44,18 +44,8 @@ static int teardown(void **state)
 static char *write_domain(const mvt_env *e, const char *file, const char *name,
                           const char *uuid)
 {
-    char *xml = NULL;
-    assert_true(asprintf(&xml,
-                         "<domain type='qemu'>\n"
-                         "  <name>%s</name>\n"
-                         "  <uuid>%s</uuid>\n"
-                         "  <memory unit='MiB'>128</memory>\n"
-                         "  <vcpu>2</vcpu>\n"
-                         "  <os>\n"
-                         "    <type arch='x86_64' machine='pc'>hvm</type>\n"
-                         "  </os>\n"
-                         "</domain>\n",
-                         name, uuid) > 0);
+    char *xml = mvt_domain_xml_sized(name, uuid, 128, 0, 2);
+    assert_non_null(xml);
     assert_int_equal(mvt_write(e, file, xml), 0);
     free(xml);
     return mvt_path(e, file);
