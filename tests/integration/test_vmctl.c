@@ -46,6 +46,30 @@ static void expect_out(mvt_result *r, const char *out)
     mvt_result_free(r);
 }
 
+/* A vmctl run (its arguments) and exactly what it must print, with exit 0. */
+typedef struct vmctl_case {
+    const char *args[8];
+    const char *out;
+} vmctl_case;
+
+/* Runs each case in turn, naming the one that fails. */
+static void expect_cases(const vmctl_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *argv[10] = {"vmctl"};
+        char line[256] = "vmctl";
+        mvt_result r;
+        for (size_t k = 0; k < 8 && cases[i].args[k]; k++) {
+            argv[k + 1] = cases[i].args[k];
+            snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s", cases[i].args[k]);
+        }
+        assert_int_equal(mvt_run(&r, argv, NULL, 30000), 0);
+        if (r.status != 0 || strcmp(r.out, cases[i].out) != 0)
+            fprintf(stderr, "case %zu: %s\n", i, line);
+        expect_out(&r, cases[i].out);
+    }
+}
+
 static void define_ok(const mvt_env *e, const char *name, const char *uuid)
 {
     mvt_result r;
@@ -222,65 +246,52 @@ static void test_json_anywhere(void **state)
 
 static void test_list_filters(void **state)
 {
-    mvt_env *e = *state;
-    mvt_result r;
-    define_four(e);
-    assert_int_equal(mvt_vmctl(&r, "autostart", "Beta", NULL), 0);
-    expect_out(&r, "Domain 'Beta' marked as autostarted\n\n");
-
-    /* by name, case ignored */
-    assert_int_equal(mvt_vmctl(&r, "list", "--all", NULL), 0);
-    expect_out(&r, " Id   Name    State\n"
-                   "------------------------\n"
-                   " -    alpha   shut off\n"
-                   " -    Beta    shut off\n"
-                   " -    demo    shut off\n"
-                   " -    gamma   shut off\n"
-                   "\n");
-    assert_int_equal(mvt_vmctl(&r, "list", "--all", "--name", NULL), 0);
-    expect_out(&r, "alpha\nBeta\ndemo\ngamma\n\n");
-    assert_int_equal(mvt_vmctl(&r, "list", "--inactive", "--name", NULL), 0);
-    expect_out(&r, "alpha\nBeta\ndemo\ngamma\n\n");
-    assert_int_equal(mvt_vmctl(&r, "list", "--name", NULL), 0);
-    expect_out(&r, "\n");
-    assert_int_equal(mvt_vmctl(&r, "list", "--all", "--persistent", "--name", NULL), 0);
-    expect_out(&r, "alpha\nBeta\ndemo\ngamma\n\n");
-    assert_int_equal(mvt_vmctl(&r, "list", "--all", "--transient", "--name", NULL), 0);
-    expect_out(&r, "\n");
-    assert_int_equal(mvt_vmctl(&r, "list", "--all", "--transient", NULL), 0);
-    expect_out(&r, " Id   Name   State\n--------------------\n\n");
-    assert_int_equal(mvt_vmctl(&r, "list", "--all", "--autostart", "--name", NULL), 0);
-    expect_out(&r, "Beta\n\n");
-    assert_int_equal(mvt_vmctl(&r, "list", "--all", "--no-autostart", "--name", NULL), 0);
-    expect_out(&r, "alpha\ndemo\ngamma\n\n");
-    /* without --all, --autostart filters the running domains: none */
-    assert_int_equal(mvt_vmctl(&r, "list", "--autostart", "--name", NULL), 0);
-    expect_out(&r, "\n");
-    assert_int_equal(mvt_vmctl(&r, "list", "--all", "--state-shutoff", "--name", NULL), 0);
-    expect_out(&r, "alpha\nBeta\ndemo\ngamma\n\n");
-    assert_int_equal(mvt_vmctl(&r, "list", "--all", "--state-running", "--name", NULL), 0);
-    expect_out(&r, "\n");
-    assert_int_equal(mvt_vmctl(&r, "list", "--all", "--uuid", NULL), 0);
-    expect_out(&r, UUID_ALPHA "\n" UUID_BETA "\n" UUID_DEMO "\n" UUID_GAMMA "\n\n");
-    assert_int_equal(mvt_vmctl(&r, "list", "--all", "--uuid", "--name", NULL), 0);
-    expect_out(&r, UUID_ALPHA " alpha\n" UUID_BETA " Beta\n" UUID_DEMO " demo\n" UUID_GAMMA
-                              " gamma\n\n");
-    assert_int_equal(mvt_vmctl(&r, "list", "--all", "--autostart", "--table", NULL), 0);
-    expect_out(&r, " Id   Name   State\n"
-                   "-----------------------\n"
-                   " -    Beta   shut off\n"
-                   "\n");
-    assert_int_equal(mvt_vmctl(&r, "--json", "list", "--all", "--autostart", NULL), 0);
-    expect_out(&r, "[\n"
-                   "  {\n"
-                   "    \"id\": null,\n"
-                   "    \"name\": \"Beta\",\n"
-                   "    \"uuid\": \"" UUID_BETA "\",\n"
-                   "    \"state\": \"shut off\",\n"
-                   "    \"persistent\": true,\n"
-                   "    \"autostart\": true\n"
-                   "  }\n"
-                   "]\n");
+    static const vmctl_case cases[] = {
+        {{"autostart", "Beta"}, "Domain 'Beta' marked as autostarted\n\n"},
+        /* by name, case ignored */
+        {{"list", "--all"},
+         " Id   Name    State\n"
+         "------------------------\n"
+         " -    alpha   shut off\n"
+         " -    Beta    shut off\n"
+         " -    demo    shut off\n"
+         " -    gamma   shut off\n"
+         "\n"},
+        {{"list", "--all", "--name"}, "alpha\nBeta\ndemo\ngamma\n\n"},
+        {{"list", "--inactive", "--name"}, "alpha\nBeta\ndemo\ngamma\n\n"},
+        {{"list", "--name"}, "\n"},
+        {{"list", "--all", "--persistent", "--name"}, "alpha\nBeta\ndemo\ngamma\n\n"},
+        {{"list", "--all", "--transient", "--name"}, "\n"},
+        {{"list", "--all", "--transient"}, " Id   Name   State\n--------------------\n\n"},
+        {{"list", "--all", "--autostart", "--name"}, "Beta\n\n"},
+        {{"list", "--all", "--no-autostart", "--name"}, "alpha\ndemo\ngamma\n\n"},
+        /* without --all, --autostart filters the running domains: none */
+        {{"list", "--autostart", "--name"}, "\n"},
+        {{"list", "--all", "--state-shutoff", "--name"}, "alpha\nBeta\ndemo\ngamma\n\n"},
+        {{"list", "--all", "--state-running", "--name"}, "\n"},
+        {{"list", "--all", "--uuid"},
+         UUID_ALPHA "\n" UUID_BETA "\n" UUID_DEMO "\n" UUID_GAMMA "\n\n"},
+        {{"list", "--all", "--uuid", "--name"},
+         UUID_ALPHA " alpha\n" UUID_BETA " Beta\n" UUID_DEMO " demo\n" UUID_GAMMA " gamma\n\n"},
+        {{"list", "--all", "--autostart", "--table"},
+         " Id   Name   State\n"
+         "-----------------------\n"
+         " -    Beta   shut off\n"
+         "\n"},
+        {{"--json", "list", "--all", "--autostart"},
+         "[\n"
+         "  {\n"
+         "    \"id\": null,\n"
+         "    \"name\": \"Beta\",\n"
+         "    \"uuid\": \"" UUID_BETA "\",\n"
+         "    \"state\": \"shut off\",\n"
+         "    \"persistent\": true,\n"
+         "    \"autostart\": true\n"
+         "  }\n"
+         "]\n"},
+    };
+    define_four(*state);
+    expect_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void test_domain_queries(void **state)
