@@ -222,35 +222,31 @@ static void test_lists(void **state)
             assert_int_equal(virDomainSetAutostart(d, 1), 0);
         virDomainFree(d);
     }
-    char got[256];
-    list_names(conn, 0, got, sizeof(got));
-    assert_string_equal(got, "alpha,beta,gamma");
-    list_names(conn, VIR_CONNECT_LIST_DOMAINS_INACTIVE, got, sizeof(got));
-    assert_string_equal(got, "alpha,beta,gamma");
-    list_names(conn, VIR_CONNECT_LIST_DOMAINS_ACTIVE, got, sizeof(got));
-    assert_string_equal(got, "");
-    list_names(conn, VIR_CONNECT_LIST_DOMAINS_PERSISTENT, got, sizeof(got));
-    assert_string_equal(got, "alpha,beta,gamma");
-    list_names(conn, VIR_CONNECT_LIST_DOMAINS_TRANSIENT, got, sizeof(got));
-    assert_string_equal(got, "");
-    list_names(conn, VIR_CONNECT_LIST_DOMAINS_AUTOSTART, got, sizeof(got));
-    assert_string_equal(got, "beta");
-    list_names(conn, VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART, got, sizeof(got));
-    assert_string_equal(got, "alpha,gamma");
-    list_names(conn, VIR_CONNECT_LIST_DOMAINS_SHUTOFF, got, sizeof(got));
-    assert_string_equal(got, "alpha,beta,gamma");
-    list_names(conn, VIR_CONNECT_LIST_DOMAINS_RUNNING | VIR_CONNECT_LIST_DOMAINS_PAUSED, got,
-               sizeof(got));
-    assert_string_equal(got, "");
-    list_names(conn, VIR_CONNECT_LIST_DOMAINS_INACTIVE | VIR_CONNECT_LIST_DOMAINS_AUTOSTART, got,
-               sizeof(got));
-    assert_string_equal(got, "beta");
-    list_names(conn, VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE |
-                         VIR_CONNECT_LIST_DOMAINS_NO_SNAPSHOT,
-               got, sizeof(got));
-    assert_string_equal(got, "alpha,beta,gamma");
-    list_names(conn, VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT, got, sizeof(got));
-    assert_string_equal(got, "");
+    /* each filter and the names it lets through, in order */
+    static const struct {
+        unsigned int flags;
+        const char *names;
+    } filters[] = {
+        {0, "alpha,beta,gamma"},
+        {VIR_CONNECT_LIST_DOMAINS_INACTIVE, "alpha,beta,gamma"},
+        {VIR_CONNECT_LIST_DOMAINS_ACTIVE, ""},
+        {VIR_CONNECT_LIST_DOMAINS_PERSISTENT, "alpha,beta,gamma"},
+        {VIR_CONNECT_LIST_DOMAINS_TRANSIENT, ""},
+        {VIR_CONNECT_LIST_DOMAINS_AUTOSTART, "beta"},
+        {VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART, "alpha,gamma"},
+        {VIR_CONNECT_LIST_DOMAINS_SHUTOFF, "alpha,beta,gamma"},
+        {VIR_CONNECT_LIST_DOMAINS_RUNNING | VIR_CONNECT_LIST_DOMAINS_PAUSED, ""},
+        {VIR_CONNECT_LIST_DOMAINS_INACTIVE | VIR_CONNECT_LIST_DOMAINS_AUTOSTART, "beta"},
+        {VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE | VIR_CONNECT_LIST_DOMAINS_NO_SNAPSHOT,
+         "alpha,beta,gamma"},
+        {VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT, ""},
+    };
+    for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
+        char got[256];
+        list_names(conn, filters[i].flags, got, sizeof(got));
+        if (strcmp(got, filters[i].names) != 0)
+            fail_msg("flags 0x%x: got '%s', want '%s'", filters[i].flags, got, filters[i].names);
+    }
 
     /* the old calls */
     assert_int_equal(virConnectNumOfDomains(conn), 0);
