@@ -294,47 +294,38 @@ static void test_list_filters(void **state)
     expect_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
+/* What dominfo says of demo. */
+static const char demo_info[] = "Id:             -\n"
+                                "Name:           demo\n"
+                                "UUID:           " UUID_DEMO "\n"
+                                "OS Type:        hvm\n"
+                                "State:          shut off\n"
+                                "CPU(s):         2\n"
+                                "Max memory:     131072 KiB\n"
+                                "Used memory:    131072 KiB\n"
+                                "Persistent:     yes\n"
+                                "Autostart:      disable\n"
+                                "Managed save:   no\n"
+                                "\n";
+
 static void test_domain_queries(void **state)
 {
-    mvt_env *e = *state;
-    mvt_result r;
-    define_ok(e, "demo", UUID_DEMO);
-    const char *info = "Id:             -\n"
-                       "Name:           demo\n"
-                       "UUID:           " UUID_DEMO "\n"
-                       "OS Type:        hvm\n"
-                       "State:          shut off\n"
-                       "CPU(s):         2\n"
-                       "Max memory:     131072 KiB\n"
-                       "Used memory:    131072 KiB\n"
-                       "Persistent:     yes\n"
-                       "Autostart:      disable\n"
-                       "Managed save:   no\n"
-                       "\n";
-    assert_int_equal(mvt_vmctl(&r, "dominfo", "demo", NULL), 0);
-    expect_out(&r, info);
-    /* a DOMAIN argument may be a UUID, or spelled as the option */
-    assert_int_equal(mvt_vmctl(&r, "dominfo", UUID_DEMO, NULL), 0);
-    expect_out(&r, info);
-    assert_int_equal(mvt_vmctl(&r, "dominfo", "--domain", "demo", NULL), 0);
-    expect_out(&r, info);
-    assert_int_equal(mvt_vmctl(&r, "dominfo", "--domain=demo", NULL), 0);
-    expect_out(&r, info);
-
-    assert_int_equal(mvt_vmctl(&r, "domstate", "demo", NULL), 0);
-    expect_out(&r, "shut off\n\n");
-    assert_int_equal(mvt_vmctl(&r, "domstate", "--reason", "demo", NULL), 0);
-    expect_out(&r, "shut off (unknown)\n\n");
-    assert_int_equal(mvt_vmctl(&r, "domuuid", "demo", NULL), 0);
-    expect_out(&r, UUID_DEMO "\n\n");
-    assert_int_equal(mvt_vmctl(&r, "domid", "demo", NULL), 0);
-    expect_out(&r, "-\n\n");
-    assert_int_equal(mvt_vmctl(&r, "domid", UUID_DEMO, NULL), 0);
-    expect_out(&r, "-\n\n");
-    assert_int_equal(mvt_vmctl(&r, "domname", UUID_DEMO, NULL), 0);
-    expect_out(&r, "demo\n\n");
-    assert_int_equal(mvt_vmctl(&r, "-q", "domname", "demo", NULL), 0);
-    expect_out(&r, "demo\n");
+    static const vmctl_case cases[] = {
+        {{"dominfo", "demo"}, demo_info},
+        /* a DOMAIN argument may be a UUID, or spelled as the option */
+        {{"dominfo", UUID_DEMO}, demo_info},
+        {{"dominfo", "--domain", "demo"}, demo_info},
+        {{"dominfo", "--domain=demo"}, demo_info},
+        {{"domstate", "demo"}, "shut off\n\n"},
+        {{"domstate", "--reason", "demo"}, "shut off (unknown)\n\n"},
+        {{"domuuid", "demo"}, UUID_DEMO "\n\n"},
+        {{"domid", "demo"}, "-\n\n"},
+        {{"domid", UUID_DEMO}, "-\n\n"},
+        {{"domname", UUID_DEMO}, "demo\n\n"},
+        {{"-q", "domname", "demo"}, "demo\n"},
+    };
+    define_ok(*state, "demo", UUID_DEMO);
+    expect_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void test_autostart(void **state)
