@@ -48,7 +48,7 @@ static int enter(virConnectPtr conn, const char *fn, mv_error *err)
 }
 
 /* Reports err on a valid connection; returns -1 for the caller to return. */
-static int fail(virConnectPtr conn, mv_error *err)
+static int fail_on(virConnectPtr conn, mv_error *err)
 {
     mvc_dispatch_error(conn, err);
     return -1;
@@ -312,7 +312,7 @@ int virConnectGetVersion(virConnectPtr conn, unsigned long *hvVer)
         return -1;
     if (mvc_check_nonnull(hvVer, "hvVer", __func__, &err) < 0 ||
         mvc_call(conn, MV_PROC_CONNECT_GET_VERSION, NULL, &ret, &err) < 0)
-        return fail(conn, &err);
+        return fail_on(conn, &err);
     *hvVer = (unsigned long)ret->value;
     mvc_reply_free(ret);
     return 0;
@@ -324,7 +324,7 @@ int virConnectGetLibVersion(virConnectPtr conn, unsigned long *libVer)
     if (enter(conn, __func__, &err) < 0)
         return -1;
     if (mvc_check_nonnull(libVer, "libVer", __func__, &err) < 0)
-        return fail(conn, &err);
+        return fail_on(conn, &err);
     *libVer = LIBVIR_VERSION_NUMBER;
     return 0;
 }
@@ -363,7 +363,7 @@ int virConnectSetKeepAlive(virConnectPtr conn, int interval, unsigned int count)
     if (interval > INT_MAX / 1000) {
         mv_error_set(&err, VIR_ERR_INVALID_ARG, VIR_FROM_NONE,
                      "interval in %s is too large: %d seconds", __func__, interval);
-        return fail(conn, &err);
+        return fail_on(conn, &err);
     }
     mvc_rpc_set_keepalive(conn->rpc, interval > 0 ? interval * 1000 : 0, count);
     return 0;
@@ -377,7 +377,7 @@ int modvirtConnectSetCallTimeout(virConnectPtr conn, int ms)
     if (ms < 0) {
         mv_error_set(&err, VIR_ERR_INVALID_ARG, VIR_FROM_NONE,
                      "ms in %s must not be negative", __func__);
-        return fail(conn, &err);
+        return fail_on(conn, &err);
     }
     mvc_rpc_set_call_timeout(conn->rpc, ms);
     return 0;
@@ -390,13 +390,13 @@ int virConnectRegisterCloseCallback(virConnectPtr conn, virConnectCloseFunc cb, 
     if (enter(conn, __func__, &err) < 0)
         return -1;
     if (mvc_check_nonnull((const void *)cb, "cb", __func__, &err) < 0)
-        return fail(conn, &err);
+        return fail_on(conn, &err);
     pthread_mutex_lock(&conn->lock);
     if (conn->close_cb) {
         pthread_mutex_unlock(&conn->lock);
         mv_error_set(&err, VIR_ERR_OPERATION_INVALID, VIR_FROM_NONE,
                      "A close callback is already registered");
-        return fail(conn, &err);
+        return fail_on(conn, &err);
     }
     conn->close_cb = cb;
     conn->close_opaque = opaque;
@@ -415,7 +415,7 @@ int virConnectUnregisterCloseCallback(virConnectPtr conn, virConnectCloseFunc cb
         pthread_mutex_unlock(&conn->lock);
         mv_error_set(&err, VIR_ERR_OPERATION_INVALID, VIR_FROM_NONE,
                      "A different callback was requested");
-        return fail(conn, &err);
+        return fail_on(conn, &err);
     }
     virFreeCallback freecb = conn->close_free;
     void *opaque = conn->close_opaque;
@@ -438,7 +438,7 @@ int virNodeGetInfo(virConnectPtr conn, virNodeInfoPtr info)
         return -1;
     if (mvc_check_nonnull(info, "info", __func__, &err) < 0 ||
         mvc_call(conn, MV_PROC_NODE_GET_INFO, NULL, &ret, &err) < 0)
-        return fail(conn, &err);
+        return fail_on(conn, &err);
     memset(info, 0, sizeof(*info));
     snprintf(info->model, sizeof(info->model), "%s", ret->model ? ret->model : "");
     info->memory = (unsigned long)ret->memory;
@@ -507,7 +507,7 @@ static int count_call(virConnectPtr conn, unsigned int proc, const char *fn)
     if (enter(conn, fn, &err) < 0)
         return -1;
     if (mvc_call(conn, proc, NULL, &ret, &err) < 0)
-        return fail(conn, &err);
+        return fail_on(conn, &err);
     int n = ret->value > INT_MAX ? INT_MAX : (int)ret->value;
     mvc_reply_free(ret);
     return n;
@@ -547,7 +547,7 @@ int virConnectListDomains(virConnectPtr conn, int *ids, int maxids)
     args.maxids = maxids;
     if (check_array(ids, "ids", maxids, "maxids", __func__, &err) < 0 ||
         mvc_call(conn, MV_PROC_CONNECT_LIST_DOMAINS, &args, &ret, &err) < 0)
-        return fail(conn, &err);
+        return fail_on(conn, &err);
     int n = 0;
     for (; n < maxids && (size_t)n < ret->n_ids; n++)
         ids[n] = ret->ids[n];
@@ -565,7 +565,7 @@ int virConnectListDefinedDomains(virConnectPtr conn, char **const names, int max
     args.maxids = maxnames;
     if (check_array(names, "names", maxnames, "maxnames", __func__, &err) < 0 ||
         mvc_call(conn, MV_PROC_CONNECT_LIST_DEFINED_DOMAINS, &args, &ret, &err) < 0)
-        return fail(conn, &err);
+        return fail_on(conn, &err);
     int n = 0;
     for (; n < maxnames && (size_t)n < ret->n_names; n++) {
         if (!(names[n] = strdup(ret->names[n]))) {
@@ -573,7 +573,7 @@ int virConnectListDefinedDomains(virConnectPtr conn, char **const names, int max
                 free(names[--n]);
             mvc_reply_free(ret);
             mv_error_set(&err, VIR_ERR_NO_MEMORY, VIR_FROM_NONE, "in %s", __func__);
-            return fail(conn, &err);
+            return fail_on(conn, &err);
         }
     }
     mvc_reply_free(ret);
