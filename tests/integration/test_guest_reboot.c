@@ -1,0 +1,488 @@
+/* test_guest_reboot.c: libvirt's reboot and power-off semantics on a real tiny guest —
+ * the ACPI reboot (a power-off turned into a reset in place: same process, same id, no
+ * lifecycle event), reset, guest-initiated reboots with on_reboot restart and destroy,
+ * on_poweroff restart, a guest that powers off while virtqemud is dead (kill -9), a
+ * reboot still due across a daemon restart, and VIR_DOMAIN_START_AUTODESTROY. A reboot
+ * is seen as the boot marker the guest prints unasked once its init starts again.
+ * Skipped (77) when the tiny guest cannot be built. */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "harness.h"
+#include "harness_api.h"
+#include "harness_guest.h"
+
+#define URI "qemu:///system"
+#define BOOT_MS 60000 /* TCG on a busy 2-core machine */
+
+static mvt_guest guest;
+
+typedef struct fixture {
+    mvt_env env;
+    virConnectPtr conn;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    if (!f || mvt_setup(&f->env) < 0 || !(f->conn = virConnectOpen(URI))) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    virConnectClose(f->conn);
+    mvt_guest_kill_all(&f->env);
+    mvt_teardown(&f->env);
+    free(f);
+    return 0;
+}
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+/* The tiny guest's XML named `name` with `from` replaced by `to` (both may be NULL). */
+static char *guest_xml(const char *name, const char *from, const char *to)
+{
+    char *xml = mvt_guest_xml(&guest, name);
+    assert_non_null(xml);
+    if (!from)
+        return xml;
+    assert_non_null(strstr(xml, from));
+    char *out = mvt_guest_subst(xml, from, to);
+    free(xml);
+    assert_non_null(out);
+    return out;
+}
+
+/* Defines `xml` and starts it with the marker read: running, its pty in *pty. */
+static virDomainPtr boot(fixture *f, const char *xml, char **pty)
+{
+    virDomainPtr dom = virDomainDefineXML(f->conn, xml);
+    assert_non_null(dom);
+    if (virDomainCreate(dom) < 0) {
+        mvt_api_error err;
+        mvt_api_error_take(&err);
+        virDomainFree(dom);
+        if (err.code == VIR_ERR_NO_SUPPORT)
+            skip();
+        fail_msg("start: %s", err.message);
+    }
+    assert_non_null(*pty = mvt_guest_pty(dom));
+    assert_int_equal(mvt_guest_wait_marker(*pty, BOOT_MS), 0);
+    return dom;
+}
+
+/* Waits for the marker the guest's init prints by itself when it (re)boots: reads the
+ * console without typing anything, so the guest has no other reason to print it. */
+static int wait_boot(const char *pty, int timeout_ms)
+{
+    int fd = mvt_guest_pty_open(pty);
+    if (fd < 0)
+        return -1;
+    long long deadline = mvt_now_ms() + timeout_ms;
+    char buf[4096];
+    size_t len = 0;
+    int rc = -1;
+    while (rc < 0 && mvt_now_ms() < deadline) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, (int)(deadline - mvt_now_ms())) <= 0)
+            break;
+        ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+        if (n < 0 && errno == EAGAIN)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        buf[len] = '\0';
+        if (strstr(buf, MVT_GUEST_MARKER))
+            rc = 0;
+        else if (len > sizeof(buf) / 2) {
+            memmove(buf, buf + len - 64, 64);
+            len = 64;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+static void assert_state(virDomainPtr dom, int state, int reason)
+{
+    int s = -1, r = -1;
+    assert_int_equal(virDomainGetState(dom, &s, &r, 0), 0);
+    if (s != state || (reason >= 0 && r != reason))
+        fail_msg("state %d reason %d, expected %d reason %d", s, r, state, reason);
+}
+
+static void wait_state(virDomainPtr dom, int state, int reason, int timeout_ms)
+{
+    int s = -1, r = -1;
+    if (mvt_guest_wait_state(dom, state, reason, timeout_ms, &s, &r) < 0)
+        fail_msg("state %d reason %d after %d ms, expected %d reason %d", s, r, timeout_ms,
+                 state, reason);
+}
+
+/* Lifecycle events received, in order. */
+typedef struct seen {
+    int n;
+    int event[32];
+    int detail[32];
+} seen;
+
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
+                        void *opaque)
+{
+    seen *s = opaque;
+    (void)conn, (void)dom;
+    if (s->n < 32) {
+        s->event[s->n] = event;
+        s->detail[s->n] = detail;
+        s->n++;
+    }
+    return 0;
+}
+
+static void tick(int timer, void *opaque)
+{
+    (void)timer, (void)opaque;
+}
+
+/* Runs the event loop until s holds (event, detail) or timeout_ms pass. 0 or -1. */
+static int wait_event(seen *s, int event, int detail, int timeout_ms)
+{
+    int timer = virEventAddTimeout(50, tick, NULL, NULL);
+    long long deadline = mvt_now_ms() + timeout_ms;
+    int rc = -1;
+    while (rc < 0 && mvt_now_ms() < deadline) {
+        for (int i = 0; i < s->n; i++)
+            if (s->event[i] == event && s->detail[i] == detail)
+                rc = 0;
+        if (rc < 0 && virEventRunDefaultImpl() < 0)
+            break;
+    }
+    virEventRemoveTimeout(timer);
+    return rc;
+}
+
+/* ---- QMP, spoken by the test while virtqemud is dead ---------------------------------------- */
+
+/* Reads from the monitor until a line contains needle. 0, or -1 at the deadline. */
+static int qmp_wait(int fd, const char *needle, int timeout_ms)
+{
+    char buf[8192];
+    size_t len = 0;
+    long long deadline = mvt_now_ms() + timeout_ms;
+    while (mvt_now_ms() < deadline) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, (int)(deadline - mvt_now_ms())) <= 0)
+            return -1;
+        ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+        if (n <= 0)
+            return -1;
+        len += (size_t)n;
+        buf[len] = '\0';
+        if (strstr(buf, needle))
+            return 0;
+        if (len > sizeof(buf) / 2) {
+            memmove(buf, buf + len - 256, 256);
+            len = 256;
+        }
+    }
+    return -1;
+}
+
+/* Connects to guest name's QMP socket (free once virtqemud is dead) and negotiates. */
+static int qmp_open(const fixture *f, const char *name)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    char path[256];
+    snprintf(path, sizeof(path), "%s/qemu/%s.monitor", f->env.run_dir, name);
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -1;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const char *caps = "{\"execute\": \"qmp_capabilities\"}\n";
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        qmp_wait(fd, "\"QMP\"", 10000) < 0 || write(fd, caps, strlen(caps)) < 0 ||
+        qmp_wait(fd, "\"return\"", 10000) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* kill -9 of this root's virtqemud; the next call starts another, which re-attaches. */
+static void kill_virtqemud(fixture *f)
+{
+    pid_t qemud = mvt_daemon_pid(&f->env, "virtqemud");
+    assert_true(qemud > 0);
+    assert_int_equal(mvt_kill_wait(qemud, SIGKILL, 5000), 0);
+}
+
+/* ---- the tests -------------------------------------------------------------------------- */
+
+/* virDomainReboot: the ACPI button, then the guest's power-off becomes a reset in place —
+ * it boots again in the same qemu, same id, running (booted), and no lifecycle event is
+ * emitted for it (libvirt's fake reboot). virDomainReset resets too. Modes the QEMU
+ * driver has not are refused with libvirt's errors. */
+static void test_reboot_in_place(void **state)
+{
+    fixture *f = *state;
+    seen s = {0};
+    char *pty = NULL, *xml = guest_xml("rb", NULL, NULL);
+    virDomainPtr dom = boot(f, xml, &pty);
+    free(xml);
+    int id = (int)virDomainGetID(dom);
+    pid_t pid = mvt_guest_qemu_pid(&f->env, "rb");
+    assert_true(pid > 0);
+    int cb = virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                              VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &s, NULL);
+    assert_true(cb >= 0);
+
+    assert_int_equal(virDomainReboot(dom, 0), 0);
+    assert_int_equal(wait_boot(pty, BOOT_MS), 0);
+    assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
+    assert_int_equal((int)virDomainGetID(dom), id);
+    assert_int_equal(mvt_guest_qemu_pid(&f->env, "rb"), pid);
+
+    /* the explicit ACPI mode is the same */
+    assert_int_equal(virDomainReboot(dom, VIR_DOMAIN_REBOOT_ACPI_POWER_BTN), 0);
+    assert_int_equal(wait_boot(pty, BOOT_MS), 0);
+    assert_int_equal(virDomainReset(dom, 0), 0);
+    assert_int_equal(wait_boot(pty, BOOT_MS), 0);
+    assert_state(dom, VIR_DOMAIN_RUNNING, -1);
+    assert_int_equal(mvt_guest_qemu_pid(&f->env, "rb"), pid);
+
+    /* no event came of the reboots: the first is this suspend's */
+    assert_int_equal(virDomainSuspend(dom), 0);
+    assert_int_equal(wait_event(&s, VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED,
+                                10000),
+                     0);
+    if (s.n != 1)
+        fail_msg("%d events, the first %d/%d; expected only suspended/paused", s.n, s.event[0],
+                 s.detail[0]);
+    assert_int_equal(virDomainResume(dom), 0);
+
+    mvt_api_error err;
+    assert_int_equal(virDomainReboot(dom, VIR_DOMAIN_REBOOT_GUEST_AGENT), -1);
+    mvt_api_error_take(&err);
+    assert_int_equal(err.code, VIR_ERR_ARGUMENT_UNSUPPORTED);
+    assert_non_null(strstr(err.message, "QEMU guest agent is not configured"));
+    assert_int_equal(virDomainReboot(dom, VIR_DOMAIN_REBOOT_INITCTL), -1);
+    mvt_api_error_take(&err);
+    assert_int_equal(err.code, VIR_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "unsupported flags"));
+
+    assert_int_equal(virConnectDomainEventDeregisterAny(f->conn, cb), 0);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    free(pty);
+    virDomainFree(dom);
+}
+
+/* A reboot the guest does itself: on_reboot restart resets it in place; on_reboot
+ * destroy (-no-reboot) ends it, shut off with reason shutdown as in libvirt. */
+static void test_guest_reboot(void **state)
+{
+    fixture *f = *state;
+    char *pty = NULL, *xml = guest_xml("grb", NULL, NULL);
+    virDomainPtr dom = boot(f, xml, &pty);
+    free(xml);
+    pid_t pid = mvt_guest_qemu_pid(&f->env, "grb");
+    assert_int_equal(mvt_guest_send(pty, "reboot"), 0);
+    assert_int_equal(wait_boot(pty, BOOT_MS), 0);
+    assert_state(dom, VIR_DOMAIN_RUNNING, -1);
+    assert_int_equal(mvt_guest_qemu_pid(&f->env, "grb"), pid);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    free(pty);
+    virDomainFree(dom);
+
+    xml = guest_xml("gdes", "<on_reboot>restart</on_reboot>", "<on_reboot>destroy</on_reboot>");
+    dom = boot(f, xml, &pty);
+    free(xml);
+    /* virDomainReboot of such a guest is a shutdown (libvirt) */
+    assert_int_equal(virDomainReboot(dom, 0), 0);
+    wait_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SHUTDOWN, 30000);
+    assert_int_equal(virDomainCreate(dom), 0);
+    free(pty);
+    assert_non_null(pty = mvt_guest_pty(dom));
+    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
+    assert_int_equal(mvt_guest_send(pty, "reboot"), 0);
+    wait_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SHUTDOWN, 30000);
+    free(pty);
+    virDomainFree(dom);
+}
+
+/* on_poweroff restart: an ACPI shutdown becomes a reboot in place. */
+static void test_poweroff_restart(void **state)
+{
+    fixture *f = *state;
+    char *pty = NULL;
+    char *xml = guest_xml("pr", "<on_poweroff>destroy</on_poweroff>",
+                          "<on_poweroff>restart</on_poweroff>");
+    virDomainPtr dom = boot(f, xml, &pty);
+    free(xml);
+    pid_t pid = mvt_guest_qemu_pid(&f->env, "pr");
+    int id = (int)virDomainGetID(dom);
+    assert_int_equal(virDomainShutdown(dom), 0);
+    assert_int_equal(wait_boot(pty, BOOT_MS), 0);
+    assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
+    assert_int_equal(mvt_guest_qemu_pid(&f->env, "pr"), pid);
+    assert_int_equal((int)virDomainGetID(dom), id);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    free(pty);
+    virDomainFree(dom);
+}
+
+/* The kill -9 window: the guest powers off while virtqemud is dead. QEMU waits (it runs
+ * with -no-shutdown); the restarted daemon sees it on re-attach and ends it — shut off,
+ * reason shutdown (not crashed). */
+static void test_poweroff_while_daemon_dead(void **state)
+{
+    fixture *f = *state;
+    char *pty = NULL, *xml = guest_xml("dead", NULL, NULL);
+    virDomainPtr dom = boot(f, xml, &pty);
+    free(xml);
+    pid_t pid = mvt_guest_qemu_pid(&f->env, "dead");
+    kill_virtqemud(f);
+    int mon = qmp_open(f, "dead");
+    assert_true(mon >= 0);
+    assert_int_equal(mvt_guest_send(pty, "poweroff"), 0);
+    assert_int_equal(qmp_wait(mon, "\"SHUTDOWN\"", 30000), 0);
+    close(mon);
+    /* the guest's qemu waits for a daemon to decide */
+    assert_int_equal(kill(pid, 0), 0);
+    wait_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SHUTDOWN, 30000);
+    assert_int_equal(mvt_wait_gone(pid, 15000), 0);
+    free(pty);
+    virDomainFree(dom);
+}
+
+/* A reboot still due when the daemon dies is completed by the next one: the button is
+ * pressed on a paused guest, virtqemud is killed, the guest resumed behind its back
+ * powers off, and the restarted daemon resets it in place from the live status. */
+static void test_reboot_across_restart(void **state)
+{
+    fixture *f = *state;
+    char *pty = NULL, *xml = guest_xml("due", NULL, NULL);
+    virDomainPtr dom = boot(f, xml, &pty);
+    free(xml);
+    pid_t pid = mvt_guest_qemu_pid(&f->env, "due");
+    int id = (int)virDomainGetID(dom);
+    assert_int_equal(virDomainSuspend(dom), 0);
+    assert_int_equal(virDomainReboot(dom, 0), 0);
+    kill_virtqemud(f);
+    int mon = qmp_open(f, "due");
+    assert_true(mon >= 0);
+    const char *cont = "{\"execute\": \"cont\"}\n";
+    assert_int_equal(write(mon, cont, strlen(cont)), (int)strlen(cont));
+    assert_int_equal(qmp_wait(mon, "\"SHUTDOWN\"", 30000), 0);
+    close(mon);
+    /* the next call brings a daemon, which re-attaches and reboots the guest */
+    wait_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED, 30000);
+    assert_int_equal(wait_boot(pty, BOOT_MS), 0);
+    virDomainPtr again = virDomainLookupByName(f->conn, "due");
+    assert_non_null(again);
+    assert_int_equal((int)virDomainGetID(again), id);
+    virDomainFree(again);
+    assert_int_equal(mvt_guest_qemu_pid(&f->env, "due"), pid);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    free(pty);
+    virDomainFree(dom);
+}
+
+/* VIR_DOMAIN_START_AUTODESTROY: a guest goes with the connection that started it — a
+ * transient one created by a vmctl that is killed is gone (undefined), a persistent one
+ * whose vmctl exits is shut off (destroyed); a guest another connection started with
+ * the flag runs on. */
+static void test_autodestroy(void **state)
+{
+    fixture *f = *state;
+    char *xml = guest_xml("mine", NULL, NULL);
+    virDomainPtr mine = virDomainCreateXML(f->conn, xml, VIR_DOMAIN_START_AUTODESTROY);
+    free(xml);
+    if (!mine)
+        fail_msg("create with autodestroy: %s", virGetLastErrorMessage());
+
+    /* a transient guest of a vmctl that is killed */
+    xml = guest_xml("theirs", NULL, NULL);
+    assert_int_equal(mvt_write(&f->env, "theirs.xml", xml), 0);
+    free(xml);
+    char *file = mvt_path(&f->env, "theirs.xml"), *log = mvt_path(&f->env, "theirs.log");
+    const char *argv[] = {"vmctl", "create", file, "--autodestroy", "--console", NULL};
+    pid_t client = mvt_spawn(argv, log);
+    assert_true(client > 0);
+    virDomainPtr theirs = NULL;
+    long long deadline = mvt_now_ms() + 30000;
+    while (!theirs && mvt_now_ms() < deadline) {
+        /* no event says when another client's create is done: ask every 10 ms */
+        if (!(theirs = virDomainLookupByName(f->conn, "theirs")))
+            poll(NULL, 0, 10);
+    }
+    assert_non_null(theirs);
+    wait_state(theirs, VIR_DOMAIN_RUNNING, -1, 30000);
+    assert_int_equal(mvt_kill_wait(client, SIGKILL, 5000), 0);
+    mvt_wait_exit(client, 5000);
+    deadline = mvt_now_ms() + 30000;
+    virDomainPtr still = NULL;
+    while (mvt_now_ms() < deadline && (still = virDomainLookupByName(f->conn, "theirs"))) {
+        virDomainFree(still);
+        poll(NULL, 0, 10);
+    }
+    assert_null(still);
+    assert_int_equal(virGetLastErrorCode(), VIR_ERR_NO_DOMAIN);
+    virDomainFree(theirs);
+
+    /* a persistent guest of a vmctl that just exits */
+    xml = guest_xml("pers", NULL, NULL);
+    virDomainPtr pers = virDomainDefineXML(f->conn, xml);
+    free(xml);
+    assert_non_null(pers);
+    mvt_result r;
+    assert_int_equal(mvt_vmctl(&r, "start", "pers", "--autodestroy", NULL), 0);
+    assert_int_equal(r.status, 0);
+    mvt_result_free(&r);
+    wait_state(pers, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED, 30000);
+    virDomainFree(pers);
+
+    /* ours is untouched by the other connections' closing */
+    assert_state(mine, VIR_DOMAIN_RUNNING, -1);
+    assert_int_equal(virDomainDestroy(mine), 0);
+    virDomainFree(mine);
+    free(file);
+    free(log);
+}
+
+int main(void)
+{
+    if (mvt_guest_prepare(&guest) < 0)
+        return 77;
+    /* before any connection, as libvirt requires for events */
+    if (virEventRegisterDefaultImpl() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_reboot_in_place, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_guest_reboot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_poweroff_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_poweroff_while_daemon_dead, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reboot_across_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_autodestroy, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
