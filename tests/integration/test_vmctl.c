@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "harness_vmctl.h"
 
 #define UUID_DEMO "5ed83087-3852-4e66-8805-134d287f4532"
 #define UUID_ALPHA "4b9ef4d4-08b7-4c70-8c5b-aee72b2af161"
@@ -38,36 +39,7 @@ static char *write_domain(const mvt_env *e, const char *name, const char *uuid)
 /* Asserts a successful run: exit 0, nothing on stderr, exactly `out` on stdout. */
 static void expect_out(mvt_result *r, const char *out)
 {
-    if (r->status != 0 || r->err[0])
-        fprintf(stderr, "status %d, stderr:\n%s", r->status, r->err);
-    assert_int_equal(r->status, 0);
-    assert_string_equal(r->err, "");
-    assert_string_equal(r->out, out);
-    mvt_result_free(r);
-}
-
-/* A vmctl run (its arguments) and exactly what it must print, with exit 0. */
-typedef struct vmctl_case {
-    const char *args[8];
-    const char *out;
-} vmctl_case;
-
-/* Runs each case in turn, naming the one that fails. */
-static void expect_cases(const vmctl_case *cases, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        const char *argv[10] = {"vmctl"};
-        char line[256] = "vmctl";
-        mvt_result r;
-        for (size_t k = 0; k < 8 && cases[i].args[k]; k++) {
-            argv[k + 1] = cases[i].args[k];
-            snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s", cases[i].args[k]);
-        }
-        assert_int_equal(mvt_run(&r, argv, NULL, 30000), 0);
-        if (r.status != 0 || strcmp(r.out, cases[i].out) != 0)
-            fprintf(stderr, "case %zu: %s\n", i, line);
-        expect_out(&r, cases[i].out);
-    }
+    mvt_expect(r, 0, out, "");
 }
 
 static void define_ok(const mvt_env *e, const char *name, const char *uuid)
@@ -246,52 +218,53 @@ static void test_json_anywhere(void **state)
 
 static void test_list_filters(void **state)
 {
-    static const vmctl_case cases[] = {
-        {{"autostart", "Beta"}, "Domain 'Beta' marked as autostarted\n\n"},
+    static const mvt_vmctl_case cases[] = {
+        {{"autostart", "Beta"}, .out = "Domain 'Beta' marked as autostarted\n\n"},
         /* by name, case ignored */
         {{"list", "--all"},
-         " Id   Name    State\n"
-         "------------------------\n"
-         " -    alpha   shut off\n"
-         " -    Beta    shut off\n"
-         " -    demo    shut off\n"
-         " -    gamma   shut off\n"
-         "\n"},
-        {{"list", "--all", "--name"}, "alpha\nBeta\ndemo\ngamma\n\n"},
-        {{"list", "--inactive", "--name"}, "alpha\nBeta\ndemo\ngamma\n\n"},
-        {{"list", "--name"}, "\n"},
-        {{"list", "--all", "--persistent", "--name"}, "alpha\nBeta\ndemo\ngamma\n\n"},
-        {{"list", "--all", "--transient", "--name"}, "\n"},
-        {{"list", "--all", "--transient"}, " Id   Name   State\n--------------------\n\n"},
-        {{"list", "--all", "--autostart", "--name"}, "Beta\n\n"},
-        {{"list", "--all", "--no-autostart", "--name"}, "alpha\ndemo\ngamma\n\n"},
+         .out = " Id   Name    State\n"
+                "------------------------\n"
+                " -    alpha   shut off\n"
+                " -    Beta    shut off\n"
+                " -    demo    shut off\n"
+                " -    gamma   shut off\n"
+                "\n"},
+        {{"list", "--all", "--name"}, .out = "alpha\nBeta\ndemo\ngamma\n\n"},
+        {{"list", "--inactive", "--name"}, .out = "alpha\nBeta\ndemo\ngamma\n\n"},
+        {{"list", "--name"}, .out = "\n"},
+        {{"list", "--all", "--persistent", "--name"}, .out = "alpha\nBeta\ndemo\ngamma\n\n"},
+        {{"list", "--all", "--transient", "--name"}, .out = "\n"},
+        {{"list", "--all", "--transient"}, .out = " Id   Name   State\n--------------------\n\n"},
+        {{"list", "--all", "--autostart", "--name"}, .out = "Beta\n\n"},
+        {{"list", "--all", "--no-autostart", "--name"}, .out = "alpha\ndemo\ngamma\n\n"},
         /* without --all, --autostart filters the running domains: none */
-        {{"list", "--autostart", "--name"}, "\n"},
-        {{"list", "--all", "--state-shutoff", "--name"}, "alpha\nBeta\ndemo\ngamma\n\n"},
-        {{"list", "--all", "--state-running", "--name"}, "\n"},
+        {{"list", "--autostart", "--name"}, .out = "\n"},
+        {{"list", "--all", "--state-shutoff", "--name"}, .out = "alpha\nBeta\ndemo\ngamma\n\n"},
+        {{"list", "--all", "--state-running", "--name"}, .out = "\n"},
         {{"list", "--all", "--uuid"},
-         UUID_ALPHA "\n" UUID_BETA "\n" UUID_DEMO "\n" UUID_GAMMA "\n\n"},
+         .out = UUID_ALPHA "\n" UUID_BETA "\n" UUID_DEMO "\n" UUID_GAMMA "\n\n"},
         {{"list", "--all", "--uuid", "--name"},
-         UUID_ALPHA " alpha\n" UUID_BETA " Beta\n" UUID_DEMO " demo\n" UUID_GAMMA " gamma\n\n"},
+         .out =
+             UUID_ALPHA " alpha\n" UUID_BETA " Beta\n" UUID_DEMO " demo\n" UUID_GAMMA " gamma\n\n"},
         {{"list", "--all", "--autostart", "--table"},
-         " Id   Name   State\n"
-         "-----------------------\n"
-         " -    Beta   shut off\n"
-         "\n"},
+         .out = " Id   Name   State\n"
+                "-----------------------\n"
+                " -    Beta   shut off\n"
+                "\n"},
         {{"--json", "list", "--all", "--autostart"},
-         "[\n"
-         "  {\n"
-         "    \"id\": null,\n"
-         "    \"name\": \"Beta\",\n"
-         "    \"uuid\": \"" UUID_BETA "\",\n"
-         "    \"state\": \"shut off\",\n"
-         "    \"persistent\": true,\n"
-         "    \"autostart\": true\n"
-         "  }\n"
-         "]\n"},
+         .out = "[\n"
+                "  {\n"
+                "    \"id\": null,\n"
+                "    \"name\": \"Beta\",\n"
+                "    \"uuid\": \"" UUID_BETA "\",\n"
+                "    \"state\": \"shut off\",\n"
+                "    \"persistent\": true,\n"
+                "    \"autostart\": true\n"
+                "  }\n"
+                "]\n"},
     };
     define_four(*state);
-    expect_cases(cases, sizeof(cases) / sizeof(cases[0]));
+    mvt_vmctl_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 /* What dominfo says of demo. */
@@ -310,22 +283,22 @@ static const char demo_info[] = "Id:             -\n"
 
 static void test_domain_queries(void **state)
 {
-    static const vmctl_case cases[] = {
-        {{"dominfo", "demo"}, demo_info},
+    static const mvt_vmctl_case cases[] = {
+        {{"dominfo", "demo"}, .out = demo_info},
         /* a DOMAIN argument may be a UUID, or spelled as the option */
-        {{"dominfo", UUID_DEMO}, demo_info},
-        {{"dominfo", "--domain", "demo"}, demo_info},
-        {{"dominfo", "--domain=demo"}, demo_info},
-        {{"domstate", "demo"}, "shut off\n\n"},
-        {{"domstate", "--reason", "demo"}, "shut off (unknown)\n\n"},
-        {{"domuuid", "demo"}, UUID_DEMO "\n\n"},
-        {{"domid", "demo"}, "-\n\n"},
-        {{"domid", UUID_DEMO}, "-\n\n"},
-        {{"domname", UUID_DEMO}, "demo\n\n"},
-        {{"-q", "domname", "demo"}, "demo\n"},
+        {{"dominfo", UUID_DEMO}, .out = demo_info},
+        {{"dominfo", "--domain", "demo"}, .out = demo_info},
+        {{"dominfo", "--domain=demo"}, .out = demo_info},
+        {{"domstate", "demo"}, .out = "shut off\n\n"},
+        {{"domstate", "--reason", "demo"}, .out = "shut off (unknown)\n\n"},
+        {{"domuuid", "demo"}, .out = UUID_DEMO "\n\n"},
+        {{"domid", "demo"}, .out = "-\n\n"},
+        {{"domid", UUID_DEMO}, .out = "-\n\n"},
+        {{"domname", UUID_DEMO}, .out = "demo\n\n"},
+        {{"-q", "domname", "demo"}, .out = "demo\n"},
     };
     define_ok(*state, "demo", UUID_DEMO);
-    expect_cases(cases, sizeof(cases) / sizeof(cases[0]));
+    mvt_vmctl_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void test_autostart(void **state)

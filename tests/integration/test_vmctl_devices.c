@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "harness_vmctl.h"
 
 static const char devices_xml[] =
     "<domain type='qemu'>\n"
@@ -62,26 +63,18 @@ static int setup(void **state)
     return 0;
 }
 
-static void expect(mvt_result *r, int status, const char *out, const char *err)
-{
-    if (r->status != status || strcmp(r->out, out) != 0 || strcmp(r->err, err) != 0)
-        fail_msg("status %d, out:\n%s\nerr:\n%s\nexpected %d, out:\n%s\nerr:\n%s", r->status,
-                 r->out, r->err, status, out, err);
-    mvt_result_free(r);
-}
-
 static void test_domiflist(void **state)
 {
     (void)state;
     mvt_result r;
     assert_int_equal(mvt_vmctl(&r, "domiflist", "devs", "--inactive", NULL), 0);
-    expect(&r, 0,
-           " Interface   Type      Source    Model    MAC\n"
-           "-------------------------------------------------------------\n"
-           " -           network   default   virtio   52:54:00:12:34:56\n"
-           " -           user      -         e1000    52:54:00:ab:cd:ef\n"
-           "\n",
-           "");
+    mvt_expect(&r, 0,
+               " Interface   Type      Source    Model    MAC\n"
+               "-------------------------------------------------------------\n"
+               " -           network   default   virtio   52:54:00:12:34:56\n"
+               " -           user      -         e1000    52:54:00:ab:cd:ef\n"
+               "\n",
+               "");
     assert_int_equal(mvt_vmctl(&r, "--json", "domiflist", "devs", NULL), 0);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "\"mac\":\"52:54:00:ab:cd:ef\"") ?: strstr(r.out, "\"mac\": \"52:54:00:ab:cd:ef\""));
@@ -94,21 +87,21 @@ static void test_domblklist(void **state)
     (void)state;
     mvt_result r;
     assert_int_equal(mvt_vmctl(&r, "domblklist", "devs", NULL), 0);
-    expect(&r, 0,
-           " Target   Source\n"
-           "--------------------------------------\n"
-           " vda      /var/lib/images/devs.qcow2\n"
-           " sda      -\n"
-           "\n",
-           "");
+    mvt_expect(&r, 0,
+               " Target   Source\n"
+               "--------------------------------------\n"
+               " vda      /var/lib/images/devs.qcow2\n"
+               " sda      -\n"
+               "\n",
+               "");
     assert_int_equal(mvt_vmctl(&r, "domblklist", "--details", "devs", NULL), 0);
-    expect(&r, 0,
-           " Type   Device   Target   Source\n"
-           "------------------------------------------------------\n"
-           " file   disk     vda      /var/lib/images/devs.qcow2\n"
-           " file   cdrom    sda      -\n"
-           "\n",
-           "");
+    mvt_expect(&r, 0,
+               " Type   Device   Target   Source\n"
+               "------------------------------------------------------\n"
+               " file   disk     vda      /var/lib/images/devs.qcow2\n"
+               " file   cdrom    sda      -\n"
+               "\n",
+               "");
 }
 
 static void test_vncdisplay_inactive(void **state)
@@ -116,7 +109,7 @@ static void test_vncdisplay_inactive(void **state)
     (void)state;
     mvt_result r;
     assert_int_equal(mvt_vmctl(&r, "vncdisplay", "devs", NULL), 0);
-    expect(&r, 1, "\n", "error: Domain is not running\n");
+    mvt_expect(&r, 1, "\n", "error: Domain is not running\n");
     assert_int_equal(mvt_vmctl(&r, "domiflist", "nosuch", NULL), 0);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "error: failed to get domain 'nosuch'\n"));
@@ -165,7 +158,7 @@ static void test_host_documents(void **state)
     assert_non_null(strstr(r.out, "52:54:00:ab:cd:ef"));
     mvt_result_free(&r);
     assert_int_equal(mvt_vmctl(&r, "domxml-to-native", "qemu-argv", NULL), 0);
-    expect(&r, 1, "\n", "error: Exactly one of --xml and --domain is required\n");
+    mvt_expect(&r, 1, "\n", "error: Exactly one of --xml and --domain is required\n");
     free(path);
 }
 

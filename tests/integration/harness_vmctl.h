@@ -1,0 +1,56 @@
+/* harness_vmctl.h: checking what vmctl does — one run against its exact exit status,
+ * stdout and stderr, or a table of runs. Header-only (cmocka assertions), like
+ * harness_guest.h. */
+#ifndef MVT_HARNESS_VMCTL_H
+#define MVT_HARNESS_VMCTL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+
+/* Asserts that r exited with status and printed exactly out and err (the failure shows
+ * both sides of all three); frees r. */
+static inline void mvt_expect(mvt_result *r, int status, const char *out, const char *err)
+{
+    if (r->status != status || strcmp(r->out, out) != 0 || strcmp(r->err, err) != 0)
+        fail_msg("status %d, out:\n%s\nerr:\n%s\nexpected %d, out:\n%s\nerr:\n%s", r->status,
+                 r->out, r->err, status, out, err);
+    mvt_result_free(r);
+}
+
+/* A vmctl run (its arguments) and what it must print. Fields left out mean nothing on
+ * stderr and exit 0. */
+typedef struct mvt_vmctl_case {
+    const char *args[8];
+    const char *out;
+    const char *err;
+    int status;
+} mvt_vmctl_case;
+
+/* Runs each case in turn (30 s each), naming the one that fails. */
+static inline void mvt_vmctl_cases(const mvt_vmctl_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *argv[10] = {"vmctl"};
+        char line[256] = "vmctl";
+        mvt_result r;
+        for (size_t k = 0; k < 8 && cases[i].args[k]; k++) {
+            argv[k + 1] = cases[i].args[k];
+            snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s", cases[i].args[k]);
+        }
+        assert_int_equal(mvt_run(&r, argv, NULL, 30000), 0);
+        const char *err = cases[i].err ? cases[i].err : "";
+        if (r.status != cases[i].status || strcmp(r.out, cases[i].out) != 0 ||
+            strcmp(r.err, err) != 0)
+            fprintf(stderr, "case %zu: %s\n", i, line);
+        mvt_expect(&r, cases[i].status, cases[i].out, err);
+    }
+}
+
+#endif
