@@ -169,6 +169,16 @@ Modvirt__Envelope *fx_peer_next(fx_peer *p, int timeout_ms)
     }
 }
 
+Modvirt__Envelope *fx_peer_expect_reply(fx_peer *p, uint32_t serial)
+{
+    Modvirt__Envelope *env = fx_peer_next(p, 20000);
+    assert_non_null(env);
+    if (env->kind != MODVIRT__FRAME_KIND__FRAME_REPLY || env->serial != serial)
+        fail_msg("got kind %d serial %u (%s), want the reply to serial %u", env->kind, env->serial,
+                 env->error && env->error->message ? env->error->message : "", serial);
+    return env;
+}
+
 void fx_peer_expect_error(fx_peer *p, uint32_t serial, int code, const char *text)
 {
     Modvirt__Envelope *env = fx_peer_next(p, 20000);

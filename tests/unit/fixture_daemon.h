@@ -59,6 +59,8 @@ void fx_peer_call(fx_peer *p, uint32_t serial, uint32_t proc, const ProtobufCMes
 /* The next frame, unpacked (free with mv_envelope_free), its bytes kept in p->last; NULL
  * when the other side closed. The test fails when none comes within timeout_ms. */
 Modvirt__Envelope *fx_peer_next(fx_peer *p, int timeout_ms);
+/* The next frame must be the REPLY to serial; returns it (free with mv_envelope_free). */
+Modvirt__Envelope *fx_peer_expect_reply(fx_peer *p, uint32_t serial);
 /* The next frame must be an ERROR for serial with this code and text in its message. */
 void fx_peer_expect_error(fx_peer *p, uint32_t serial, int code, const char *text);
 

@@ -104,17 +104,12 @@ static void open_conn(fx_peer *c, uint32_t flags)
     a.uri = "qemu:///system";
     a.flags = flags;
     fx_peer_call(c, 1, MV_PROC_CONNECT_OPEN, &a.base);
-    Modvirt__Envelope *env = recv_frame(c);
-    assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_REPLY);
-    mv_envelope_free(env);
+    mv_envelope_free(fx_peer_expect_reply(c, 1));
 }
 
 static char *recv_string(fx_peer *c, uint32_t serial)
 {
-    Modvirt__Envelope *env = recv_frame(c);
-    assert_non_null(env);
-    assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_REPLY);
-    assert_int_equal(env->serial, serial);
+    Modvirt__Envelope *env = fx_peer_expect_reply(c, serial);
     Modvirt__StringRet *r = (Modvirt__StringRet *)mv_body_unpack(
         &modvirt__string_ret__descriptor, env->body.data, env->body.len, NULL);
     assert_non_null(r);
@@ -140,9 +135,7 @@ static void test_access_rules(void **state)
     fx_peer_connect(&c, sock_path);
 
     fx_peer_call(&c, 1, MV_PROC_CONNECT_KEEPALIVE, &empty.base);
-    Modvirt__Envelope *env = recv_frame(&c);
-    assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_REPLY);
-    mv_envelope_free(env);
+    mv_envelope_free(fx_peer_expect_reply(&c, 1));
 
     fx_peer_call(&c, 2, MV_PROC_CONNECT_GET_TYPE, &empty.base);
     fx_peer_expect_error(&c, 2, VIR_ERR_OPERATION_INVALID, "connection not open");
@@ -185,9 +178,7 @@ static void test_access_rules(void **state)
 
     /* close: a reply, then the end of the connection */
     fx_peer_call(&c, 11, MV_PROC_CONNECT_CLOSE, &empty.base);
-    env = recv_frame(&c);
-    assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_REPLY);
-    mv_envelope_free(env);
+    mv_envelope_free(fx_peer_expect_reply(&c, 11));
     assert_null(recv_frame(&c));
     fx_peer_close(&c);
 }
@@ -204,9 +195,7 @@ static void test_identify(void **state)
     id.readonly = true;
     fx_peer_connect(&c, sock_path);
     fx_peer_call(&c, 1, MV_PROC_PROXY_IDENTIFY, &id.base);
-    Modvirt__Envelope *env = recv_frame(&c);
-    assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_REPLY);
-    mv_envelope_free(env);
+    mv_envelope_free(fx_peer_expect_reply(&c, 1));
     fx_peer_call(&c, 2, MV_PROC_PROXY_IDENTIFY, &id.base);
     fx_peer_expect_error(&c, 2, VIR_ERR_OPERATION_INVALID, "already identified");
     open_conn(&c, 0);
