@@ -423,6 +423,36 @@ static int write_pid_file(const char *path, pid_t pid, mv_error *err)
     return mv_file_write_atomic(path, buf, (size_t)n, 0644, err);
 }
 
+static bool action_is(const char *action, const char *what)
+{
+    return action && strcmp(action, what) == 0;
+}
+
+int qemu_process_check_lifecycle(const mv_domain_def *def, mv_error *err)
+{
+    /* libvirt's QEMU driver has no meaning for these, and says so with these words. */
+    if (action_is(def->on_poweroff, "rename-restart") ||
+        action_is(def->on_reboot, "rename-restart") || action_is(def->on_crash, "rename-restart")) {
+        mv_error_set(err, VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU,
+                     "qemu driver doesn't support the 'rename-restart' action for "
+                     "'on_reboot'/'on_poweroff'/'on_crash'");
+        return -1;
+    }
+    if (action_is(def->on_poweroff, "preserve") || action_is(def->on_reboot, "preserve")) {
+        mv_error_set(err, VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU,
+                     "qemu driver doesn't support the 'preserve' action for "
+                     "'on_reboot'/'on_poweroff'");
+        return -1;
+    }
+    if (action_is(def->on_poweroff, "restart") && action_is(def->on_reboot, "destroy")) {
+        mv_error_set(err, VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU,
+                     "qemu driver doesn't support 'onReboot' set to 'destroy and 'onPoweroff' "
+                     "set to 'reboot'");
+        return -1;
+    }
+    return 0;
+}
+
 int qemu_process_start(qemu_state *s, qemu_domobj *obj, const qemu_domsnap *old,
                        const mv_domain_def *def, unsigned int flags, mv_error *err)
 {
@@ -442,7 +472,8 @@ int qemu_process_start(qemu_state *s, qemu_domobj *obj, const qemu_domsnap *old,
                      "domain '%s' is already running", def->name);
         goto cleanup;
     }
-    if (!(caps = qemu_process_setup_caps(runs, def, err)))
+    if (qemu_process_check_lifecycle(def, err) < 0 ||
+        !(caps = qemu_process_setup_caps(runs, def, err)))
         goto cleanup;
     id = qemu_domlist_next_id(s->doms);
     if (!(live = mv_domain_def_copy(def, err)) || !(vm = qemu_vm_new(runs, obj, def->name, id)) ||

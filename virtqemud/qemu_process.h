@@ -97,6 +97,11 @@ void qemu_runs_close(struct qemu_state *s);
 
 /* Jobs: the caller holds obj's job. */
 
+/* libvirt's refusals of on_poweroff/on_reboot/on_crash actions its QEMU driver has no
+ * meaning for ('preserve' on power-off and reboot, 'rename-restart', on_poweroff restart
+ * with on_reboot destroy), in libvirt's words (VIR_ERR_CONFIG_UNSUPPORTED). Checked at
+ * every start; a define-time caller may use it too. */
+int qemu_process_check_lifecycle(const mv_domain_def *def, mv_error *err);
 /* Starts def (borrowed; copied) as obj's running guest and publishes the running
  * snapshot. old is obj's current snapshot (NULL for a new transient domain); persistent
  * tells whether obj has a definition file. flags: VIR_DOMAIN_START_PAUSED. */

@@ -469,6 +469,36 @@ static void test_autodestroy(void **state)
     free(log);
 }
 
+/* on_poweroff/on_reboot 'preserve' have no meaning in libvirt's QEMU driver: a start is
+ * refused with its message, for a defined guest and for virDomainCreateXML alike. */
+static void test_preserve_refused(void **state)
+{
+    fixture *f = *state;
+    const char *cases[][2] = {
+        {"<on_poweroff>destroy</on_poweroff>", "<on_poweroff>preserve</on_poweroff>"},
+        {"<on_reboot>restart</on_reboot>", "<on_reboot>preserve</on_reboot>"},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        char *xml = guest_xml("keep", cases[i][0], cases[i][1]);
+        mvt_api_error err;
+        virDomainPtr dom = virDomainCreateXML(f->conn, xml, 0);
+        assert_null(dom);
+        mvt_api_error_take(&err);
+        assert_int_equal(err.code, VIR_ERR_CONFIG_UNSUPPORTED);
+        assert_non_null(strstr(err.message, "doesn't support the 'preserve' action for "
+                                            "'on_reboot'/'on_poweroff'"));
+        dom = virDomainDefineXML(f->conn, xml);
+        free(xml);
+        if (!dom) /* refused at define: as good */
+            continue;
+        assert_int_equal(virDomainCreate(dom), -1);
+        mvt_api_error_take(&err);
+        assert_int_equal(err.code, VIR_ERR_CONFIG_UNSUPPORTED);
+        assert_int_equal(virDomainUndefine(dom), 0);
+        virDomainFree(dom);
+    }
+}
+
 int main(void)
 {
     if (mvt_guest_prepare(&guest) < 0)
@@ -483,6 +513,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_poweroff_while_daemon_dead, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reboot_across_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_autodestroy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preserve_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
