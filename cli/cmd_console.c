@@ -1,6 +1,8 @@
 /* cmd_console.c: console — the guest's console on this terminal (raw mode when stdin is
  * a tty), through a virStream, until Ctrl-] or the stream's end. With stdin not a tty
- * (tests, pipes) its bytes are sent as they come, and its end leaves the output flowing. */
+ * (tests, pipes) its bytes are sent as they come, and its end leaves the output flowing.
+ * Input the guest does not take yet (the stream's window is full) waits here, and stdin
+ * is not read until it is gone. A guest that stops ends the console normally (exit 0). */
 #include "cli/vmctl.h"
 
 #include <errno.h>
@@ -11,11 +13,14 @@
 #include <unistd.h>
 
 #define ESCAPE_CHAR 0x1d /* Ctrl-] */
+#define STREAM_EVENTS (VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP)
 
 typedef struct console_run {
     vmctl_ctx *ctx;
     virStreamPtr st;
     int in_watch;
+    char pending[4096]; /* read from stdin, not yet taken by the stream */
+    size_t npending;
     bool done;
     bool failed;
 } console_run;
@@ -42,11 +47,37 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
+/* Sends what stdin gave and the stream did not take yet; while some is left, stdin is
+ * not read and the stream is watched for room instead. */
+static void send_pending(console_run *r)
+{
+    while (r->npending) {
+        int n = virStreamSend(r->st, r->pending, r->npending);
+        if (n == -2)
+            break;
+        if (n < 0) {
+            r->failed = r->done = true;
+            return;
+        }
+        memmove(r->pending, r->pending + n, r->npending - (size_t)n);
+        r->npending -= (size_t)n;
+    }
+    bool waiting = r->npending > 0;
+    if (r->in_watch >= 0)
+        virEventUpdateHandle(r->in_watch, waiting ? 0 : VIR_EVENT_HANDLE_READABLE);
+    virStreamEventUpdateCallback(r->st,
+                                 STREAM_EVENTS | (waiting ? VIR_STREAM_EVENT_WRITABLE : 0));
+}
+
 static void on_stream(virStreamPtr st, int events, void *opaque)
 {
     console_run *r = opaque;
     char buf[16384];
-    (void)events;
+    if ((events & VIR_STREAM_EVENT_WRITABLE) && r->npending) {
+        send_pending(r);
+        if (r->done)
+            return;
+    }
     for (;;) {
         int n = virStreamRecv(st, buf, sizeof(buf));
         if (n == -2)
@@ -70,7 +101,7 @@ static void on_stream(virStreamPtr st, int events, void *opaque)
 static void on_stdin(int watch, int fd, int events, void *opaque)
 {
     console_run *r = opaque;
-    char buf[4096];
+    char buf[sizeof(r->pending)];
     ssize_t n = read(fd, buf, sizeof(buf));
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
@@ -82,10 +113,10 @@ static void on_stdin(int watch, int fd, int events, void *opaque)
     }
     char *esc = memchr(buf, ESCAPE_CHAR, (size_t)n);
     size_t len = esc ? (size_t)(esc - buf) : (size_t)n;
-    if (len && virStreamSend(r->st, buf, len) < 0) {
-        r->failed = r->done = true;
-        return;
-    }
+    /* buf fits: stdin is read only while nothing is pending */
+    memcpy(r->pending, buf, len);
+    r->npending = len;
+    send_pending(r);
     if (esc)
         r->done = true;
     (void)events;
@@ -115,9 +146,7 @@ int vmctl_console_run(vmctl_ctx *ctx, virDomainPtr dom, const char *devname, uns
         if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw) == 0)
             restored = false;
     }
-    if (virStreamEventAddCallback(
-            r.st, VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP,
-            on_stream, &r, NULL) < 0)
+    if (virStreamEventAddCallback(r.st, STREAM_EVENTS, on_stream, &r, NULL) < 0)
         goto cleanup;
     cb_added = true;
     r.in_watch = virEventAddHandle(STDIN_FILENO, VIR_EVENT_HANDLE_READABLE, on_stdin, &r, NULL);

@@ -1,10 +1,17 @@
 /* stream.c: virStream — bytes both ways over FRAME_STREAM frames carrying the serial of
  * the call that opened the stream (virDomainOpenConsole). Received data is queued by the
- * reader thread; Recv takes it, blocking or not; callbacks run from the event loop. */
+ * reader thread; Recv takes it, blocking or not; callbacks run from the event loop.
+ * Flow control (common/stream_window.h): the queue never holds more than the window the
+ * daemon may fill, and Recv credits the daemon as the application takes data; Send sends
+ * only what the daemon credited, waiting for more (or -2 / a short count when
+ * non-blocking), so neither a reader that stops nor a guest that does not read its
+ * console makes anything grow or holds back the connection's other calls. */
 #include "libclient/client.h"
 #include "common/proc.h"
+#include "common/stream_window.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,7 +38,9 @@ struct _virStream {
     chunk *head, *tail;
     bool peer_finished, peer_aborted;
     mv_error peer_err;
-    bool local_done; /* we sent FINISH or ABORT */
+    bool local_done;     /* we sent FINISH or ABORT */
+    bool must_abort;     /* the daemon broke the protocol: tell it when closing */
+    mv_stream_window win; /* under the events lock */
     virStreamEventCallback cb;
     void *cb_opaque;
     virFreeCallback cb_ff;
@@ -83,6 +92,7 @@ virStreamPtr virStreamNew(virConnectPtr conn, unsigned int flags)
     st->refs = 1;
     st->flags = flags;
     st->peer_err = (mv_error)MV_ERROR_INIT;
+    mv_stream_window_init(&st->win);
     mvc_conn_ref(conn);
     st->conn = conn;
     mvc_events_lock(conn->events);
@@ -150,7 +160,8 @@ static void stream_unref(virStreamPtr st)
         mvc_events_unlock(ev);
         return;
     }
-    bool open = st->serial && !st->local_done && !st->peer_finished && !st->peer_aborted;
+    bool open =
+        st->serial && !st->local_done && (st->must_abort || (!st->peer_finished && !st->peer_aborted));
     stream_unlink_locked(st);
     mvc_events_unlock(ev);
     if (open) {
@@ -192,6 +203,71 @@ static int check_open(virStreamPtr st, const char *fn, mv_error *err)
     return 0;
 }
 
+/* Whether data may still move on the stream (events lock held). */
+static bool open_locked(virStreamPtr st)
+{
+    return !st->local_done && !st->peer_finished && !st->peer_aborted;
+}
+
+/* Waits on the stream's condition until `until` (200 ms from now when NULL); ETIMEDOUT
+ * or 0. Events lock held. */
+static int wait_locked(virStreamPtr st, const struct timespec *until)
+{
+    struct timespec t;
+    if (!until) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        t.tv_nsec += 200 * 1000000L;
+        if (t.tv_nsec >= 1000000000L) {
+            t.tv_sec++;
+            t.tv_nsec -= 1000000000L;
+        }
+        until = &t;
+    }
+    return mvc_events_timedwait(st->conn->events, &st->cond, until);
+}
+
+/* Why nothing more can be sent (events lock held): the daemon's abort, or closed. */
+static void closed_error_locked(virStreamPtr st, mv_error *err)
+{
+    if (st->peer_aborted && mv_error_is_set(&st->peer_err))
+        mv_error_set_raw(err, st->peer_err.code, st->peer_err.domain, st->peer_err.message);
+    else
+        mv_error_set(err, VIR_ERR_OPERATION_INVALID, VIR_FROM_STREAMS, "the stream is closed");
+}
+
+/* How much of `want` bytes may be sent now, waiting for the daemon's credit unless the
+ * stream is non-blocking: > 0, 0 (non-blocking and no credit), or -1 + err. The bytes
+ * are counted as sent. */
+static ssize_t take_send_room(virStreamPtr st, size_t want, mv_error *err)
+{
+    mvc_events *ev = st->conn->events;
+    ssize_t room = -1;
+    mvc_events_lock(ev);
+    for (;;) {
+        if (st->local_done || st->peer_aborted) {
+            closed_error_locked(st, err);
+            break;
+        }
+        if (!mvc_rpc_is_alive(st->conn->rpc)) {
+            mv_error_set(err, VIR_ERR_RPC, VIR_FROM_STREAMS,
+                         "the connection carrying the stream was lost");
+            break;
+        }
+        if (st->win.can_send) {
+            room = (ssize_t)(want < st->win.can_send ? want : st->win.can_send);
+            mv_stream_window_sent(&st->win, (size_t)room);
+            break;
+        }
+        if (st->flags & VIR_STREAM_NONBLOCK) {
+            room = 0;
+            break;
+        }
+        wait_locked(st, NULL);
+    }
+    mvc_events_unlock(ev);
+    return room;
+}
+
 int virStreamSend(virStreamPtr st, const char *data, size_t nbytes)
 {
     mv_error err = MV_ERROR_INIT;
@@ -199,22 +275,21 @@ int virStreamSend(virStreamPtr st, const char *data, size_t nbytes)
     if (check_open(st, "virStreamSend", &err) < 0 ||
         mvc_check_nonnull(data, "data", "virStreamSend", &err) < 0)
         goto fail;
-    mvc_events_lock(st->conn->events);
-    bool closed = st->local_done || st->peer_aborted;
-    if (st->peer_aborted && mv_error_is_set(&st->peer_err))
-        mv_error_set_raw(&err, st->peer_err.code, st->peer_err.domain, st->peer_err.message);
-    mvc_events_unlock(st->conn->events);
-    if (closed) {
-        if (!mv_error_is_set(&err))
-            mv_error_set(&err, VIR_ERR_OPERATION_INVALID, VIR_FROM_STREAMS, "the stream is closed");
-        goto fail;
-    }
-    for (size_t off = 0; off < nbytes;) {
-        size_t n = nbytes - off > STREAM_CHUNK ? STREAM_CHUNK : nbytes - off;
-        if (send_frame(st, MODVIRT__STREAM_STATUS__STREAM_CONTINUE, data + off, n, &err) < 0)
+    if (nbytes > INT_MAX)
+        nbytes = INT_MAX;
+    size_t off = 0;
+    do {
+        size_t want = nbytes - off > STREAM_CHUNK ? STREAM_CHUNK : nbytes - off;
+        ssize_t n = take_send_room(st, want, &err);
+        if (n < 0)
             goto fail;
-        off += n;
-    }
+        if (n == 0) /* non-blocking, the daemon has not credited more yet */
+            return off ? (int)off : -2;
+        if (send_frame(st, MODVIRT__STREAM_STATUS__STREAM_CONTINUE, data + off, (size_t)n, &err) <
+            0)
+            goto fail;
+        off += (size_t)n;
+    } while (off < nbytes);
     return (int)nbytes;
 fail:
     fail(st, &err);
@@ -225,10 +300,13 @@ int virStreamRecv(virStreamPtr st, char *data, size_t nbytes)
 {
     mv_error err = MV_ERROR_INIT;
     int got = -1;
+    uint64_t credit = 0;
     virResetLastError();
     if (check_open(st, "virStreamRecv", &err) < 0 ||
         mvc_check_nonnull(data, "data", "virStreamRecv", &err) < 0)
         goto fail;
+    if (nbytes > INT_MAX)
+        nbytes = INT_MAX;
     mvc_events *ev = st->conn->events;
     mvc_events_lock(ev);
     while (!st->head && !st->peer_finished && !st->peer_aborted) {
@@ -242,14 +320,7 @@ int virStreamRecv(virStreamPtr st, char *data, size_t nbytes)
                          "the connection carrying the stream was lost");
             goto fail;
         }
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += 200 * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        mvc_events_timedwait(ev, &st->cond, &until);
+        wait_locked(st, NULL);
     }
     got = 0;
     while (st->head && (size_t)got < nbytes) {
@@ -269,14 +340,22 @@ int virStreamRecv(virStreamPtr st, char *data, size_t nbytes)
         }
     }
     if (got == 0 && st->peer_aborted) {
-        if (mv_error_is_set(&st->peer_err))
-            mv_error_set_raw(&err, st->peer_err.code, st->peer_err.domain, st->peer_err.message);
-        else
-            mv_error_set(&err, VIR_ERR_RPC, VIR_FROM_STREAMS, "the stream was aborted");
+        closed_error_locked(st, &err);
         mvc_events_unlock(ev);
         goto fail;
     }
+    credit = mv_stream_window_took(&st->win, (size_t)got);
+    bool more = open_locked(st);
     mvc_events_unlock(ev);
+    /* the daemon may send as much again as was taken out of the queue */
+    if (credit && more) {
+        mv_frame_spec spec;
+        Modvirt__StreamCredit msg;
+        mv_error ignored = MV_ERROR_INIT;
+        mv_stream_credit_spec(&spec, &msg, st->serial, MV_PROC_DOMAIN_OPEN_CONSOLE, credit);
+        mvc_rpc_send(st->conn->rpc, &spec, &ignored);
+        mv_error_clear(&ignored); /* a lost connection shows at the next call */
+    }
     return got;
 fail:
     fail(st, &err);
@@ -293,15 +372,16 @@ static int close_stream(virStreamPtr st, bool finish, const char *fn)
     mvc_events_lock(ev);
     bool already = st->local_done;
     st->local_done = true;
-    bool peer_gone = st->peer_finished || st->peer_aborted;
+    bool peer_gone = (st->peer_finished || st->peer_aborted) && !st->must_abort;
+    bool must_abort = st->must_abort;
     mvc_events_unlock(ev);
     if (already) {
         mv_error_set(&err, VIR_ERR_OPERATION_INVALID, VIR_FROM_STREAMS, "the stream is closed");
         goto fail;
     }
     if (!peer_gone && send_frame(st,
-                                 finish ? MODVIRT__STREAM_STATUS__STREAM_FINISH
-                                        : MODVIRT__STREAM_STATUS__STREAM_ABORT,
+                                 finish && !must_abort ? MODVIRT__STREAM_STATUS__STREAM_FINISH
+                                                       : MODVIRT__STREAM_STATUS__STREAM_ABORT,
                                  NULL, 0, &err) < 0)
         goto fail;
     if (!finish)
@@ -312,7 +392,7 @@ static int close_stream(virStreamPtr st, bool finish, const char *fn)
     until.tv_sec += FINISH_WAIT_MS / 1000;
     mvc_events_lock(ev);
     while (!st->peer_finished && !st->peer_aborted && mvc_rpc_is_alive(st->conn->rpc)) {
-        if (mvc_events_timedwait(ev, &st->cond, &until) == ETIMEDOUT)
+        if (wait_locked(st, &until) == ETIMEDOUT)
             break;
     }
     if (st->peer_aborted && mv_error_is_set(&st->peer_err))
@@ -425,7 +505,7 @@ static int ready_locked(virStreamPtr st)
         e |= VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP;
     if (st->head || st->peer_finished)
         e |= VIR_STREAM_EVENT_READABLE;
-    if (!st->local_done && !st->peer_aborted)
+    if (!st->local_done && !st->peer_aborted && st->win.can_send)
         e |= VIR_STREAM_EVENT_WRITABLE;
     if (st->peer_aborted)
         e |= VIR_STREAM_EVENT_ERROR;
@@ -472,6 +552,15 @@ void mvc_streams_dispatch(mvc_events *ev)
 
 /* ---- frames from the reader thread ---- */
 
+/* The daemon broke the stream's protocol: the stream fails, and the daemon is told when
+ * the application closes it (events lock held). */
+static void protocol_error_locked(virStreamPtr st, const char *what)
+{
+    st->peer_aborted = true;
+    st->must_abort = true;
+    mv_error_set(&st->peer_err, VIR_ERR_RPC, VIR_FROM_STREAMS, "the daemon %s", what);
+}
+
 void mvc_streams_frame(virConnectPtr conn, const Modvirt__Envelope *env)
 {
     mvc_events *ev = conn->events;
@@ -485,6 +574,10 @@ void mvc_streams_frame(virConnectPtr conn, const Modvirt__Envelope *env)
     case MODVIRT__STREAM_STATUS__STREAM_CONTINUE: {
         if (!env->body.len)
             break;
+        if (mv_stream_window_arrived(&st->win, env->body.len) < 0) {
+            protocol_error_locked(st, "sent more than the stream's window");
+            break;
+        }
         chunk *c = calloc(1, sizeof(*c));
         if (!c || !(c->data = malloc(env->body.len))) {
             free(c);
@@ -497,6 +590,15 @@ void mvc_streams_frame(virConnectPtr conn, const Modvirt__Envelope *env)
         else
             st->head = c;
         st->tail = c;
+        break;
+    }
+    case MODVIRT__STREAM_STATUS__STREAM_CREDIT: {
+        uint64_t bytes = 0;
+        mv_error err = MV_ERROR_INIT;
+        if (mv_stream_credit_parse(env, &bytes, &err) < 0 ||
+            mv_stream_window_credited(&st->win, bytes) < 0)
+            protocol_error_locked(st, "credited data it was never sent");
+        mv_error_clear(&err);
         break;
     }
     case MODVIRT__STREAM_STATUS__STREAM_FINISH:

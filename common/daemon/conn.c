@@ -38,7 +38,7 @@ void mv_conn_unref(mv_conn *c)
 static bool can_take(const mv_conn *c)
 {
     return !c->closing && !c->draining && !c->wq.full &&
-           c->running + c->nwaiting < CONN_MAX_PENDING && !mv_streams_backlogged(c);
+           c->running + c->nwaiting < CONN_MAX_PENDING;
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -238,12 +238,6 @@ static void conn_close(mv_conn *c)
     mv_streams_close_all(c);
     uv_close((uv_handle_t *)&c->pipe, on_closed);
     reaper_update(d);
-}
-
-void mv_conn_resume(mv_conn *c)
-{
-    if (!c->closing)
-        conn_pump(c);
 }
 
 void mv_conn_drain(mv_conn *c)

@@ -65,10 +65,11 @@ int mv_daemon_emit_event(mv_daemon *d, int event_id, uint32_t proc, const char *
  *
  * Hands fd (a pty master or a connected UNIX socket; the runtime makes it non-blocking)
  * to the call's stream. Once the handler's reply is sent, the runtime bridges fd and the
- * FRAME_STREAM frames carrying this call's serial, both ways, with flow control (it stops
- * reading fd while the client's queue is full, and stops reading the client's stream
- * frames while fd cannot take more): EOF or an error on fd ends the stream with
- * STREAM_FINISH / STREAM_ABORT; the client's FINISH or ABORT, or its connection closing,
+ * FRAME_STREAM frames carrying this call's serial, both ways, with flow control (fd is
+ * read only as far as the client's credit goes, and the client's data is credited as fd
+ * takes it; common/stream_window.h): EOF, or the other side of a pty or socket going
+ * away, ends the stream with STREAM_FINISH; another error on fd with STREAM_ABORT.
+ * The client's FINISH or ABORT, or its connection closing,
  * closes fd. The runtime owns fd from this call on, also when it fails or the handler
  * then fails (fd is closed). One stream per call; 0, or -1 + mv_call_error(call). */
 int mv_call_attach_stream_fd(mv_call *call, int fd);

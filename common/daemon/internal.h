@@ -11,8 +11,9 @@
  * registered for them (a registration set per connection, filled by the register calls).
  * Stream frames arrive in mv_dispatch_frame() as FRAME_STREAM with the serial of the
  * call that opened the stream, and go to a per-connection stream table keyed by that
- * serial (an mv_sertab); outgoing stream data uses mv_conn_send() like replies, so the
- * write queue's high-water mark throttles a console that outpaces its reader. */
+ * serial (an mv_sertab); outgoing stream data uses mv_conn_send() like replies; each stream
+ * sends only what its client credited (common/stream_window.h), and the write queue's
+ * high-water mark pauses every stream of a connection whose peer does not read. */
 #ifndef MV_DAEMON_INTERNAL_H
 #define MV_DAEMON_INTERNAL_H
 
@@ -111,8 +112,6 @@ void mv_conn_fail(mv_conn *c, const mv_error *e);
 void mv_conn_job_done(mv_conn *c);
 /* Every connection drains (clean stop). */
 void mv_conns_drain_all(mv_daemon *d);
-/* Takes in frames again after a stream stopped holding them back. */
-void mv_conn_resume(mv_conn *c);
 
 /* ---- dispatch.c: calls — from a frame to a reply, on the loop or a worker thread ---- */
 /* Handles one frame (the envelope bytes, borrowed). */
@@ -144,8 +143,6 @@ void mv_events_conn_gone(mv_conn *c);
 int mv_stream_open(mv_conn *c, uint32_t serial, uint32_t proc, int fd);
 /* A FRAME_STREAM from the client: 0 when a stream of c took it, -1 when none is open. */
 int mv_stream_frame(mv_conn *c, const Modvirt__Envelope *env);
-/* True while a stream holds more of the client's bytes than its fd took (stop reading). */
-bool mv_streams_backlogged(const mv_conn *c);
 /* The client's queue changed: streams read their fds again, or stop. */
 void mv_streams_update(mv_conn *c);
 /* The connection closes: every stream ends (fds closed). */

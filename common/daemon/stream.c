@@ -1,21 +1,24 @@
 /* stream.c: streams — an fd (a guest's pty, a UNIX socket) bridged to FRAME_STREAM frames
  * carrying the serial of the call that opened it, both ways, on the loop, with flow
- * control: the fd is not read while the client's queue is full, and the client's frames
- * are not taken while the fd has not taken what came before. */
+ * control: data sent to the client is limited by the credit it grants (stream_window.h),
+ * so the fd is not read while the client has a window's worth unread; the client's data
+ * is credited as the fd takes it. Neither side ever holds more than a window, and the
+ * connection itself is never held back for a stream. */
 #include "common/daemon/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "common/log.h"
+#include "common/stream_window.h"
 
 /* Bytes read from the fd per frame. */
 #define STREAM_READ_MAX (64u * 1024u)
-/* Bytes from the client waiting for the fd before we stop reading the client. */
-#define STREAM_OUT_HIGH (1u << 20)
 
 typedef struct takeover takeover;
 
@@ -25,9 +28,11 @@ struct mv_stream {
     uint32_t serial;
     uint32_t proc;
     int fd;
+    bool tty; /* a pty: EIO says its other side is gone (see source_gone) */
     uv_poll_t poll;
-    int events;    /* what the poll watches now */
-    uint8_t *obuf; /* from the client, for the fd */
+    int events; /* what the poll watches now */
+    mv_stream_window win;
+    uint8_t *obuf; /* from the client, for the fd: at most a window */
     size_t olen, ocap;
     bool client_finished; /* FINISH received: finish once obuf is written */
     bool closing;
@@ -35,6 +40,12 @@ struct mv_stream {
 };
 
 static void stream_watch(mv_stream *s);
+
+static void send_frame(mv_stream *s, uint8_t *buf, size_t len)
+{
+    mv_conn_send(s->c, buf, len);
+    mv_conn_flush(s->c);
+}
 
 static void send_status(mv_stream *s, Modvirt__StreamStatus st, const mv_error *e)
 {
@@ -45,10 +56,8 @@ static void send_status(mv_stream *s, Modvirt__StreamStatus st, const mv_error *
                           .error = e};
     uint8_t *buf = NULL;
     size_t len = 0;
-    if (mv_frame_build(&spec, &buf, &len, NULL) == 0) {
-        mv_conn_send(s->c, buf, len);
-        mv_conn_flush(s->c);
-    }
+    if (mv_frame_build(&spec, &buf, &len, NULL) == 0)
+        send_frame(s, buf, len);
 }
 
 /* A handler waiting for other sessions' fds to close (mv_daemon_abort_streams_on). */
@@ -97,31 +106,55 @@ static void stream_close(mv_stream *s)
     uv_close((uv_handle_t *)&s->poll, on_poll_closed);
 }
 
-static void stream_fail(mv_stream *s, int errnum, const char *what)
+static void stream_fail(mv_stream *s, mv_error *e)
 {
-    mv_error e = MV_ERROR_INIT;
-    mv_error_set_errno(&e, errnum, VIR_FROM_STREAMS, "%s", what);
-    MV_DEBUG("stream %u: %s", s->serial, e.message);
-    send_status(s, MODVIRT__STREAM_STATUS__STREAM_ABORT, &e);
-    mv_error_clear(&e);
+    MV_DEBUG("stream %u: %s", s->serial, e->message);
+    send_status(s, MODVIRT__STREAM_STATUS__STREAM_ABORT, e);
+    mv_error_clear(e);
     stream_close(s);
 }
 
-static void do_read(mv_stream *s)
+static void stream_fail_errno(mv_stream *s, int errnum, const char *what)
+{
+    mv_error e = MV_ERROR_INIT;
+    mv_error_set_errno(&e, errnum, VIR_FROM_STREAMS, "%s", what);
+    stream_fail(s, &e);
+}
+
+/* The fd's normal end: the client reads everything sent so far, then EOF. */
+static void stream_end(mv_stream *s)
+{
+    MV_DEBUG("stream %u: the source ended", s->serial);
+    send_status(s, MODVIRT__STREAM_STATUS__STREAM_FINISH, NULL);
+    stream_close(s);
+}
+
+/* Whether errno from the fd means its other side is gone — the stream's normal end, as
+ * EOF is. A pty reads and writes EIO once the other side closed (qemu exited): the
+ * kernel sets that error only for a hang-up. A socket whose peer left writes EPIPE. */
+static bool source_gone(const mv_stream *s, int errnum)
+{
+    return (errnum == EIO && s->tty) || errnum == EPIPE;
+}
+
+/* Reads once, within the client's window. 1 data sent, 0 nothing to read now (or no
+ * window left), -1 the stream ended. */
+static int do_read(mv_stream *s)
 {
     uint8_t buf[STREAM_READ_MAX];
-    ssize_t n = read(s->fd, buf, sizeof(buf));
+    size_t want = s->win.can_send < sizeof(buf) ? (size_t)s->win.can_send : sizeof(buf);
+    if (!want)
+        return 0;
+    ssize_t n = read(s->fd, buf, want);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    /* a pty master reads EIO once the other side is gone (the guest's qemu exited) */
-    if (n == 0 || (n < 0 && errno == EIO)) {
-        send_status(s, MODVIRT__STREAM_STATUS__STREAM_FINISH, NULL);
-        stream_close(s);
-        return;
+        return 0;
+    if (n == 0 || (n < 0 && source_gone(s, errno))) {
+        stream_end(s);
+        return -1;
     }
     if (n < 0) {
-        stream_fail(s, errno, "cannot read from the stream's source");
-        return;
+        stream_fail_errno(s, errno, "cannot read from the stream's source");
+        return -1;
     }
     mv_frame_spec spec = {.serial = s->serial,
                           .kind = MODVIRT__FRAME_KIND__FRAME_STREAM,
@@ -131,35 +164,73 @@ static void do_read(mv_stream *s)
                           .raw_body_len = (size_t)n};
     uint8_t *frame = NULL;
     size_t len = 0;
-    if (mv_frame_build(&spec, &frame, &len, NULL) == 0) {
-        mv_conn_send(s->c, frame, len);
-        mv_conn_flush(s->c);
-    }
+    if (mv_frame_build(&spec, &frame, &len, NULL) == 0)
+        send_frame(s, frame, len);
+    mv_stream_window_sent(&s->win, (size_t)n);
+    return 1;
 }
 
+/* Writes what the client sent, crediting it as the fd takes it. */
 static void do_write(mv_stream *s)
 {
-    bool was_high = s->olen >= STREAM_OUT_HIGH;
-    while (s->olen) {
-        ssize_t n = write(s->fd, s->obuf, s->olen);
+    size_t done = 0;
+    while (done < s->olen) {
+        ssize_t n = write(s->fd, s->obuf + done, s->olen - done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN)
             break;
-        if (n < 0) {
-            stream_fail(s, errno, "cannot write to the stream's target");
+        if (n < 0 && source_gone(s, errno)) {
+            stream_end(s);
             return;
         }
-        memmove(s->obuf, s->obuf + n, s->olen - (size_t)n);
-        s->olen -= (size_t)n;
+        if (n < 0) {
+            stream_fail_errno(s, errno, "cannot write to the stream's target");
+            return;
+        }
+        done += (size_t)n;
     }
-    if (!s->olen && s->client_finished) {
-        send_status(s, MODVIRT__STREAM_STATUS__STREAM_FINISH, NULL);
-        stream_close(s);
+    memmove(s->obuf, s->obuf + done, s->olen - done);
+    s->olen -= done;
+    uint64_t credit = mv_stream_window_took(&s->win, done);
+    if (credit) {
+        mv_frame_spec spec;
+        Modvirt__StreamCredit msg;
+        uint8_t *frame = NULL;
+        size_t len = 0;
+        mv_stream_credit_spec(&spec, &msg, s->serial, s->proc, credit);
+        if (mv_frame_build(&spec, &frame, &len, NULL) == 0)
+            send_frame(s, frame, len);
+    }
+    if (!s->olen && s->client_finished)
+        stream_end(s);
+}
+
+/* POLLERR on the fd (libuv has stopped watching it): whatever can still be read goes to
+ * the client first. A hang-up is the normal end; anything else fails the stream. */
+static void source_error(mv_stream *s)
+{
+    s->events = 0;
+    if (s->olen)
+        do_write(s);
+    while (!s->closing && do_read(s) > 0)
+        ;
+    if (s->closing)
+        return;
+    if (!s->win.can_send) {
+        stream_watch(s); /* the rest once the client has room for it */
         return;
     }
-    if (was_high && s->olen < STREAM_OUT_HIGH)
-        mv_conn_resume(s->c);
+    struct pollfd p = {.fd = s->fd, .events = POLLIN};
+    int soerr = 0;
+    socklen_t sl = sizeof(soerr);
+    if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) && !(p.revents & POLLERR && !s->tty)) {
+        stream_end(s);
+        return;
+    }
+    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || !soerr)
+        soerr = EIO;
+    stream_fail_errno(s, soerr, "the stream's source failed");
 }
 
 static void on_poll(uv_poll_t *h, int status, int events)
@@ -168,11 +239,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
     if (s->closing)
         return;
     if (status < 0) {
-        /* POLLERR: a pty whose other side closed (qemu exited) reads EIO, which is the
-         * stream's normal end; anything else is a failure */
-        do_read(s);
-        if (!s->closing)
-            stream_fail(s, EIO, "the stream's source failed");
+        source_error(s);
         return;
     }
     if (events & UV_WRITABLE)
@@ -186,11 +253,12 @@ static void on_poll(uv_poll_t *h, int status, int events)
         stream_watch(s);
 }
 
-/* Watches for what the stream can use now. */
+/* Watches for what the stream can use now: the fd's data while the client has room for
+ * it (and its connection's queue too), the fd's room while the client's data waits. */
 static void stream_watch(mv_stream *s)
 {
     int want = 0;
-    if (!s->c->wq.full && !s->client_finished)
+    if (!s->c->wq.full && !s->client_finished && s->win.can_send)
         want |= UV_READABLE;
     if (s->olen)
         want |= UV_WRITABLE;
@@ -219,12 +287,58 @@ int mv_stream_open(mv_conn *c, uint32_t serial, uint32_t proc, int fd)
     s->serial = serial;
     s->proc = proc;
     s->fd = fd;
+    s->tty = isatty(fd);
+    mv_stream_window_init(&s->win);
     mv_conn_ref(c);
     s->next = c->streams;
     c->streams = s;
     stream_watch(s);
     MV_DEBUG("client pid %d: stream %u open", (int)c->ident.pid, serial);
     return 0;
+}
+
+/* Data from the client: queued for the fd, within the window it was granted. */
+static void take_data(mv_stream *s, const Modvirt__Envelope *env)
+{
+    if (s->client_finished || !env->body.len)
+        return;
+    if (mv_stream_window_arrived(&s->win, env->body.len) < 0) {
+        mv_error e = MV_ERROR_INIT;
+        mv_error_set(&e, VIR_ERR_RPC, VIR_FROM_STREAMS,
+                     "the client sent more than the stream's window (%u bytes)",
+                     MV_STREAM_WINDOW);
+        stream_fail(s, &e);
+        return;
+    }
+    if (s->olen + env->body.len > s->ocap) {
+        /* olen + body <= the window, which arrived() just checked */
+        uint8_t *nb = realloc(s->obuf, MV_STREAM_WINDOW);
+        if (!nb) {
+            stream_fail_errno(s, ENOMEM, "stream buffer");
+            return;
+        }
+        s->obuf = nb;
+        s->ocap = MV_STREAM_WINDOW;
+    }
+    memcpy(s->obuf + s->olen, env->body.data, env->body.len);
+    s->olen += env->body.len;
+    do_write(s);
+}
+
+static void take_credit(mv_stream *s, const Modvirt__Envelope *env)
+{
+    mv_error e = MV_ERROR_INIT;
+    uint64_t bytes = 0;
+    if (mv_stream_credit_parse(env, &bytes, &e) < 0) {
+        stream_fail(s, &e);
+        return;
+    }
+    if (mv_stream_window_credited(&s->win, bytes) < 0) {
+        mv_error_set(&e, VIR_ERR_RPC, VIR_FROM_STREAMS,
+                     "the client credited %llu bytes it was never sent",
+                     (unsigned long long)bytes);
+        stream_fail(s, &e);
+    }
 }
 
 int mv_stream_frame(mv_conn *c, const Modvirt__Envelope *env)
@@ -236,23 +350,10 @@ int mv_stream_frame(mv_conn *c, const Modvirt__Envelope *env)
         return -1;
     switch (env->stream_status) {
     case MODVIRT__STREAM_STATUS__STREAM_CONTINUE:
-        if (s->client_finished || !env->body.len)
-            break;
-        if (s->olen + env->body.len > s->ocap) {
-            size_t cap = s->ocap ? s->ocap : 4096;
-            while (cap < s->olen + env->body.len)
-                cap *= 2;
-            uint8_t *nb = realloc(s->obuf, cap);
-            if (!nb) {
-                stream_fail(s, ENOMEM, "stream buffer");
-                return 0;
-            }
-            s->obuf = nb;
-            s->ocap = cap;
-        }
-        memcpy(s->obuf + s->olen, env->body.data, env->body.len);
-        s->olen += env->body.len;
-        do_write(s);
+        take_data(s, env);
+        break;
+    case MODVIRT__STREAM_STATUS__STREAM_CREDIT:
+        take_credit(s, env);
         break;
     case MODVIRT__STREAM_STATUS__STREAM_FINISH:
         s->client_finished = true;
@@ -266,14 +367,6 @@ int mv_stream_frame(mv_conn *c, const Modvirt__Envelope *env)
     if (!s->closing)
         stream_watch(s);
     return 0;
-}
-
-bool mv_streams_backlogged(const mv_conn *c)
-{
-    for (const mv_stream *s = c->streams; s; s = s->next)
-        if (s->olen >= STREAM_OUT_HIGH)
-            return true;
-    return false;
 }
 
 void mv_streams_update(mv_conn *c)

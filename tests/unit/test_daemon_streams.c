@@ -1,8 +1,10 @@
 /* test_daemon_streams.c: the runtime's events and streams, with a test driver on a thread
  * of this process, spoken to over the daemon's real socket: registrations with and
  * without a domain filter, per-registration callback ids, numbering, deregistration; a
- * stream bridging a socketpair both ways, flow control against a client that does not
- * read, FINISH both ways, the source's end, and frames for no open stream. */
+ * stream bridging a socketpair (or a pty, as a guest's console) both ways, flow control
+ * by credit both ways against a client that does not read and one that sends too much,
+ * FINISH both ways, the source's end (a pty's hang-up is an end, a reset socket an
+ * error), and frames for no open stream. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,21 +14,25 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "common/daemon/daemon.h"
 #include "common/frame.h"
 #include "common/proc.h"
+#include "common/stream_window.h"
 
 /* ---- the test driver ---- */
 
-static int peer_fd = -1; /* the test's end of the last console's socketpair */
+static int peer_fd = -1;    /* the test's end of the last console: socket, or pty master */
+static bool console_pty;    /* consoles are ptys (the daemon holds the slave, as for qemu) */
 
 static int t_open(mv_call *call, const Modvirt__ConnectOpenArgs *a, Modvirt__ConnectOpenRet *r)
 {
@@ -55,6 +61,19 @@ static int t_define(mv_call *call, const Modvirt__DomainDefineArgs *a, Modvirt__
 static int t_console(mv_call *call, const Modvirt__DomainOpenConsoleArgs *a, Modvirt__Empty *r)
 {
     int sv[2];
+    if (console_pty) {
+        struct termios raw;
+        if (openpty(&sv[0], &sv[1], NULL, NULL, NULL) < 0) {
+            mv_error_set(mv_call_error(call), VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, "openpty");
+            return -1;
+        }
+        /* raw both ways, as virtqemud sets the guest's pty */
+        tcgetattr(sv[1], &raw);
+        cfmakeraw(&raw);
+        tcsetattr(sv[1], TCSANOW, &raw);
+        peer_fd = sv[0];
+        return mv_call_attach_stream_fd(call, sv[1]);
+    }
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
         mv_error_set(mv_call_error(call), VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, "socketpair");
         return -1;
@@ -413,54 +432,251 @@ static void test_stream_source_ends(void **state)
     client_close(&c);
 }
 
-/* A source that outpaces a client that does not read: the daemon stops reading the
- * source (its writes block) instead of buffering without bound, and every byte arrives
- * in order once the client reads. */
+static void send_credit(client *c, uint32_t serial, uint64_t bytes)
+{
+    mv_frame_spec spec;
+    Modvirt__StreamCredit msg;
+    mv_stream_credit_spec(&spec, &msg, serial, MV_PROC_DOMAIN_OPEN_CONSOLE, bytes);
+    send_frame(c, &spec);
+}
+
+/* Byte i of the test pattern. */
+static unsigned char pattern(size_t i)
+{
+    return (unsigned char)((i * 7) ^ (i >> 16));
+}
+
+/* Writes the pattern to fd (non-blocking) from *written on, until fd stops taking for
+ * stall_ms. */
+static void write_until_stalled(int fd, size_t *written, int stall_ms)
+{
+    unsigned char buf[65536];
+    for (;;) {
+        for (size_t i = 0; i < sizeof(buf); i++)
+            buf[i] = pattern(*written + i);
+        ssize_t n = write(fd, buf, sizeof(buf));
+        if (n < 0) {
+            assert_int_equal(errno, EAGAIN);
+            struct pollfd p = {.fd = fd, .events = POLLOUT};
+            if (poll(&p, 1, stall_ms) == 0)
+                return;
+            continue;
+        }
+        *written += (size_t)n;
+        assert_true(*written < (64u << 20));
+    }
+}
+
+/* Takes stream frames of serial s, checking their bytes against the pattern from *got on,
+ * until `want` bytes came, or until none came for quiet_ms when want is 0. With credit,
+ * credits every byte taken, as the library does. Another frame (a reply) sets *other. */
+static void take_stream(client *c, uint32_t s, size_t *got, size_t want, int quiet_ms,
+                        bool credit, bool *other)
+{
+    while (!want || *got < want) {
+        Modvirt__Envelope *env = next_frame(c, want ? 10000 : quiet_ms);
+        if (!env) {
+            assert_int_equal(want, 0);
+            return;
+        }
+        if (env->kind != MODVIRT__FRAME_KIND__FRAME_STREAM) {
+            assert_non_null(other);
+            *other = true;
+            mv_envelope_free(env);
+            continue;
+        }
+        assert_int_equal(env->serial, s);
+        if (env->stream_status == MODVIRT__STREAM_STATUS__STREAM_CREDIT) {
+            mv_envelope_free(env);
+            continue;
+        }
+        assert_int_equal(env->stream_status, MODVIRT__STREAM_STATUS__STREAM_CONTINUE);
+        for (size_t i = 0; i < env->body.len; i++)
+            assert_int_equal((unsigned char)env->body.data[i], pattern(*got + i));
+        *got += env->body.len;
+        if (credit)
+            send_credit(c, s, env->body.len);
+        mv_envelope_free(env);
+    }
+}
+
+/* A source that outpaces a client that does not read: the daemon sends no more than the
+ * window, stops reading the source, and still answers the connection's calls; once the
+ * client credits what it took, every byte arrives in order. */
 static void test_stream_flow_control(void **state)
 {
     client c;
-    int sz = 16384;
+    console_pty = false;
     client_open(&c);
-    setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
     uint32_t s = open_console(&c, 42);
     int peer = peer_fd;
     fcntl(peer, F_SETFL, fcntl(peer, F_GETFL) | O_NONBLOCK);
 
-    size_t total = 64u << 20; /* far beyond the client's queue limit */
-    size_t written = 0;
-    char chunk[65536];
-    for (size_t i = 0; i < sizeof(chunk); i++)
-        chunk[i] = (char)(i * 7);
-    /* write until the daemon stops taking: it must, long before `total` */
-    for (;;) {
-        ssize_t n =
-            write(peer, chunk + written % sizeof(chunk), sizeof(chunk) - written % sizeof(chunk));
-        if (n < 0) {
-            assert_int_equal(errno, EAGAIN);
-            struct pollfd p = {.fd = peer, .events = POLLOUT};
-            if (poll(&p, 1, 1000) == 0)
-                break; /* stalled: the daemon is not reading us */
-            continue;
-        }
-        written += (size_t)n;
-        assert_true(written < total);
+    size_t written = 0, got = 0;
+    write_until_stalled(peer, &written, 500);
+    /* what the daemon has not sent sits in the socket's buffers: a window and no more
+     * reached the client */
+    take_stream(&c, s, &got, 0, 500, false, NULL);
+    assert_int_equal(got, MV_STREAM_WINDOW);
+    assert_true(written > got);
+
+    /* the stalled stream holds back no call on the same connection */
+    Modvirt__DomainDefineArgs a = MODVIRT__DOMAIN_DEFINE_ARGS__INIT;
+    a.xml = (char *)"x";
+    call(&c, 43, MV_PROC_DOMAIN_DEFINE_XML, &a.base);
+    Modvirt__Envelope *env = next_frame(&c, 5000);
+    assert_non_null(env);
+    assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_REPLY);
+    assert_int_equal(env->serial, 43);
+    mv_envelope_free(env);
+
+    /* credit what was taken: the rest follows, and more, in order */
+    send_credit(&c, s, got);
+    size_t target = written + (8u << 20);
+    while (got < target) {
+        write_until_stalled(peer, &written, 0);
+        take_stream(&c, s, &got, got + 1, 0, true, NULL);
     }
-    assert_true(written >= (4u << 20)); /* it did queue up to its limit first */
-    /* now read everything: bytes in order, no loss */
-    size_t got = 0;
-    while (got < written) {
-        Modvirt__Envelope *env = next_frame(&c, 10000);
-        assert_non_null(env);
-        assert_int_equal(env->serial, s);
-        for (size_t i = 0; i < env->body.len; i++)
-            assert_int_equal((unsigned char)env->body.data[i],
-                             (unsigned char)(char)(((got + i) % sizeof(chunk)) * 7));
-        got += env->body.len;
-        mv_envelope_free(env);
-    }
+    take_stream(&c, s, &got, written, 0, true, NULL);
     assert_int_equal(got, written);
     stream_send(&c, s, MODVIRT__STREAM_STATUS__STREAM_ABORT, NULL, 0);
     close(peer);
+    client_close(&c);
+}
+
+/* The other way: the daemon credits the client's data as the fd takes it, and a client
+ * that sends more than its window is aborted, naming the window. */
+static void test_stream_client_window(void **state)
+{
+    client c;
+    console_pty = false;
+    client_open(&c);
+    uint32_t s = open_console(&c, 50);
+    int peer = peer_fd;
+    static char data[MV_STREAM_WINDOW];
+    memset(data, 'w', sizeof(data));
+
+    /* a whole window; the peer reads it all: the daemon credits it, in batches of at least
+     * a quarter window as the socket takes it (less than a batch may wait for more) */
+    stream_send(&c, s, MODVIRT__STREAM_STATUS__STREAM_CONTINUE, data, sizeof(data));
+    static char sink[MV_STREAM_WINDOW];
+    read_exact(peer, sink, sizeof(sink));
+    assert_memory_equal(sink, data, sizeof(sink));
+    uint64_t credited = 0;
+    while (credited <= sizeof(data) - MV_STREAM_CREDIT_BATCH) {
+        Modvirt__Envelope *env = next_frame(&c, 10000);
+        assert_non_null(env);
+        assert_int_equal(env->stream_status, MODVIRT__STREAM_STATUS__STREAM_CREDIT);
+        uint64_t b = 0;
+        assert_int_equal(mv_stream_credit_parse(env, &b, NULL), 0);
+        assert_true(b >= MV_STREAM_CREDIT_BATCH);
+        credited += b;
+        mv_envelope_free(env);
+    }
+    assert_true(credited <= sizeof(data));
+    assert_null(next_frame(&c, 200)); /* and no more */
+
+    /* two windows while the peer reads nothing: the socket takes less than one, so the
+     * credit for it cannot cover the second: aborted */
+    stream_send(&c, s, MODVIRT__STREAM_STATUS__STREAM_CONTINUE, data, sizeof(data));
+    stream_send(&c, s, MODVIRT__STREAM_STATUS__STREAM_CONTINUE, data, sizeof(data));
+    Modvirt__Envelope *env = next_frame(&c, 10000);
+    assert_non_null(env);
+    while (env->stream_status == MODVIRT__STREAM_STATUS__STREAM_CREDIT) {
+        mv_envelope_free(env); /* the peer's socket buffer took some meanwhile */
+        env = next_frame(&c, 10000);
+        assert_non_null(env);
+    }
+    assert_int_equal(env->stream_status, MODVIRT__STREAM_STATUS__STREAM_ABORT);
+    assert_non_null(env->error);
+    assert_non_null(strstr(env->error->message, "window"));
+    mv_envelope_free(env);
+    close(peer);
+    client_close(&c);
+}
+
+/* The next frame of stream s that is not data: its status (data is counted in *data). */
+static int stream_end_status(client *c, uint32_t s, size_t *data, char **msg)
+{
+    for (;;) {
+        Modvirt__Envelope *env = next_frame(c, 10000);
+        assert_non_null(env);
+        assert_int_equal(env->serial, s);
+        int st = env->stream_status;
+        if (st == MODVIRT__STREAM_STATUS__STREAM_CONTINUE) {
+            *data += env->body.len;
+            mv_envelope_free(env);
+            continue;
+        }
+        if (msg)
+            *msg = env->error && env->error->message ? strdup(env->error->message) : NULL;
+        mv_envelope_free(env);
+        return st;
+    }
+}
+
+/* A guest's console: the daemon holds a pty's slave; the guest's qemu (here the test)
+ * holds the master and exits. However the hang-up meets the stream — idle, with output
+ * in flight, with the client's window used up — it is the stream's normal end (FINISH),
+ * never an error. */
+static void test_stream_pty_hangup(void **state)
+{
+    client c;
+    console_pty = true;
+    client_open(&c);
+    uint32_t serial = 60;
+    for (int i = 0; i < 60; i++, serial++) {
+        uint32_t s = open_console(&c, serial);
+        int master = peer_fd;
+        size_t data = 0;
+        if (i % 3 == 1) {
+            /* output just before the end: the daemon may meet POLLIN, POLLHUP or POLLERR */
+            assert_int_equal(write(master, "last words\r\n", 12), 12);
+        } else if (i % 3 == 2) {
+            /* the client's window is used up when the other side goes */
+            fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+            size_t written = 0;
+            write_until_stalled(master, &written, 200);
+            size_t got = 0;
+            take_stream(&c, s, &got, 0, 200, false, NULL);
+            assert_int_equal(got, MV_STREAM_WINDOW);
+            close(master);
+            master = -1;
+            send_credit(&c, s, got);
+        }
+        if (master >= 0)
+            close(master);
+        char *msg = NULL;
+        int st = stream_end_status(&c, s, &data, &msg);
+        if (st != MODVIRT__STREAM_STATUS__STREAM_FINISH)
+            fail_msg("round %d: the hang-up ended the stream with status %d: %s", i, st,
+                     msg ? msg : "");
+        free(msg);
+    }
+    client_close(&c);
+}
+
+/* A real error of the source stays an error: a socket reset by its peer (closed with
+ * data it never read) aborts the stream, saying so. */
+static void test_stream_source_error(void **state)
+{
+    client c;
+    console_pty = false;
+    client_open(&c);
+    uint32_t s = open_console(&c, 70);
+    int peer = peer_fd;
+    stream_send(&c, s, MODVIRT__STREAM_STATUS__STREAM_CONTINUE, "unread", 6);
+    /* wait until the daemon has written it into the peer's buffer */
+    struct pollfd p = {.fd = peer, .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 10000), 1);
+    close(peer);
+    size_t data = 0;
+    char *msg = NULL;
+    assert_int_equal(stream_end_status(&c, s, &data, &msg),
+                     MODVIRT__STREAM_STATUS__STREAM_ABORT);
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "Connection reset by peer"));
+    free(msg);
     client_close(&c);
 }
 
@@ -471,6 +687,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stream_both_ways, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_source_ends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_flow_control, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_client_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_pty_hangup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_source_error, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
