@@ -17,6 +17,7 @@
 #include "harness.h"
 #include "harness_api.h"
 #include "harness_guest.h"
+#include "harness_life.h"
 
 #define URI "qemu:///system"
 #define BOOT_MS 60000
@@ -65,14 +66,6 @@ static void start_or_skip(virDomainPtr *doms, int n)
     fail_msg("start: %s", err.message);
 }
 
-static void assert_state(virDomainPtr dom, int state, int reason)
-{
-    int s = -1, r = -1;
-    assert_int_equal(virDomainGetState(dom, &s, &r, 0), 0);
-    if (s != state || (reason >= 0 && r != reason))
-        fail_msg("%s: state %d reason %d, expected %d reason %d", virDomainGetName(dom), s, r,
-                 state, reason);
-}
 
 /* kill -9 of virtqemud with two guests running: the next call restarts it, and both
  * guests are running with the same ids, answer on their consoles, and can be paused
@@ -100,7 +93,7 @@ static void test_daemon_killed(void **state)
         assert_int_equal(kill(qemu[i], 0), 0);
 
     for (int i = 0; i < 2; i++) {
-        assert_state(dom[i], VIR_DOMAIN_RUNNING, -1);
+        mvt_life_assert_state(dom[i], VIR_DOMAIN_RUNNING, -1);
         virDomainPtr d = virDomainLookupByName(f->conn, names[i]);
         assert_non_null(d);
         assert_int_equal((int)virDomainGetID(d), ids[i]);
@@ -115,11 +108,11 @@ static void test_daemon_killed(void **state)
     assert_int_equal(virConnectNumOfDomains(f->conn), 2);
     /* the re-attached monitors work */
     assert_int_equal(virDomainSuspend(dom[0]), 0);
-    assert_state(dom[0], VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);
+    mvt_life_assert_state(dom[0], VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(virDomainDestroy(dom[i]), 0);
         assert_int_equal(mvt_wait_gone(qemu[i], 5000), 0);
-        assert_state(dom[i], VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED);
+        mvt_life_assert_state(dom[i], VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED);
         virDomainFree(dom[i]);
     }
 }
@@ -136,7 +129,7 @@ static void test_guest_died_while_daemon_down(void **state)
     pid_t qemud = mvt_daemon_pid(&f->env, "virtqemud");
     assert_int_equal(mvt_kill_wait(qemud, SIGKILL, 5000), 0);
     assert_int_equal(mvt_kill_wait(qemu, SIGKILL, 5000), 0);
-    assert_state(dom, VIR_DOMAIN_SHUTOFF, -1);
+    mvt_life_assert_state(dom, VIR_DOMAIN_SHUTOFF, -1);
     assert_int_equal(virConnectNumOfDomains(f->conn), 0);
     virDomainFree(dom);
 }
@@ -233,7 +226,7 @@ static void test_parallel(void **state)
     int n = virConnectListAllDomains(f->conn, &doms, 0);
     assert_int_equal(n, PARALLEL);
     for (int i = 0; i < n; i++) {
-        assert_state(doms[i], VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED);
+        mvt_life_assert_state(doms[i], VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED);
         virDomainFree(doms[i]);
     }
     free(doms);
@@ -274,7 +267,7 @@ static void test_monitor_hang(void **state)
 
     long long t0 = mvt_now_ms();
     assert_int_equal(virDomainSuspend(dom[1]), 0);
-    assert_state(dom[1], VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);
+    mvt_life_assert_state(dom[1], VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);
     assert_int_equal(virDomainResume(dom[1]), 0);
     int st = -1;
     assert_int_equal(virDomainGetState(dom[0], &st, NULL, 0), 0);
@@ -293,7 +286,7 @@ static void test_monitor_hang(void **state)
     kill(qemu, SIGCONT);
     assert_int_equal(mvt_thread_join(t, 30000), 0);
     assert_int_equal(h.rc, 0);
-    assert_state(dom[0], VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);
+    mvt_life_assert_state(dom[0], VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(virDomainDestroy(dom[i]), 0);
         virDomainFree(dom[i]);
@@ -321,9 +314,9 @@ static void test_virt_install(void **state)
     free(xml);
     free(qemu);
     start_or_skip(&dom, 1);
-    assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
+    mvt_life_assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
     assert_int_equal(virDomainDestroy(dom), 0);
-    assert_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED);
+    mvt_life_assert_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED);
     virDomainFree(dom);
 }
 

@@ -15,6 +15,7 @@
 #include "harness.h"
 #include "harness_api.h"
 #include "harness_guest.h"
+#include "harness_life.h"
 
 #define URI "qemu:///system"
 #define BOOT_MS 60000 /* TCG on a busy 2-core machine */
@@ -65,21 +66,7 @@ static virDomainPtr start_guest(fixture *f, const char *name, unsigned int flags
     return dom;
 }
 
-static void assert_state(virDomainPtr dom, int state, int reason)
-{
-    int s = -1, r = -1;
-    assert_int_equal(virDomainGetState(dom, &s, &r, 0), 0);
-    if (s != state || (reason >= 0 && r != reason))
-        fail_msg("state %d reason %d, expected %d reason %d", s, r, state, reason);
-}
 
-static void wait_state(virDomainPtr dom, int state, int reason, int timeout_ms)
-{
-    int s = -1, r = -1;
-    if (mvt_guest_wait_state(dom, state, reason, timeout_ms, &s, &r) < 0)
-        fail_msg("state %d reason %d after %d ms, expected %d reason %d", s, r, timeout_ms,
-                 state, reason);
-}
 
 /* The guest boots: running (booted) at once, the marker on its serial console, a live
  * XML with the id and the pty; destroy ends it (destroyed) and the handle's id is -1. */
@@ -88,7 +75,7 @@ static void test_boot_and_destroy(void **state)
     fixture *f = *state;
     long long t0 = mvt_now_ms();
     virDomainPtr dom = start_guest(f, "boot", 0);
-    assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
+    mvt_life_assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
     assert_int_equal(virDomainIsActive(dom), 1);
     char *pty = mvt_guest_pty(dom);
     assert_non_null(pty);
@@ -109,7 +96,7 @@ static void test_boot_and_destroy(void **state)
 
     assert_int_equal(virDomainDestroy(dom), 0);
     assert_int_equal((int)virDomainGetID(dom), -1);
-    assert_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED);
+    mvt_life_assert_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED);
     assert_int_equal(virDomainIsActive(dom), 0);
     /* a second destroy is refused: the domain is not running */
     assert_int_equal(virDomainDestroy(dom), -1);
@@ -122,9 +109,9 @@ static void test_suspend_resume(void **state)
     fixture *f = *state;
     virDomainPtr dom = start_guest(f, "pause", 0);
     assert_int_equal(virDomainSuspend(dom), 0);
-    assert_state(dom, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);
+    mvt_life_assert_state(dom, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);
     assert_int_equal(virDomainResume(dom), 0);
-    assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_UNPAUSED);
+    mvt_life_assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_UNPAUSED);
     char *pty = mvt_guest_pty(dom);
     assert_non_null(pty);
     assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
@@ -137,9 +124,9 @@ static void test_start_paused(void **state)
 {
     fixture *f = *state;
     virDomainPtr dom = start_guest(f, "paused", VIR_DOMAIN_START_PAUSED);
-    assert_state(dom, VIR_DOMAIN_PAUSED, -1);
+    mvt_life_assert_state(dom, VIR_DOMAIN_PAUSED, -1);
     assert_int_equal(virDomainResume(dom), 0);
-    assert_state(dom, VIR_DOMAIN_RUNNING, -1);
+    mvt_life_assert_state(dom, VIR_DOMAIN_RUNNING, -1);
     assert_int_equal(virDomainDestroy(dom), 0);
     virDomainFree(dom);
 }
@@ -155,7 +142,7 @@ static void test_acpi_shutdown(void **state)
     assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
     free(pty);
     assert_int_equal(virDomainShutdownFlags(dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN), 0);
-    wait_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SHUTDOWN, 30000);
+    mvt_life_wait_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SHUTDOWN, 30000);
     virDomainFree(dom);
 }
 
@@ -169,7 +156,7 @@ static void test_guest_poweroff(void **state)
     assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
     assert_int_equal(mvt_guest_send(pty, "poweroff"), 0);
     free(pty);
-    wait_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SHUTDOWN, 30000);
+    mvt_life_wait_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SHUTDOWN, 30000);
     virDomainFree(dom);
 }
 
@@ -181,14 +168,15 @@ static void test_qemu_killed(void **state)
     pid_t pid = mvt_guest_qemu_pid(&f->env, "killed");
     assert_true(pid > 0);
     assert_int_equal(mvt_kill_wait(pid, SIGKILL, 5000), 0);
-    wait_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_CRASHED, 5000);
+    mvt_life_wait_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_CRASHED, 5000);
     assert_int_equal(virDomainCreate(dom), 0);
-    assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
+    mvt_life_assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
     assert_int_equal(virDomainDestroy(dom), 0);
     virDomainFree(dom);
 }
 
-/* reset and reboot keep the guest running (with on_reboot restart) and it boots again. */
+/* reset and reboot keep the guest running (with on_reboot restart) in the same qemu,
+ * with the same id, and it boots again (the marker it prints unasked at boot). */
 static void test_reset_reboot(void **state)
 {
     fixture *f = *state;
@@ -197,13 +185,15 @@ static void test_reset_reboot(void **state)
     assert_non_null(pty);
     assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
     int id = (int)virDomainGetID(dom);
+    pid_t pid = mvt_guest_qemu_pid(&f->env, "reset");
     assert_int_equal(virDomainReset(dom, 0), 0);
-    assert_state(dom, VIR_DOMAIN_RUNNING, -1);
-    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
+    assert_int_equal(mvt_life_wait_boot(pty, BOOT_MS), 0);
+    mvt_life_assert_state(dom, VIR_DOMAIN_RUNNING, -1);
     assert_int_equal(virDomainReboot(dom, 0), 0);
-    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
-    assert_state(dom, VIR_DOMAIN_RUNNING, -1);
+    assert_int_equal(mvt_life_wait_boot(pty, BOOT_MS), 0);
+    mvt_life_assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
     assert_int_equal((int)virDomainGetID(dom), id);
+    assert_int_equal(mvt_guest_qemu_pid(&f->env, "reset"), pid);
     free(pty);
     assert_int_equal(virDomainDestroy(dom), 0);
     virDomainFree(dom);
@@ -223,7 +213,7 @@ static void test_transient(void **state)
         fail_msg("create XML: %s", virGetLastErrorMessage());
     assert_true((int)virDomainGetID(dom) > 0);
     assert_int_equal(virDomainIsPersistent(dom), 0);
-    assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
+    mvt_life_assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
     assert_int_equal(virDomainDestroy(dom), 0);
     virDomainFree(dom);
     assert_null(virDomainLookupByName(f->conn, "transient"));

@@ -23,6 +23,7 @@
 #include "harness.h"
 #include "harness_api.h"
 #include "harness_guest.h"
+#include "harness_life.h"
 
 #define URI "qemu:///system"
 #define BOOT_MS 60000 /* TCG on a busy 2-core machine */
@@ -87,97 +88,6 @@ static virDomainPtr boot(fixture *f, const char *xml, char **pty)
     assert_non_null(*pty = mvt_guest_pty(dom));
     assert_int_equal(mvt_guest_wait_marker(*pty, BOOT_MS), 0);
     return dom;
-}
-
-/* Waits for the marker the guest's init prints by itself when it (re)boots: reads the
- * console without typing anything, so the guest has no other reason to print it. */
-static int wait_boot(const char *pty, int timeout_ms)
-{
-    int fd = mvt_guest_pty_open(pty);
-    if (fd < 0)
-        return -1;
-    long long deadline = mvt_now_ms() + timeout_ms;
-    char buf[4096];
-    size_t len = 0;
-    int rc = -1;
-    while (rc < 0 && mvt_now_ms() < deadline) {
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, (int)(deadline - mvt_now_ms())) <= 0)
-            break;
-        ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
-        if (n < 0 && errno == EAGAIN)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        buf[len] = '\0';
-        if (strstr(buf, MVT_GUEST_MARKER))
-            rc = 0;
-        else if (len > sizeof(buf) / 2) {
-            memmove(buf, buf + len - 64, 64);
-            len = 64;
-        }
-    }
-    close(fd);
-    return rc;
-}
-
-static void assert_state(virDomainPtr dom, int state, int reason)
-{
-    int s = -1, r = -1;
-    assert_int_equal(virDomainGetState(dom, &s, &r, 0), 0);
-    if (s != state || (reason >= 0 && r != reason))
-        fail_msg("state %d reason %d, expected %d reason %d", s, r, state, reason);
-}
-
-static void wait_state(virDomainPtr dom, int state, int reason, int timeout_ms)
-{
-    int s = -1, r = -1;
-    if (mvt_guest_wait_state(dom, state, reason, timeout_ms, &s, &r) < 0)
-        fail_msg("state %d reason %d after %d ms, expected %d reason %d", s, r, timeout_ms,
-                 state, reason);
-}
-
-/* Lifecycle events received, in order. */
-typedef struct seen {
-    int n;
-    int event[32];
-    int detail[32];
-} seen;
-
-static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
-                        void *opaque)
-{
-    seen *s = opaque;
-    (void)conn, (void)dom;
-    if (s->n < 32) {
-        s->event[s->n] = event;
-        s->detail[s->n] = detail;
-        s->n++;
-    }
-    return 0;
-}
-
-static void tick(int timer, void *opaque)
-{
-    (void)timer, (void)opaque;
-}
-
-/* Runs the event loop until s holds (event, detail) or timeout_ms pass. 0 or -1. */
-static int wait_event(seen *s, int event, int detail, int timeout_ms)
-{
-    int timer = virEventAddTimeout(50, tick, NULL, NULL);
-    long long deadline = mvt_now_ms() + timeout_ms;
-    int rc = -1;
-    while (rc < 0 && mvt_now_ms() < deadline) {
-        for (int i = 0; i < s->n; i++)
-            if (s->event[i] == event && s->detail[i] == detail)
-                rc = 0;
-        if (rc < 0 && virEventRunDefaultImpl() < 0)
-            break;
-    }
-    virEventRemoveTimeout(timer);
-    return rc;
 }
 
 /* ---- QMP, spoken by the test while virtqemud is dead ---------------------------------------- */
@@ -245,7 +155,7 @@ static void kill_virtqemud(fixture *f)
 static void test_reboot_in_place(void **state)
 {
     fixture *f = *state;
-    seen s = {0};
+    mvt_life_seen s = {0};
     char *pty = NULL, *xml = guest_xml("rb", NULL, NULL);
     virDomainPtr dom = boot(f, xml, &pty);
     free(xml);
@@ -253,26 +163,26 @@ static void test_reboot_in_place(void **state)
     pid_t pid = mvt_guest_qemu_pid(&f->env, "rb");
     assert_true(pid > 0);
     int cb = virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                              VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &s, NULL);
+                                              VIR_DOMAIN_EVENT_CALLBACK(mvt_life_on_event), &s, NULL);
     assert_true(cb >= 0);
 
     assert_int_equal(virDomainReboot(dom, 0), 0);
-    assert_int_equal(wait_boot(pty, BOOT_MS), 0);
-    assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
+    assert_int_equal(mvt_life_wait_boot(pty, BOOT_MS), 0);
+    mvt_life_assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
     assert_int_equal((int)virDomainGetID(dom), id);
     assert_int_equal(mvt_guest_qemu_pid(&f->env, "rb"), pid);
 
     /* the explicit ACPI mode is the same */
     assert_int_equal(virDomainReboot(dom, VIR_DOMAIN_REBOOT_ACPI_POWER_BTN), 0);
-    assert_int_equal(wait_boot(pty, BOOT_MS), 0);
+    assert_int_equal(mvt_life_wait_boot(pty, BOOT_MS), 0);
     assert_int_equal(virDomainReset(dom, 0), 0);
-    assert_int_equal(wait_boot(pty, BOOT_MS), 0);
-    assert_state(dom, VIR_DOMAIN_RUNNING, -1);
+    assert_int_equal(mvt_life_wait_boot(pty, BOOT_MS), 0);
+    mvt_life_assert_state(dom, VIR_DOMAIN_RUNNING, -1);
     assert_int_equal(mvt_guest_qemu_pid(&f->env, "rb"), pid);
 
     /* no event came of the reboots: the first is this suspend's */
     assert_int_equal(virDomainSuspend(dom), 0);
-    assert_int_equal(wait_event(&s, VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED,
+    assert_int_equal(mvt_life_wait_event(&s, VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED,
                                 10000),
                      0);
     if (s.n != 1)
@@ -306,8 +216,8 @@ static void test_guest_reboot(void **state)
     free(xml);
     pid_t pid = mvt_guest_qemu_pid(&f->env, "grb");
     assert_int_equal(mvt_guest_send(pty, "reboot"), 0);
-    assert_int_equal(wait_boot(pty, BOOT_MS), 0);
-    assert_state(dom, VIR_DOMAIN_RUNNING, -1);
+    assert_int_equal(mvt_life_wait_boot(pty, BOOT_MS), 0);
+    mvt_life_assert_state(dom, VIR_DOMAIN_RUNNING, -1);
     assert_int_equal(mvt_guest_qemu_pid(&f->env, "grb"), pid);
     assert_int_equal(virDomainDestroy(dom), 0);
     free(pty);
@@ -318,13 +228,13 @@ static void test_guest_reboot(void **state)
     free(xml);
     /* virDomainReboot of such a guest is a shutdown (libvirt) */
     assert_int_equal(virDomainReboot(dom, 0), 0);
-    wait_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SHUTDOWN, 30000);
+    mvt_life_wait_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SHUTDOWN, 30000);
     assert_int_equal(virDomainCreate(dom), 0);
     free(pty);
     assert_non_null(pty = mvt_guest_pty(dom));
     assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
     assert_int_equal(mvt_guest_send(pty, "reboot"), 0);
-    wait_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SHUTDOWN, 30000);
+    mvt_life_wait_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SHUTDOWN, 30000);
     free(pty);
     virDomainFree(dom);
 }
@@ -341,8 +251,8 @@ static void test_poweroff_restart(void **state)
     pid_t pid = mvt_guest_qemu_pid(&f->env, "pr");
     int id = (int)virDomainGetID(dom);
     assert_int_equal(virDomainShutdown(dom), 0);
-    assert_int_equal(wait_boot(pty, BOOT_MS), 0);
-    assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
+    assert_int_equal(mvt_life_wait_boot(pty, BOOT_MS), 0);
+    mvt_life_assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
     assert_int_equal(mvt_guest_qemu_pid(&f->env, "pr"), pid);
     assert_int_equal((int)virDomainGetID(dom), id);
     assert_int_equal(virDomainDestroy(dom), 0);
@@ -350,28 +260,45 @@ static void test_poweroff_restart(void **state)
     virDomainFree(dom);
 }
 
-/* The kill -9 window: the guest powers off while virtqemud is dead. QEMU waits (it runs
- * with -no-shutdown); the restarted daemon sees it on re-attach and ends it — shut off,
- * reason shutdown (not crashed). */
-static void test_poweroff_while_daemon_dead(void **state)
+/* The kill -9 window: with virtqemud dead, the guest is told `line` on its console and
+ * QEMU reports qmp_event to the test, which holds the monitor meanwhile. QEMU waits (it
+ * runs with -no-shutdown); the next call restarts the daemon, whose re-attach finishes
+ * the job: shut off with `reason`, qemu gone. */
+static void while_daemon_dead(fixture *f, const char *xml, const char *line,
+                              const char *qmp_event, int reason)
 {
-    fixture *f = *state;
-    char *pty = NULL, *xml = guest_xml("dead", NULL, NULL);
+    char *pty = NULL;
     virDomainPtr dom = boot(f, xml, &pty);
-    free(xml);
-    pid_t pid = mvt_guest_qemu_pid(&f->env, "dead");
+    const char *name = virDomainGetName(dom);
+    pid_t pid = mvt_guest_qemu_pid(&f->env, name);
     kill_virtqemud(f);
-    int mon = qmp_open(f, "dead");
+    int mon = qmp_open(f, name);
     assert_true(mon >= 0);
-    assert_int_equal(mvt_guest_send(pty, "poweroff"), 0);
-    assert_int_equal(qmp_wait(mon, "\"SHUTDOWN\"", 30000), 0);
+    assert_int_equal(mvt_guest_send(pty, line), 0);
+    assert_int_equal(qmp_wait(mon, qmp_event, 30000), 0);
     close(mon);
     /* the guest's qemu waits for a daemon to decide */
     assert_int_equal(kill(pid, 0), 0);
-    wait_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SHUTDOWN, 30000);
+    mvt_life_wait_state(dom, VIR_DOMAIN_SHUTOFF, reason, 30000);
     assert_int_equal(mvt_wait_gone(pid, 15000), 0);
     free(pty);
     virDomainFree(dom);
+}
+
+/* A power-off: shut off, reason shutdown (not crashed). */
+static void test_poweroff_while_daemon_dead(void **state)
+{
+    char *xml = guest_xml("dead", NULL, NULL);
+    while_daemon_dead(*state, xml, "poweroff", "\"SHUTDOWN\"", VIR_DOMAIN_SHUTOFF_SHUTDOWN);
+    free(xml);
+}
+
+/* A panic: QEMU waits in guest-panicked; on_crash destroy makes it shut off, crashed. */
+static void test_panic_while_daemon_dead(void **state)
+{
+    char *xml = guest_xml("pan", "</devices>", "  <panic model='isa'/>\n  </devices>");
+    while_daemon_dead(*state, xml, "panic", "\"GUEST_PANICKED\"", VIR_DOMAIN_SHUTOFF_CRASHED);
+    free(xml);
 }
 
 /* A reboot still due when the daemon dies is completed by the next one: the button is
@@ -395,8 +322,8 @@ static void test_reboot_across_restart(void **state)
     assert_int_equal(qmp_wait(mon, "\"SHUTDOWN\"", 30000), 0);
     close(mon);
     /* the next call brings a daemon, which re-attaches and reboots the guest */
-    wait_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED, 30000);
-    assert_int_equal(wait_boot(pty, BOOT_MS), 0);
+    mvt_life_wait_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED, 30000);
+    assert_int_equal(mvt_life_wait_boot(pty, BOOT_MS), 0);
     virDomainPtr again = virDomainLookupByName(f->conn, "due");
     assert_non_null(again);
     assert_int_equal((int)virDomainGetID(again), id);
@@ -436,7 +363,7 @@ static void test_autodestroy(void **state)
             poll(NULL, 0, 10);
     }
     assert_non_null(theirs);
-    wait_state(theirs, VIR_DOMAIN_RUNNING, -1, 30000);
+    mvt_life_wait_state(theirs, VIR_DOMAIN_RUNNING, -1, 30000);
     assert_int_equal(mvt_kill_wait(client, SIGKILL, 5000), 0);
     mvt_wait_exit(client, 5000);
     deadline = mvt_now_ms() + 30000;
@@ -458,11 +385,11 @@ static void test_autodestroy(void **state)
     assert_int_equal(mvt_vmctl(&r, "start", "pers", "--autodestroy", NULL), 0);
     assert_int_equal(r.status, 0);
     mvt_result_free(&r);
-    wait_state(pers, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED, 30000);
+    mvt_life_wait_state(pers, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED, 30000);
     virDomainFree(pers);
 
     /* ours is untouched by the other connections' closing */
-    assert_state(mine, VIR_DOMAIN_RUNNING, -1);
+    mvt_life_assert_state(mine, VIR_DOMAIN_RUNNING, -1);
     assert_int_equal(virDomainDestroy(mine), 0);
     virDomainFree(mine);
     free(file);
@@ -511,6 +438,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_guest_reboot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_poweroff_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_poweroff_while_daemon_dead, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_panic_while_daemon_dead, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reboot_across_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_autodestroy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_preserve_refused, setup, teardown),
