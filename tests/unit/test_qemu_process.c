@@ -130,6 +130,7 @@ static void test_status_round_trip(void **state)
     st.state = 3;
     st.reason = 1;
     st.persistent = true;
+    st.fake_reboot = true;
     assert_int_equal(qemu_status_write(path, &st, &err), 0);
     assert_int_equal(qemu_status_read(path, &back, &err), 0);
     assert_int_equal(back.pid, 4242);
@@ -140,6 +141,7 @@ static void test_status_round_trip(void **state)
     assert_int_equal(back.reason, 1);
     assert_true(back.persistent);
     assert_false(back.guest_shutdown);
+    assert_true(back.fake_reboot); /* a reboot due survives a daemon restart */
     assert_string_equal(back.def->name, "st");
     assert_int_equal(back.def->nserials, 1);
     assert_string_equal(back.def->serials[0].tty, "/dev/pts/7");
