@@ -30,6 +30,8 @@ void mvt_teardown(mvt_env *e);
 /* cmocka set-up and tear-down around the two: a new mvt_env in *state, then gone. */
 int mvt_setup_state(void **state);
 int mvt_teardown_state(void **state);
+/* A cmocka test run between those two, for the tests[] table of main(). */
+#define MVT_TEST(fn) cmocka_unit_test_setup_teardown(fn, mvt_setup_state, mvt_teardown_state)
 
 /* Absolute path of a program built into bin/ ("vmctl", "virtproxyd"…). Static buffer. */
 const char *mvt_bin(const char *name);

@@ -31,24 +31,6 @@
 
 extern char **environ;
 
-static int setup(void **state)
-{
-    mvt_env *e = calloc(1, sizeof(*e));
-    if (!e || mvt_setup(e) < 0) {
-        free(e);
-        return -1;
-    }
-    *state = e;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    mvt_teardown(*state);
-    free(*state);
-    return 0;
-}
-
 /* How many live processes named `comm` run with this test's MODVIRT_ROOT. Two proxies
  * or two virtqemuds would mean a start race was lost. */
 static int count_daemons(const mvt_env *e, const char *comm)
@@ -468,10 +450,10 @@ static void test_connection_churn(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_hundred_connections, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_hundred_vmctl_processes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_client_limits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_connection_churn, setup, teardown),
+        MVT_TEST(test_hundred_connections),
+        MVT_TEST(test_hundred_vmctl_processes),
+        MVT_TEST(test_client_limits),
+        MVT_TEST(test_connection_churn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,25 +20,6 @@
 #include "common/spawn.h"
 #include "harness.h"
 
-static int setup(void **state)
-{
-    mvt_env *e = calloc(1, sizeof(*e));
-    if (!e || mvt_setup(e) < 0) {
-        free(e);
-        return -1;
-    }
-    *state = e;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    mvt_env *e = *state;
-    mvt_teardown(e);
-    free(e);
-    return 0;
-}
-
 /* Starts daemon `name` in the foreground as our child with extra arguments, and waits
  * for its READY=1 (sent by that very process). Its pid. */
 static pid_t start_daemon(const mvt_env *e, const char *name, const char *arg1,
@@ -266,11 +247,11 @@ static void test_second_instance(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_bad_line_named_fast, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_proxy_conf, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_qemu_binary, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_timeout_idle_exit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_second_instance, setup, teardown),
+        MVT_TEST(test_bad_line_named_fast),
+        MVT_TEST(test_bad_proxy_conf),
+        MVT_TEST(test_qemu_binary),
+        MVT_TEST(test_timeout_idle_exit),
+        MVT_TEST(test_second_instance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,24 +22,6 @@
 #define URI "qemu:///system"
 #define XML_ALL (VIR_DOMAIN_XML_SECURE | VIR_DOMAIN_XML_INACTIVE)
 
-static int setup(void **state)
-{
-    mvt_env *e = calloc(1, sizeof(*e));
-    if (!e || mvt_setup(e) < 0) {
-        free(e);
-        return -1;
-    }
-    *state = e;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    mvt_teardown(*state);
-    free(*state);
-    return 0;
-}
-
 /* A ListAllDomains call run on its own thread, so the test can hold it in flight. */
 typedef struct held_call {
     virConnectPtr conn;
@@ -543,10 +525,10 @@ static void test_proxy_killed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_qemud_killed_mid_call, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_qemud_killed_during_defines, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_burst_after_kill, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_proxy_killed, setup, teardown),
+        MVT_TEST(test_qemud_killed_mid_call),
+        MVT_TEST(test_qemud_killed_during_defines),
+        MVT_TEST(test_burst_after_kill),
+        MVT_TEST(test_proxy_killed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,24 +22,6 @@
 
 #define URI "qemu:///system"
 
-static int setup(void **state)
-{
-    mvt_env *e = calloc(1, sizeof(*e));
-    if (!e || mvt_setup(e) < 0) {
-        free(e);
-        return -1;
-    }
-    *state = e;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    mvt_teardown(*state);
-    free(*state);
-    return 0;
-}
-
 /* Defines (or, the second time, updates: the UUID follows from the name) a domain. */
 static void define_named(mvt_env *e, const char *name)
 {
@@ -473,11 +455,11 @@ static void vmctl_event_prints_as_virsh(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(numbered_replayed_after_kill, setup, teardown),
-        cmocka_unit_test_setup_teardown(proxy_replays_with_resume, setup, teardown),
-        cmocka_unit_test_setup_teardown(api_events_survive_kill, setup, teardown),
-        cmocka_unit_test_setup_teardown(api_told_of_lost_events, setup, teardown),
-        cmocka_unit_test_setup_teardown(vmctl_event_prints_as_virsh, setup, teardown),
+        MVT_TEST(numbered_replayed_after_kill),
+        MVT_TEST(proxy_replays_with_resume),
+        MVT_TEST(api_events_survive_kill),
+        MVT_TEST(api_told_of_lost_events),
+        MVT_TEST(vmctl_event_prints_as_virsh),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

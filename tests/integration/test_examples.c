@@ -85,25 +85,15 @@ static int group_teardown(void **state)
 
 static int setup(void **state)
 {
-    mvt_env *e = calloc(1, sizeof(*e));
-    if (!e || mvt_setup(e) < 0) {
-        free(e);
+    if (mvt_setup_state(state) < 0)
         return -1;
-    }
     /* the stand-in qemu makes the reported version known: 8.1.3 */
     char conf[512];
     snprintf(conf, sizeof(conf), "qemu_binary = \"%s\"\n", MVT_FAKE_QEMU);
-    if (mvt_write(e, "etc/modvirt/virtqemud.conf", conf) < 0)
+    if (mvt_write(*state, "etc/modvirt/virtqemud.conf", conf) < 0) {
+        mvt_teardown_state(state);
         return -1;
-    *state = e;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    mvt_env *e = *state;
-    mvt_teardown(e);
-    free(e);
+    }
     return 0;
 }
 
@@ -220,8 +210,8 @@ int main(void)
         return 77;
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_hellolibvirt, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_info1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hellolibvirt, setup, mvt_teardown_state),
+        cmocka_unit_test_setup_teardown(test_info1, setup, mvt_teardown_state),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

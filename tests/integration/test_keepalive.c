@@ -21,25 +21,6 @@
 /* What a sanitized build on a loaded 2-core machine may add to any bound below. */
 #define SLACK_MS 1500
 
-static int setup(void **state)
-{
-    mvt_env *e = calloc(1, sizeof(*e));
-    if (!e || mvt_setup(e) < 0) {
-        free(e);
-        return -1;
-    }
-    *state = e;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    /* resumes whatever the test stopped, then stops it for good */
-    mvt_teardown(*state);
-    free(*state);
-    return 0;
-}
-
 /* A call on its own thread: how it ended and when. */
 typedef struct timed_call {
     virConnectPtr conn;
@@ -290,11 +271,10 @@ static void test_proxy_keepalive_fails_hung_driver_calls(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_stopped_proxy_is_declared_dead, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_open_against_stopped_proxy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stopped_driver_times_out_calls, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_proxy_keepalive_fails_hung_driver_calls, setup,
-                                        teardown),
+        MVT_TEST(test_stopped_proxy_is_declared_dead),
+        MVT_TEST(test_open_against_stopped_proxy),
+        MVT_TEST(test_stopped_driver_times_out_calls),
+        MVT_TEST(test_proxy_keepalive_fails_hung_driver_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

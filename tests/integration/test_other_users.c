@@ -19,22 +19,11 @@
 
 static int setup(void **state)
 {
-    mvt_env *e = calloc(1, sizeof(*e));
-    if (!e || mvt_setup(e) < 0) {
-        free(e);
+    if (mvt_setup_state(state) < 0)
         return -1;
-    }
+    mvt_env *e = *state;
     /* mkdtemp made the root 0700; a host's /run is open to everyone. */
     chmod(e->root, 0755);
-    *state = e;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    mvt_env *e = *state;
-    mvt_teardown(e);
-    free(e);
     return 0;
 }
 
@@ -101,7 +90,8 @@ static void test_readonly_socket_for_other_users(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_readonly_socket_for_other_users, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readonly_socket_for_other_users, setup,
+                                        mvt_teardown_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
