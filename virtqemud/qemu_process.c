@@ -52,6 +52,7 @@ void qemu_vm_unref(qemu_vm *vm)
     free(vm->sock_dir);
     free(vm->ports);
     mv_domain_def_free(vm->boot_def);
+    pthread_mutex_destroy(&vm->status_lock);
     pthread_mutex_destroy(&vm->lock);
     free(vm);
 }
@@ -63,6 +64,7 @@ qemu_vm *qemu_vm_new(qemu_runs *runs, qemu_domobj *obj, const char *name, int id
     if (!vm)
         return NULL;
     pthread_mutex_init(&vm->lock, NULL);
+    pthread_mutex_init(&vm->status_lock, NULL);
     vm->refs = 1;
     vm->runs = runs;
     vm->pidfd = -1;
@@ -162,14 +164,30 @@ int qemu_vm_write_status(qemu_vm *vm, const qemu_domsnap *snap, mv_error *err)
         .persistent = snap->persistent,
         .def = snap->def,
     };
+    int ret = 0;
 
-    pthread_mutex_lock(&vm->lock);
-    st.guest_shutdown = vm->guest_shutdown;
-    st.fake_reboot = vm->fake_reboot;
-    pthread_mutex_unlock(&vm->lock);
+    /* Writers without the job (a power-off's thread) must not bring back the file of a
+     * run that stopped meanwhile. */
+    pthread_mutex_lock(&vm->status_lock);
+    if (!vm->status_gone) {
+        pthread_mutex_lock(&vm->lock);
+        st.guest_shutdown = vm->guest_shutdown;
+        st.fake_reboot = vm->fake_reboot;
+        pthread_mutex_unlock(&vm->lock);
+        qemu_proc_stat(vm->pid, NULL, &st.start_ticks);
+        ret = qemu_status_write(vm->status_path, &st, err);
+    }
+    pthread_mutex_unlock(&vm->status_lock);
+    return ret;
+}
 
-    qemu_proc_stat(vm->pid, NULL, &st.start_ticks);
-    return qemu_status_write(vm->status_path, &st, err);
+/* The live status file goes, for good. */
+static void remove_status(qemu_vm *vm)
+{
+    pthread_mutex_lock(&vm->status_lock);
+    vm->status_gone = true;
+    unlink(vm->status_path);
+    pthread_mutex_unlock(&vm->status_lock);
 }
 
 int qemu_process_set_state(qemu_state *s, qemu_domobj *obj, int state, int reason, mv_error *err)
@@ -227,7 +245,7 @@ void qemu_vm_stop(qemu_vm *vm, int reason, int detail)
     for (size_t i = 0; i < vm->nports; i++)
         qemu_ports_release(runs->ports, vm->ports[i]);
     vm->nports = 0;
-    unlink(vm->status_path);
+    remove_status(vm);
     unlink(vm->pid_path);
     unlink(vm->mon_path);
     remove_dir(vm->sock_dir);
@@ -578,7 +596,7 @@ cleanup:
         for (size_t i = 0; i < vm->nports; i++)
             qemu_ports_release(runs->ports, vm->ports[i]);
         vm->nports = 0;
-        unlink(vm->status_path);
+        remove_status(vm);
         unlink(vm->pid_path);
         unlink(vm->mon_path);
         remove_dir(vm->sock_dir);

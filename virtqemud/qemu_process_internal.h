@@ -3,7 +3,8 @@
  * (re-attach, autostart, open/close) share — a run and the runs. Nothing outside those
  * files includes it; the interface is qemu_process.h.
  *
- * Locking: runs->lock guards the list and the worker count; vm->lock guards refs and the
+ * Locking: runs->lock guards the list and the worker count (taken before a vm->lock);
+ * vm->status_lock the live status file (taken before vm->lock); vm->lock guards refs and the
  * flags the loop and workers both touch (death_seen, guest_shutdown, destroying,
  * fake_reboot, paused_shutdown, autodestroy, pidfd's closing). Everything else of a run is
  * used under its domain's job, or on the loop. */
@@ -54,6 +55,8 @@ struct qemu_vm {
     pid_t pid;
     int pidfd; /* owned by the poll watcher once it started */
     char *mon_path, *status_path, *pid_path, *sock_dir;
+    pthread_mutex_t status_lock; /* the status file's writes and its removal */
+    bool status_gone;            /* stopped: the file is not written again */
     qemu_mon *mon;
     uv_poll_t poll; /* loop thread only */
     bool poll_started;
