@@ -1,12 +1,17 @@
 /* harness_api.h: small helpers for integration tests that drive libmodvirt directly —
- * capturing a thread's last error and listing or defining domains in one line. */
+ * capturing a thread's last error, listing or defining domains in one line, and
+ * counting a connection's close callbacks. */
 #ifndef MVT_HARNESS_API_H
 #define MVT_HARNESS_API_H
 
 #include <modvirt/modvirt.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include "harness.h"
 
 /* The calling thread's last libmodvirt error, copied (it is per thread). */
@@ -69,6 +74,53 @@ static inline int mvt_api_define(virConnectPtr conn, const char *name)
         return -1;
     virDomainFree(d);
     return 0;
+}
+
+
+/* A connection's close callback as something a test can wait on: each call counts one
+ * on an eventfd (the callback runs on the library's reader thread). */
+typedef struct mvt_close_seen {
+    int fd;
+    int reason; /* the last call's, -1 before any */
+} mvt_close_seen;
+
+static inline void mvt_on_close(virConnectPtr conn, int reason, void *opaque)
+{
+    mvt_close_seen *cs = opaque;
+    (void)conn;
+    cs->reason = reason;
+    uint64_t one = 1;
+    ssize_t n = write(cs->fd, &one, sizeof(one));
+    (void)n;
+}
+
+/* Registers mvt_on_close on conn, counting into cs (close cs->fd when done). 0 or -1. */
+static inline int mvt_close_watch(virConnectPtr conn, mvt_close_seen *cs)
+{
+    cs->reason = -1;
+    cs->fd = eventfd(0, EFD_CLOEXEC);
+    if (cs->fd < 0)
+        return -1;
+    if (virConnectRegisterCloseCallback(conn, mvt_on_close, cs, NULL) < 0) {
+        close(cs->fd);
+        cs->fd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+/* Waits up to timeout_ms for the callback: how many times it ran since the last wait
+ * (0 when it did not run in time), or -1 on an error. */
+static inline int mvt_close_wait(mvt_close_seen *cs, int timeout_ms)
+{
+    struct pollfd p = {.fd = cs->fd, .events = POLLIN};
+    int rc = poll(&p, 1, timeout_ms);
+    if (rc <= 0)
+        return rc;
+    uint64_t count = 0;
+    if (read(cs->fd, &count, sizeof(count)) != (ssize_t)sizeof(count))
+        return -1;
+    return (int)count;
 }
 
 #endif

@@ -2,7 +2,6 @@
  * proxy and every other connection carry on, and no definition is lost or half-written. */
 #include <dirent.h>
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -12,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -445,21 +443,6 @@ static void test_burst_after_kill(void **state)
 
 /* ---- kill -9 of the proxy ------------------------------------------------------------------ */
 
-typedef struct close_seen {
-    int fd; /* eventfd: one count per callback */
-    int reason;
-} close_seen;
-
-static void on_close(virConnectPtr conn, int reason, void *opaque)
-{
-    (void)conn;
-    close_seen *cs = opaque;
-    cs->reason = reason;
-    uint64_t one = 1;
-    ssize_t n = write(cs->fd, &one, sizeof(one));
-    (void)n;
-}
-
 /* kill -9 of virtproxyd with a call pending: the call fails, the connection is dead for
  * good, and a new virConnectOpen starts a new proxy that serves it. */
 static void test_proxy_killed(void **state)
@@ -468,9 +451,8 @@ static void test_proxy_killed(void **state)
     virConnectPtr c = virConnectOpen(URI);
     assert_non_null(c);
     assert_int_equal(mvt_api_define(c, "survivor"), 0);
-    close_seen cs = {.fd = eventfd(0, EFD_CLOEXEC), .reason = -1};
-    assert_true(cs.fd >= 0);
-    assert_int_equal(virConnectRegisterCloseCallback(c, on_close, &cs, NULL), 0);
+    mvt_close_seen cs;
+    assert_int_equal(mvt_close_watch(c, &cs), 0);
     pid_t proxy = mvt_daemon_pid(e, "virtproxyd");
     pid_t qemud = mvt_daemon_pid(e, "virtqemud");
     assert_true(proxy > 0);
@@ -486,11 +468,7 @@ static void test_proxy_killed(void **state)
     kill(qemud, SIGCONT);
 
     /* the close callback ran, once, for the server's end of file */
-    struct pollfd p = {.fd = cs.fd, .events = POLLIN};
-    assert_int_equal(poll(&p, 1, 3000), 1);
-    uint64_t fired = 0;
-    assert_int_equal(read(cs.fd, &fired, sizeof(fired)), (ssize_t)sizeof(fired));
-    assert_int_equal(fired, 1);
+    assert_int_equal(mvt_close_wait(&cs, 3000), 1);
     assert_int_equal(cs.reason, VIR_CONNECT_CLOSE_REASON_EOF);
 
     /* dead for good: every later call fails at once, naming the loss */
@@ -514,8 +492,7 @@ static void test_proxy_killed(void **state)
     assert_int_equal(mvt_daemon_pid(e, "virtqemud"), qemud);
 
     /* no further close callback on the dead connection */
-    p.revents = 0;
-    assert_int_equal(poll(&p, 1, 0), 0);
+    assert_int_equal(mvt_close_wait(&cs, 0), 0);
     virConnectClose(c);
     assert_int_equal(virConnectClose(c2), 0);
     close(cs.fd);

@@ -1,7 +1,6 @@
 /* test_keepalive.c: hung peers — a stopped proxy is declared dead by the client's
  * keepalive, a stopped driver makes calls with a deadline time out on a live connection,
  * and the proxy's own keepalive fails the calls a hung driver holds. */
-#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -10,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -59,21 +57,6 @@ static mvt_thread *start_pending(timed_call *tc, const char *sock, long *queued)
     return t;
 }
 
-typedef struct close_seen {
-    int fd;
-    int reason;
-} close_seen;
-
-static void on_close(virConnectPtr conn, int reason, void *opaque)
-{
-    (void)conn;
-    close_seen *cs = opaque;
-    cs->reason = reason;
-    uint64_t one = 1;
-    ssize_t n = write(cs->fd, &one, sizeof(one));
-    (void)n;
-}
-
 /* The proxy stops answering (SIGSTOP): a client with a 200 ms × 3 keepalive declares the
  * connection dead within that bound, and both calls it had pending fail with the reason. */
 static void test_stopped_proxy_is_declared_dead(void **state)
@@ -83,9 +66,8 @@ static void test_stopped_proxy_is_declared_dead(void **state)
     virConnectPtr c = virConnectOpen(URI);
     assert_non_null(c);
     assert_int_equal(mvt_api_define(c, "quiet"), 0);
-    close_seen cs = {.fd = eventfd(0, EFD_CLOEXEC), .reason = -1};
-    assert_true(cs.fd >= 0);
-    assert_int_equal(virConnectRegisterCloseCallback(c, on_close, &cs, NULL), 0);
+    mvt_close_seen cs;
+    assert_int_equal(mvt_close_watch(c, &cs), 0);
     pid_t proxy = mvt_daemon_pid(e, "virtproxyd");
     assert_true(proxy > 0);
     char *sock = sock_path(e, "virtproxyd");
@@ -113,8 +95,7 @@ static void test_stopped_proxy_is_declared_dead(void **state)
         assert_true(took >= 400 - 50);
         assert_true(took <= 600 + SLACK_MS);
     }
-    struct pollfd p = {.fd = cs.fd, .events = POLLIN};
-    assert_int_equal(poll(&p, 1, SLACK_MS), 1);
+    assert_int_equal(mvt_close_wait(&cs, SLACK_MS), 1);
     assert_int_equal(cs.reason, VIR_CONNECT_CLOSE_REASON_KEEPALIVE);
     assert_int_equal(virConnectIsAlive(c), 0);
     assert_int_equal(virConnectNumOfDefinedDomains(c), -1);
