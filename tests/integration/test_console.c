@@ -1,5 +1,6 @@
 /* test_console.c: virDomainOpenConsole on the tiny guest — bytes both ways through the
- * proxy as stream frames, the stream's end when the guest goes, the refusals, and
+ * proxy as stream frames, the stream's end when the guest goes, the refusals, flow
+ * control against a reader that stops while the guest prints without end, and
  * `vmctl console` with stdin not a tty. Skipped (77) when the tiny guest cannot be built. */
 #include <errno.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 
 #include <modvirt/modvirt.h>
+#include "common/stream_window.h"
 #include "harness.h"
 #include "harness_guest.h"
 
@@ -287,6 +289,195 @@ static void test_vmctl_console(void **state)
     virDomainFree(dom);
 }
 
+/* ---- flow control ---- */
+
+/* Checks that a console's lines are consecutive numbers (busybox seq), across reads. */
+typedef struct seqcheck {
+    char line[32];
+    size_t len;
+    bool synced;             /* past the first newline (the line before may be cut) */
+    unsigned long long last; /* the last number seen, 0 before the first whole line */
+    size_t bytes;
+    char bad[64]; /* the first line out of order */
+} seqcheck;
+
+static void seq_line(seqcheck *c)
+{
+    c->line[c->len] = '\0';
+    char *end = NULL;
+    unsigned long long v = strtoull(c->line, &end, 10);
+    bool ok = c->len && end && *end == '\0' && (!c->last || v == c->last + 1);
+    if (!ok && !c->bad[0])
+        snprintf(c->bad, sizeof(c->bad), "'%s' after %llu", c->line, c->last);
+    c->last = v;
+}
+
+static void seq_feed(seqcheck *c, const char *buf, size_t n)
+{
+    c->bytes += n;
+    for (size_t i = 0; i < n; i++) {
+        char ch = buf[i];
+        if (ch == '\r')
+            continue; /* the guest's tty writes \r\n */
+        if (ch == '\n') {
+            if (c->synced)
+                seq_line(c);
+            c->synced = true;
+            c->len = 0;
+        } else if (c->len < sizeof(c->line) - 1) {
+            c->line[c->len++] = ch;
+        } else if (!c->bad[0]) {
+            snprintf(c->bad, sizeof(c->bad), "a line longer than %zu bytes", c->len);
+        }
+    }
+}
+
+/* Reads the blocking stream st into c until it holds `until` bytes. */
+static void seq_read(virStreamPtr st, seqcheck *c, size_t until)
+{
+    static char buf[65536];
+    while (c->bytes < until) {
+        int n = virStreamRecv(st, buf, sizeof(buf));
+        if (n <= 0)
+            fail_msg("the console ended (%d) after %zu bytes: %s", n, c->bytes,
+                     n < 0 ? virGetLastErrorMessage() : "EOF");
+        seq_feed(c, buf, (size_t)n);
+    }
+}
+
+/* VmRSS of pid in KiB, or -1. */
+static long rss_kib(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    char *s = mvt_read_file(path);
+    const char *p = s ? strstr(s, "VmRSS:") : NULL;
+    long v = p ? strtol(p + 6, NULL, 10) : -1;
+    free(s);
+    return v;
+}
+
+/* What the library may queue for one stream. */
+#define WINDOW ((int)MV_STREAM_WINDOW)
+
+/* A guest whose init is `seq 1 1000000000` prints without end. A client that stops
+ * reading: the library holds at most the window for it, the client, virtproxyd and
+ * virtqemud stay flat, and calls on the same connection are answered at once; when it
+ * reads again, every line comes, in order. */
+static void test_console_flow_control(void **state)
+{
+    fixture *f = *state;
+    char *xml = mvt_guest_xml(&guest, "flood");
+    assert_non_null(xml);
+    char *flood = mvt_guest_subst(xml, "<cmdline>console=ttyS0 quiet panic=-1</cmdline>",
+                                  "<cmdline>console=ttyS0 quiet loglevel=0 panic=-1 "
+                                  "rdinit=/bin/busybox -- seq 1 1000000000</cmdline>");
+    assert_non_null(flood);
+    assert_string_not_equal(xml, flood);
+    virDomainPtr dom = virDomainDefineXML(f->conn, flood);
+    free(xml);
+    free(flood);
+    assert_non_null(dom);
+    assert_int_equal(virDomainCreate(dom), 0);
+    virStreamPtr st = virStreamNew(f->conn, 0);
+    assert_non_null(st);
+    assert_int_equal(virDomainOpenConsole(dom, NULL, st, 0), 0);
+
+    /* the guest's rate, over its first 64 KiB past boot */
+    seqcheck c = {0};
+    seq_read(st, &c, 1024);
+    long long t0 = mvt_now_ms();
+    seq_read(st, &c, c.bytes + 65536);
+    long long rate = 65536 * 1000LL / (mvt_now_ms() - t0 + 1); /* bytes/s */
+    /* stop reading for as long as the guest needs to print three windows (or
+     * MVT_FLOOD_PAUSE_MS, to measure over longer); the first figures are taken once it
+     * has printed two, so the window is full by then */
+    long long fill_ms = 2 * WINDOW * 1000LL / (rate + 1);
+    long long pause_ms = fill_ms * 3 / 2;
+    if (getenv("MVT_FLOOD_PAUSE_MS"))
+        pause_ms = atoll(getenv("MVT_FLOOD_PAUSE_MS"));
+    if (fill_ms < 1000)
+        fill_ms = 1000;
+    if (pause_ms < fill_ms + 2000)
+        pause_ms = fill_ms + 2000;
+    pid_t proxy = mvt_daemon_pid(&f->env, "virtproxyd");
+    pid_t qemud = mvt_daemon_pid(&f->env, "virtqemud");
+    assert_true(proxy > 0 && qemud > 0);
+    poll(NULL, 0, (int)fill_ms);
+    long rss0[3] = {rss_kib(getpid()), rss_kib(proxy), rss_kib(qemud)};
+    long long until = mvt_now_ms() + pause_ms - fill_ms, worst_call = 0;
+    while (mvt_now_ms() < until) {
+        /* the connection's calls are not held back by the stalled stream */
+        int state_ = -1, reason = -1;
+        long long c0 = mvt_now_ms();
+        assert_int_equal(virDomainGetState(dom, &state_, &reason, 0), 0);
+        assert_int_equal(state_, VIR_DOMAIN_RUNNING);
+        if (mvt_now_ms() - c0 > worst_call)
+            worst_call = mvt_now_ms() - c0;
+        poll(NULL, 0, 200);
+    }
+    long rss1[3] = {rss_kib(getpid()), rss_kib(proxy), rss_kib(qemud)};
+    printf("guest prints %lld KiB/s; not read for %lld ms; RSS KiB client %ld -> %ld, "
+           "virtproxyd %ld -> %ld, virtqemud %ld -> %ld; slowest call meanwhile %lld ms\n",
+           rate / 1024, pause_ms, rss0[0], rss1[0], rss0[1], rss1[1], rss0[2], rss1[2],
+           worst_call);
+    assert_true(worst_call < 2000);
+    /* loose: under ASan every allocation passes through its quarantine; the queue's
+     * bound below is the exact check */
+    for (int i = 0; i < 3; i++)
+        assert_true(rss1[i] - rss0[i] < 4096);
+
+    /* one Recv takes everything queued: no more than the window */
+    static char all[4 * WINDOW];
+    int queued = virStreamRecv(st, all, sizeof(all));
+    assert_true(queued > 0);
+    printf("queued in the library after the pause: %d bytes\n", queued);
+    assert_true(queued <= WINDOW);
+    seq_feed(&c, all, (size_t)queued);
+    /* reading again: the guest goes on where it stopped, not a line lost */
+    seq_read(st, &c, c.bytes + 2 * WINDOW);
+    if (c.bad[0])
+        fail_msg("console lines out of order: %s", c.bad);
+    assert_true(c.last > 1000);
+    assert_int_equal(virStreamAbort(st), 0);
+    assert_int_equal(virStreamFree(st), 0);
+
+    /* the other way: this guest never reads its console. A non-blocking stream takes
+     * what the daemon credits — a window, and what the pty and QEMU hold — then says
+     * "not now" (-2) instead of queueing without end, while the output still flows */
+    st = virStreamNew(f->conn, VIR_STREAM_NONBLOCK);
+    assert_non_null(st);
+    assert_int_equal(virDomainOpenConsole(dom, NULL, st, 0), 0);
+    static char input[65536];
+    memset(input, 'i', sizeof(input));
+    size_t sent = 0;
+    long long deadline = mvt_now_ms() + 30000;
+    int n = 0, refused = 0;
+    char out[4096];
+    /* "not now" for a whole second: the fd has stopped taking */
+    while (refused < 50 && mvt_now_ms() < deadline) {
+        n = virStreamSend(st, input, sizeof(input));
+        if (n == -2) {
+            refused++;
+            poll(NULL, 0, 20);
+        } else {
+            assert_true(n > 0);
+            sent += (size_t)n;
+            refused = 0;
+        }
+        while (virStreamRecv(st, out, sizeof(out)) > 0)
+            ; /* the output goes on meanwhile */
+    }
+    printf("input the guest does not read: %zu bytes taken, then -2\n", sent);
+    assert_int_equal(refused, 50);
+    assert_true(sent >= (size_t)WINDOW);
+    assert_true(sent <= 4 * (size_t)WINDOW);
+    assert_int_equal(virStreamAbort(st), 0);
+    assert_int_equal(virStreamFree(st), 0);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    virDomainFree(dom);
+}
+
 int main(void)
 {
     if (mvt_guest_prepare(&guest) < 0)
@@ -296,6 +487,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_console_named_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_console_daemon_killed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vmctl_console, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_console_flow_control, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
