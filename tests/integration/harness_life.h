@@ -1,19 +1,60 @@
-/* harness_life.h: what real-guest tests assert about a guest's life — its state and
- * reason now or within a deadline, the lifecycle events received (libvirt's default event
- * loop), and a (re)boot seen on the serial console.
+/* harness_life.h: what real-guest tests do and assert about a guest's life — a variant
+ * of the tiny guest booted to its marker, its state and reason now or within a deadline,
+ * the lifecycle events received (libvirt's default event loop), a (re)boot seen on the
+ * serial console, and QMP spoken by the test itself while virtqemud is dead.
  *
- * Header-only (static functions, cmocka assertions); include after <cmocka.h> and
- * harness_guest.h. */
+ * Header-only (static functions, cmocka assertions); include after <cmocka.h>. */
 #ifndef MVT_HARNESS_LIFE_H
 #define MVT_HARNESS_LIFE_H
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <modvirt/modvirt.h>
 #include "harness.h"
+#include "harness_api.h"
 #include "harness_guest.h"
+
+/* How long a boot may take: TCG on a busy 2-core machine. */
+#define MVT_LIFE_BOOT_MS 60000
+
+/* The tiny guest's XML named `name` with `from` replaced by `to` (from may be NULL). */
+static inline char *mvt_life_guest_xml(const mvt_guest *g, const char *name, const char *from,
+                                       const char *to)
+{
+    char *xml = mvt_guest_xml(g, name);
+    assert_non_null(xml);
+    if (!from)
+        return xml;
+    assert_non_null(strstr(xml, from));
+    char *out = mvt_guest_subst(xml, from, to);
+    free(xml);
+    assert_non_null(out);
+    return out;
+}
+
+/* Defines `xml` and starts it with the marker read: running, its pty in *pty. Skips the
+ * test when virtqemud does not run guests. */
+static inline virDomainPtr mvt_life_boot(virConnectPtr conn, const char *xml, char **pty)
+{
+    virDomainPtr dom = virDomainDefineXML(conn, xml);
+    assert_non_null(dom);
+    if (virDomainCreate(dom) < 0) {
+        mvt_api_error err;
+        mvt_api_error_take(&err);
+        virDomainFree(dom);
+        if (err.code == VIR_ERR_NO_SUPPORT)
+            skip();
+        fail_msg("start: %s", err.message);
+    }
+    assert_non_null(*pty = mvt_guest_pty(dom));
+    assert_int_equal(mvt_guest_wait_marker(*pty, MVT_LIFE_BOOT_MS), 0);
+    return dom;
+}
 
 /* Fails the test unless dom is in `state` (and `reason`, when >= 0). */
 static inline void mvt_life_assert_state(virDomainPtr dom, int state, int reason)
@@ -109,6 +150,63 @@ static inline int mvt_life_wait_boot(const char *pty, int timeout_ms)
     }
     close(fd);
     return rc;
+}
+
+/* ---- QMP, spoken by the test while virtqemud is dead ---------------------------------- */
+
+/* Reads from the monitor until what came holds needle. 0, or -1 at the deadline. */
+static inline int mvt_life_qmp_wait(int fd, const char *needle, int timeout_ms)
+{
+    char buf[8192];
+    size_t len = 0;
+    long long deadline = mvt_now_ms() + timeout_ms;
+    while (mvt_now_ms() < deadline) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, (int)(deadline - mvt_now_ms())) <= 0)
+            return -1;
+        ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+        if (n <= 0)
+            return -1;
+        len += (size_t)n;
+        buf[len] = '\0';
+        if (strstr(buf, needle))
+            return 0;
+        if (len > sizeof(buf) / 2) {
+            memmove(buf, buf + len - 256, 256);
+            len = 256;
+        }
+    }
+    return -1;
+}
+
+/* Connects to guest name's QMP socket (QEMU takes one client: free once virtqemud is
+ * dead) and negotiates capabilities. fd, or -1. */
+static inline int mvt_life_qmp_open(const mvt_env *e, const char *name)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    char path[256];
+    snprintf(path, sizeof(path), "%s/qemu/%s.monitor", e->run_dir, name);
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -1;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const char *caps = "{\"execute\": \"qmp_capabilities\"}\n";
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        mvt_life_qmp_wait(fd, "\"QMP\"", 10000) < 0 || write(fd, caps, strlen(caps)) < 0 ||
+        mvt_life_qmp_wait(fd, "\"return\"", 10000) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* kill -9 of the root's virtqemud; the next call starts another, which re-attaches. */
+static inline void mvt_life_kill_virtqemud(const mvt_env *e)
+{
+    pid_t qemud = mvt_daemon_pid(e, "virtqemud");
+    assert_true(qemud > 0);
+    assert_int_equal(mvt_kill_wait(qemud, SIGKILL, 5000), 0);
 }
 
 #endif

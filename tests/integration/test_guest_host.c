@@ -1,7 +1,8 @@
 /* test_guest_host.c: real tiny guests against the daemon as a whole — guests outlive a
- * kill -9 of virtqemud and stay controllable, 20 guests start and stop in parallel with
- * nothing lost, a hung monitor delays no other call, and virt-install's XML defines,
- * starts (as type qemu) and stops.
+ * kill -9 of virtqemud and stay controllable, a guest that powers off or panics while
+ * virtqemud is dead is shut off as such by the next one, a reboot due survives a daemon
+ * restart, 20 guests start and stop in parallel with nothing lost, a hung monitor delays
+ * no other call, and virt-install's XML defines, starts (as type qemu) and stops.
  * Skipped (77) when the tiny guest cannot be built. */
 #include <pthread.h>
 #include <setjmp.h>
@@ -320,6 +321,80 @@ static void test_virt_install(void **state)
     virDomainFree(dom);
 }
 
+/* The kill -9 window: with virtqemud dead, the guest is told `line` on its console and
+ * QEMU reports qmp_event to the test, which holds the monitor meanwhile. QEMU waits (it
+ * runs with -no-shutdown); the next call restarts the daemon, whose re-attach finishes
+ * the job: shut off with `reason`, qemu gone. */
+static void while_daemon_dead(fixture *f, const char *xml, const char *line,
+                              const char *qmp_event, int reason)
+{
+    char *pty = NULL;
+    virDomainPtr dom = mvt_life_boot(f->conn, xml, &pty);
+    const char *name = virDomainGetName(dom);
+    pid_t pid = mvt_guest_qemu_pid(&f->env, name);
+    mvt_life_kill_virtqemud(&f->env);
+    int mon = mvt_life_qmp_open(&f->env, name);
+    assert_true(mon >= 0);
+    assert_int_equal(mvt_guest_send(pty, line), 0);
+    assert_int_equal(mvt_life_qmp_wait(mon, qmp_event, 30000), 0);
+    close(mon);
+    /* the guest's qemu waits for a daemon to decide */
+    assert_int_equal(kill(pid, 0), 0);
+    mvt_life_wait_state(dom, VIR_DOMAIN_SHUTOFF, reason, 30000);
+    assert_int_equal(mvt_wait_gone(pid, 15000), 0);
+    free(pty);
+    virDomainFree(dom);
+}
+
+/* A power-off: shut off, reason shutdown (not crashed). */
+static void test_poweroff_while_daemon_dead(void **state)
+{
+    char *xml = mvt_life_guest_xml(&guest, "dead", NULL, NULL);
+    while_daemon_dead(*state, xml, "poweroff", "\"SHUTDOWN\"", VIR_DOMAIN_SHUTOFF_SHUTDOWN);
+    free(xml);
+}
+
+/* A panic: QEMU waits in guest-panicked; on_crash destroy makes it shut off, crashed. */
+static void test_panic_while_daemon_dead(void **state)
+{
+    char *xml = mvt_life_guest_xml(&guest, "pan", "</devices>", "  <panic model='isa'/>\n  </devices>");
+    while_daemon_dead(*state, xml, "panic", "\"GUEST_PANICKED\"", VIR_DOMAIN_SHUTOFF_CRASHED);
+    free(xml);
+}
+
+/* A reboot still due when the daemon dies is completed by the next one: the button is
+ * pressed on a paused guest, virtqemud is killed, the guest resumed behind its back
+ * powers off, and the restarted daemon resets it in place from the live status. */
+static void test_reboot_across_restart(void **state)
+{
+    fixture *f = *state;
+    char *pty = NULL, *xml = mvt_life_guest_xml(&guest, "due", NULL, NULL);
+    virDomainPtr dom = mvt_life_boot(f->conn, xml, &pty);
+    free(xml);
+    pid_t pid = mvt_guest_qemu_pid(&f->env, "due");
+    int id = (int)virDomainGetID(dom);
+    assert_int_equal(virDomainSuspend(dom), 0);
+    assert_int_equal(virDomainReboot(dom, 0), 0);
+    mvt_life_kill_virtqemud(&f->env);
+    int mon = mvt_life_qmp_open(&f->env, "due");
+    assert_true(mon >= 0);
+    const char *cont = "{\"execute\": \"cont\"}\n";
+    assert_int_equal(write(mon, cont, strlen(cont)), (int)strlen(cont));
+    assert_int_equal(mvt_life_qmp_wait(mon, "\"SHUTDOWN\"", 30000), 0);
+    close(mon);
+    /* the next call brings a daemon, which re-attaches and reboots the guest */
+    mvt_life_wait_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED, 30000);
+    assert_int_equal(mvt_life_wait_boot(pty, MVT_LIFE_BOOT_MS), 0);
+    virDomainPtr again = virDomainLookupByName(f->conn, "due");
+    assert_non_null(again);
+    assert_int_equal((int)virDomainGetID(again), id);
+    virDomainFree(again);
+    assert_int_equal(mvt_guest_qemu_pid(&f->env, "due"), pid);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    free(pty);
+    virDomainFree(dom);
+}
+
 int main(void)
 {
     if (mvt_guest_prepare(&guest) < 0)
@@ -327,6 +402,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_daemon_killed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_died_while_daemon_down, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_poweroff_while_daemon_dead, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_panic_while_daemon_dead, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reboot_across_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parallel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_monitor_hang, setup, teardown),
         cmocka_unit_test_setup_teardown(test_virt_install, setup, teardown),
