@@ -93,6 +93,13 @@ mvt_thread *mvt_thread_start(void (*fn)(void *arg), void *arg);
 /* Waits up to timeout_ms (-1: forever) for fn to return: 0 when it did (the thread is
  * joined and t freed), -1 when it still runs (t stays valid; wait again later). */
 int mvt_thread_join(mvt_thread *t, int timeout_ms);
+/* Runs fn(arg) on a new thread and returns it once the call fn makes is held in flight:
+ * more than *queued bytes wait unread on the UNIX socket at path (see mvt_unix_queued;
+ * its daemon is stopped) and fn has not returned. *queued becomes the new count. NULL
+ * when the thread cannot start, nothing arrives within timeout_ms (the thread is left
+ * to end with its call) or fn has already returned. */
+mvt_thread *mvt_thread_in_flight(void (*fn)(void *arg), void *arg, const char *path, long *queued,
+                                 int timeout_ms);
 
 /* Sends SIGSTOP and waits (polling /proc: a stop of a process that is not our child
  * raises no event we can wait on) until the kernel shows it stopped. 0, or -1. */

@@ -163,6 +163,21 @@ int mvt_thread_join(mvt_thread *t, int timeout_ms)
     return 0;
 }
 
+mvt_thread *mvt_thread_in_flight(void (*fn)(void *arg), void *arg, const char *path, long *queued,
+                                 int timeout_ms)
+{
+    mvt_thread *t = mvt_thread_start(fn, arg);
+    if (!t)
+        return NULL;
+    if (mvt_wait_unix_queued(path, *queued + 1, timeout_ms) < 0)
+        return NULL;
+    *queued = mvt_unix_queued(path);
+    /* answered after all: the call was never held */
+    if (mvt_thread_join(t, 0) == 0)
+        return NULL;
+    return t;
+}
+
 /* ---- stopped processes ------------------------------------------------------------------------
  */
 

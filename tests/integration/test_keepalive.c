@@ -45,18 +45,6 @@ static char *sock_path(const mvt_env *e, const char *daemon)
     return p;
 }
 
-/* Starts count_defined on a thread and returns once its frame sits, unread, in the
- * stopped daemon's socket (more bytes queued there than `before`). */
-static mvt_thread *start_pending(timed_call *tc, const char *sock, long *queued)
-{
-    mvt_thread *t = mvt_thread_start(count_defined, tc);
-    assert_non_null(t);
-    assert_int_equal(mvt_wait_unix_queued(sock, *queued + 1, 10000), 0);
-    *queued = mvt_unix_queued(sock);
-    assert_int_equal(mvt_thread_join(t, 0), -1);
-    return t;
-}
-
 /* The proxy stops answering (SIGSTOP): a client with a 200 ms × 3 keepalive declares the
  * connection dead within that bound, and both calls it had pending fail with the reason. */
 static void test_stopped_proxy_is_declared_dead(void **state)
@@ -78,8 +66,10 @@ static void test_stopped_proxy_is_declared_dead(void **state)
     assert_int_equal(mvt_stop_wait(proxy, 5000), 0);
     long queued = mvt_unix_queued(sock);
     timed_call a = {.conn = c}, b = {.conn = c};
-    mvt_thread *ta = start_pending(&a, sock, &queued);
-    mvt_thread *tb = start_pending(&b, sock, &queued);
+    mvt_thread *ta = mvt_thread_in_flight(count_defined, &a, sock, &queued, 10000);
+    assert_non_null(ta);
+    mvt_thread *tb = mvt_thread_in_flight(count_defined, &b, sock, &queued, 10000);
+    assert_non_null(tb);
     assert_int_equal(mvt_thread_join(ta, 600 + SLACK_MS), 0);
     assert_int_equal(mvt_thread_join(tb, 600 + SLACK_MS), 0);
 
@@ -228,7 +218,8 @@ static void test_proxy_keepalive_fails_hung_driver_calls(void **state)
     long queued = mvt_unix_queued(sock);
     timed_call tc = {.conn = c};
     long long sent_at = mvt_now_ms();
-    mvt_thread *t = start_pending(&tc, sock, &queued);
+    mvt_thread *t = mvt_thread_in_flight(count_defined, &tc, sock, &queued, 10000);
+    assert_non_null(t);
     assert_int_equal(mvt_thread_join(t, 450 + 150 + SLACK_MS), 0);
     assert_int_equal(tc.rc, -1);
     assert_int_equal(tc.err.code, VIR_ERR_RPC);
