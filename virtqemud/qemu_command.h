@@ -160,9 +160,17 @@ int qemu_command_apply_affinity(const mv_domain_def *live, pid_t pid, mv_error *
 /* ---- qemu_native.c --------------------------------------------------------------------- */
 
 struct mv_call;
-/* The capabilities for a call: of `emulator` (a definition's <emulator>) when given,
- * else of the driver's binary; cached under the daemon's cache dir. Blocks on a first
- * probe: worker threads only. A reference, or NULL + err. */
+struct qemu_state;
+/* What libvirt checks of an <emulator> at define: an absolute path to an existing
+ * executable file. -1 + err naming the path. */
+int qemu_emulator_check(const char *path, mv_error *err);
+/* The capabilities of the QEMU a definition runs on: `emulator` when given (checked as
+ * above, then it must probe as a QEMU), else the driver's configured binary; cached per
+ * binary (path, mtime, size) under cache_dir. Blocks on a first probe: worker threads
+ * only. A reference, or NULL + err naming the binary. */
+qemu_caps *qemu_emulator_caps(const struct qemu_state *s, const char *emulator,
+                              const char *cache_dir, mv_error *err);
+/* qemu_emulator_caps for a call, under its daemon's cache dir. */
 qemu_caps *qemu_native_caps(struct mv_call *call, const char *emulator, mv_error *err);
 
 #endif

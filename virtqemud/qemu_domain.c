@@ -2,18 +2,21 @@
  * holds the object's job for its disk I/O and publishes a new snapshot at the end, so
  * reads of the same domain keep answering from the previous one meanwhile. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 #include "common/names.h"
+#include "virtqemud/qemu_command.h"
 #include "virtqemud/qemu_driver.h"
 #include "common/daemon/daemon.h"
 
 #define QEMU_DEFINE_FLAGS VIR_DOMAIN_DEFINE_VALIDATE
-#define QEMU_UNDEFINE_FLAGS                                                                   \
-    (VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |              \
-     VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_KEEP_NVRAM |                             \
-     VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA | VIR_DOMAIN_UNDEFINE_TPM |                     \
+#define QEMU_UNDEFINE_FLAGS                                                                        \
+    (VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |                   \
+     VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_KEEP_NVRAM |                                  \
+     VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA | VIR_DOMAIN_UNDEFINE_TPM |                          \
      VIR_DOMAIN_UNDEFINE_KEEP_TPM)
 
 int qemu_domain_check_served(const mv_domain_def *def, mv_error *err)
@@ -41,11 +44,47 @@ mv_domain_def *qemu_domain_parse(const char *xml, unsigned int parse_flags, mv_e
     if (!def)
         return NULL;
     /* The name becomes a file name: check it here even if the parser did. */
-    if (qemu_domain_check_served(def, err) < 0 || mv_name_check("domain name", def->name, err) < 0) {
+    if (qemu_domain_check_served(def, err) < 0 ||
+        mv_name_check("domain name", def->name, err) < 0) {
         mv_domain_def_free(def);
         return NULL;
     }
     return def;
+}
+
+/* A MAC with libvirt's QEMU prefix 52:54:00 and three random bytes. */
+static int random_mac(char **out, mv_error *err)
+{
+    unsigned char b[3];
+
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+        mv_error_set_errno(err, errno, VIR_FROM_QEMU, "cannot generate a MAC address");
+        return -1;
+    }
+    if (asprintf(out, "52:54:00:%02x:%02x:%02x", b[0], b[1], b[2]) < 0) {
+        *out = NULL;
+        mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot generate a MAC address");
+        return -1;
+    }
+    return 0;
+}
+
+/* What libvirt fills into a definition when it is defined, so that dumpxml shows it and
+ * every boot uses the same: the emulator (the configured binary) and a MAC for each
+ * interface without one. An <emulator> given is checked as libvirt does at define. */
+static int define_defaults(const qemu_state *s, mv_domain_def *def, mv_error *err)
+{
+    if (def->emulator) {
+        if (qemu_emulator_check(def->emulator, err) < 0)
+            return -1;
+    } else if (s->binary && !(def->emulator = strdup(s->binary))) {
+        mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot define domain '%s'", def->name);
+        return -1;
+    }
+    for (size_t i = 0; i < def->nnets; i++)
+        if (!def->nets[i].mac && random_mac(&def->nets[i].mac, err) < 0)
+            return -1;
+    return 0;
 }
 
 /* The object a job names by handle, with a reference, or NULL + VIR_ERR_NO_DOMAIN. */
@@ -70,8 +109,8 @@ static qemu_domobj *find_for_job(qemu_state *s, const unsigned char uuid[MV_UUID
 }
 
 /* The snapshot a define publishes: def becomes the persistent definition. */
-static qemu_domsnap *defined_snapshot(qemu_state *s, const qemu_domsnap *old,
-                                      mv_domain_def *def, mv_error *err)
+static qemu_domsnap *defined_snapshot(qemu_state *s, const qemu_domsnap *old, mv_domain_def *def,
+                                      mv_error *err)
 {
     qemu_domsnap *snap;
 
@@ -84,8 +123,7 @@ static qemu_domsnap *defined_snapshot(qemu_state *s, const qemu_domsnap *old,
         snap->newdef = def;
     } else {
         if (!(snap = qemu_domsnap_new(def))) {
-            mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot define domain '%s'",
-                               def->name);
+            mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot define domain '%s'", def->name);
             return NULL;
         }
         /* A new object follows the link on disk, so what a restart would load is what
@@ -96,8 +134,7 @@ static qemu_domsnap *defined_snapshot(qemu_state *s, const qemu_domsnap *old,
     return snap;
 }
 
-qemu_domsnap *qemu_domain_define(qemu_state *s, const char *xml, unsigned int flags,
-                                 mv_error *err)
+qemu_domsnap *qemu_domain_define(qemu_state *s, const char *xml, unsigned int flags, mv_error *err)
 {
     mv_domain_def *def = NULL;
     qemu_domobj *obj = NULL;
@@ -107,8 +144,9 @@ qemu_domsnap *qemu_domain_define(qemu_state *s, const char *xml, unsigned int fl
 
     if (qemu_check_flags(flags, QEMU_DEFINE_FLAGS, "virDomainDefineXMLFlags", err) < 0)
         goto cleanup;
-    if (!(def = qemu_domain_parse(xml, (flags & VIR_DOMAIN_DEFINE_VALIDATE)
-                                            ? MV_DOMAIN_DEF_PARSE_VALIDATE : 0, err)))
+    if (!(def = qemu_domain_parse(
+              xml, (flags & VIR_DOMAIN_DEFINE_VALIDATE) ? MV_DOMAIN_DEF_PARSE_VALIDATE : 0, err)) ||
+        define_defaults(s, def, err) < 0)
         goto cleanup;
     if (!(obj = qemu_domlist_add_job(s->doms, def->name, def->uuid, "define", QEMU_JOB_WAIT_MS,
                                      &created, err)))
@@ -116,8 +154,8 @@ qemu_domsnap *qemu_domain_define(qemu_state *s, const char *xml, unsigned int fl
     old = qemu_domobj_snapshot(obj);
 
     /* The file keeps secrets (graphics passwords) and never runtime values. */
-    if (!(stored = mv_domain_def_format(def, -1, MV_DOMAIN_DEF_FORMAT_SECURE |
-                                                     MV_DOMAIN_DEF_FORMAT_INACTIVE, err)) ||
+    if (!(stored = mv_domain_def_format(
+              def, -1, MV_DOMAIN_DEF_FORMAT_SECURE | MV_DOMAIN_DEF_FORMAT_INACTIVE, err)) ||
         mv_store_save(&s->store, def->name, stored, err) < 0)
         goto cleanup;
     saved = true;
@@ -126,10 +164,9 @@ qemu_domsnap *qemu_domain_define(qemu_state *s, const char *xml, unsigned int fl
     def = NULL;
     qemu_domlist_publish(s->doms, obj, qemu_domsnap_ref(snap));
     if (s->daemon)
-        mv_daemon_emit_lifecycle(s->daemon, snap->def->name, snap->def->uuid, -1,
-                                 VIR_DOMAIN_EVENT_DEFINED,
-                                 created ? VIR_DOMAIN_EVENT_DEFINED_ADDED
-                                         : VIR_DOMAIN_EVENT_DEFINED_UPDATED);
+        mv_daemon_emit_lifecycle(
+            s->daemon, snap->def->name, snap->def->uuid, -1, VIR_DOMAIN_EVENT_DEFINED,
+            created ? VIR_DOMAIN_EVENT_DEFINED_ADDED : VIR_DOMAIN_EVENT_DEFINED_UPDATED);
 
 cleanup:
     if (obj) {
@@ -158,8 +195,8 @@ static int remove_nvram(const mv_domain_def *def, mv_error *err)
     return -1;
 }
 
-int qemu_domain_undefine(qemu_state *s, const unsigned char uuid[MV_UUID_BUFLEN],
-                         const char *name, unsigned int flags, mv_error *err)
+int qemu_domain_undefine(qemu_state *s, const unsigned char uuid[MV_UUID_BUFLEN], const char *name,
+                         unsigned int flags, mv_error *err)
 {
     qemu_domobj *obj = NULL;
     qemu_domsnap *snap = NULL, *next = NULL;

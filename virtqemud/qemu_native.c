@@ -5,31 +5,59 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 #include "virtqemud/qemu_command.h"
 #include "virtqemud/qemu_driver.h"
 
 /* The format name virsh passes for a QEMU command line. */
 #define QEMU_NATIVE_ARGV "qemu-argv"
 
-qemu_caps *qemu_native_caps(mv_call *call, const char *emulator, mv_error *err)
+int qemu_emulator_check(const char *path, mv_error *err)
 {
-    qemu_state *s = qemu_state_of(call);
-    const mv_paths *paths = mv_daemon_paths(mv_call_daemon(call));
+    struct stat st;
+
+    if (path[0] != '/') {
+        mv_error_set(err, VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU,
+                     "emulator '%s' is not an absolute path", path);
+        return -1;
+    }
+    /* libvirt's words for the same two checks. */
+    if (stat(path, &st) < 0) {
+        mv_error_set_errno(err, errno, VIR_FROM_QEMU, "Cannot check QEMU binary %s", path);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode) || access(path, X_OK) < 0) {
+        mv_error_set_errno(err, S_ISREG(st.st_mode) ? errno : EACCES, VIR_FROM_QEMU,
+                           "QEMU binary %s is not executable", path);
+        return -1;
+    }
+    return 0;
+}
+
+qemu_caps *qemu_emulator_caps(const qemu_state *s, const char *emulator, const char *cache_dir,
+                              mv_error *err)
+{
     const char *binary = emulator && *emulator ? emulator : s->binary;
 
     if (!binary) {
-        mv_error_set(err, VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU,
-                     "no QEMU binary is available: %s",
+        mv_error_set(err, s->probe_err.code ? s->probe_err.code : VIR_ERR_CONFIG_UNSUPPORTED,
+                     VIR_FROM_QEMU, "no QEMU binary is available: %s",
                      s->probe_err.message ? s->probe_err.message : "none found");
         return NULL;
     }
-    if (binary[0] != '/') {
-        mv_error_set(err, VIR_ERR_INVALID_ARG, VIR_FROM_QEMU,
-                     "emulator '%s' is not an absolute path", binary);
+    /* The probe names the binary in its own errors. */
+    if (qemu_emulator_check(binary, err) < 0)
         return NULL;
-    }
-    return qemu_caps_get(binary, paths->cache_dir, err);
+    return qemu_caps_get(binary, cache_dir, err);
+}
+
+qemu_caps *qemu_native_caps(mv_call *call, const char *emulator, mv_error *err)
+{
+    const mv_paths *paths = mv_daemon_paths(mv_call_daemon(call));
+
+    return qemu_emulator_caps(qemu_state_of(call), emulator, paths->cache_dir, err);
 }
 
 int qemu_proc_connect_get_capabilities(mv_call *call, const Modvirt__Empty *args,

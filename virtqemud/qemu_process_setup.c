@@ -18,16 +18,9 @@
 
 qemu_caps *qemu_process_setup_caps(qemu_runs *runs, const mv_domain_def *def, mv_error *err)
 {
-    qemu_state *s = runs->s;
-
-    (void)def;
-    if (!s->binary) {
-        mv_error_set_raw(err, s->probe_err.code ? s->probe_err.code : VIR_ERR_INTERNAL_ERROR,
-                         VIR_FROM_QEMU,
-                         s->probe_err.message ? s->probe_err.message : "no QEMU binary found");
-        return NULL;
-    }
-    return qemu_caps_get(s->binary, runs->cache_dir, err);
+    /* The binary the definition names (libvirt runs exactly that), else the configured
+     * one: definitions from before <emulator> was filled in at define, transient ones. */
+    return qemu_emulator_caps(runs->s, def->emulator, runs->cache_dir, err);
 }
 
 void qemu_process_setup_params(qemu_runs *runs, qemu_command_params *p)
@@ -84,8 +77,7 @@ static int parse_valid_to(const char *text, time_t *out, mv_error *err)
 
     if (!end || *end) {
         mv_error_set(err, VIR_ERR_XML_ERROR, VIR_FROM_QEMU,
-                     "graphics passwdValidTo '%s' is not a time like '2024-01-31T12:00:00'",
-                     text);
+                     "graphics passwdValidTo '%s' is not a time like '2024-01-31T12:00:00'", text);
         return -1;
     }
     *out = timegm(&tm);
@@ -106,8 +98,7 @@ static int set_password(qemu_vm *vm, const mv_domain_graphics *g, mv_error *err)
     if (g->passwd_valid_to && parse_valid_to(g->passwd_valid_to, &valid_to, err) < 0)
         return -1;
     if (command(vm, "set_password",
-                strings("protocol", proto, "password", g->passwd, "connected", g->connected,
-                        NULL),
+                strings("protocol", proto, "password", g->passwd, "connected", g->connected, NULL),
                 err) < 0) {
         mv_error_prefix(err, "cannot set the %s password: ", proto);
         return -1;
@@ -144,8 +135,7 @@ static int set_balloon(qemu_vm *vm, const mv_domain_def *live, mv_error *err)
     if (!b || !b->model || is(b->model, "none"))
         return 0;
     if (b->stats_period > 0) {
-        args = strings("path", QEMU_BALLOON_PATH, "property", "guest-stats-polling-interval",
-                       NULL);
+        args = strings("path", QEMU_BALLOON_PATH, "property", "guest-stats-polling-interval", NULL);
         if (args && json_object_object_add(args, "value", json_object_new_int(b->stats_period)))
             args = (json_object_put(args), NULL);
         if (command(vm, "qom-set", args, err) < 0) {
@@ -156,7 +146,8 @@ static int set_balloon(qemu_vm *vm, const mv_domain_def *live, mv_error *err)
     if (!target || target > total)
         target = total;
     args = json_object_new_object();
-    if (args && json_object_object_add(args, "value", json_object_new_int64((int64_t)target * 1024)))
+    if (args &&
+        json_object_object_add(args, "value", json_object_new_int64((int64_t)target * 1024)))
         args = (json_object_put(args), NULL);
     if (command(vm, "balloon", args, err) < 0) {
         mv_error_prefix(err, "cannot set the balloon to %llu KiB: ", target);

@@ -74,6 +74,19 @@ static char *guest_with(const char *name, const char *extra, const char *tail)
     return NULL;
 }
 
+/* Defines guest_with(name, extra, tail) on f's connection; the test fails when it is
+ * refused. */
+static virDomainPtr define_with(fixture *f, const char *name, const char *extra, const char *tail)
+{
+    char *xml = guest_with(name, extra, tail);
+    assert_non_null(xml);
+    virDomainPtr dom = virDomainDefineXML(f->conn, xml);
+    free(xml);
+    if (!dom)
+        fail_msg("define %s: %s", name, virGetLastErrorMessage());
+    return dom;
+}
+
 static void start_or_skip(virDomainPtr dom)
 {
     if (virDomainCreate(dom) == 0)
@@ -204,6 +217,26 @@ static void test_vcpu_cpuset(void **state)
     virDomainFree(dom);
 }
 
+/* Defines the tiny guest `name` with `from` replaced by `to`, and checks that its start
+ * fails naming `needle` and leaves it shut off with no QEMU behind. */
+static void start_fails_naming(fixture *f, const char *name, const char *from, const char *to,
+                               const char *needle)
+{
+    virDomainPtr dom = define_subst(f, name, from, to);
+    if (!dom)
+        fail_msg("define: %s", virGetLastErrorMessage());
+    assert_int_equal(virDomainCreate(dom), -1);
+    mvt_api_error err;
+    mvt_api_error_take(&err);
+    if (!strstr(err.message, needle))
+        fail_msg("start of %s: %s", name, err.message);
+    int s = -1, r = -1;
+    assert_int_equal(virDomainGetState(dom, &s, &r, 0), 0);
+    assert_int_equal(s, VIR_DOMAIN_SHUTOFF);
+    assert_int_equal(mvt_guest_qemu_pid(&f->env, name), -1);
+    virDomainFree(dom);
+}
+
 /* A cpuset that is not one is refused at define naming it; one naming CPUs the host
  * lacks fails the start naming it, and leaves no QEMU behind. */
 static void test_vcpu_cpuset_invalid(void **state)
@@ -213,19 +246,8 @@ static void test_vcpu_cpuset_invalid(void **state)
     assert_null(dom);
     assert_non_null(strstr(virGetLastErrorMessage(), "'0-x'"));
 
-    dom = define_subst(f, "nocpu", "<vcpu>1</vcpu>", "<vcpu cpuset='1000'>1</vcpu>");
-    if (!dom)
-        fail_msg("define: %s", virGetLastErrorMessage());
-    assert_int_equal(virDomainCreate(dom), -1);
-    mvt_api_error err;
-    mvt_api_error_take(&err);
-    if (!strstr(err.message, "cpuset '1000'"))
-        fail_msg("start: %s", err.message);
-    int s = -1, r = -1;
-    assert_int_equal(virDomainGetState(dom, &s, &r, 0), 0);
-    assert_int_equal(s, VIR_DOMAIN_SHUTOFF);
-    assert_int_equal(mvt_guest_qemu_pid(&f->env, "nocpu"), -1);
-    virDomainFree(dom);
+    start_fails_naming(f, "nocpu", "<vcpu>1</vcpu>", "<vcpu cpuset='1000'>1</vcpu>",
+                       "cpuset '1000'");
 }
 
 /* <os firmware='efi'> without <nvram>: the guest gets its own variable store under the
@@ -325,9 +347,9 @@ static int rfb_auth(fixture *f, int fd, const char *password)
     int rc = -1;
     if (fp && fwrite(challenge, 1, 16, fp) == 16 && fclose(fp) == 0) {
         fp = NULL;
-        const char *argv[] = {"/usr/bin/openssl", "enc", "-des-ecb", "-nopad", "-K", hex,
-                              "-in", in, "-out", out, "-provider", "legacy",
-                              "-provider", "default", NULL};
+        const char *argv[] = {
+            "/usr/bin/openssl", "enc",    "-des-ecb",  "-nopad",  "-K", hex, "-in", in, "-out", out,
+            "-provider",        "legacy", "-provider", "default", NULL};
         mvt_result r;
         if (mvt_run(&r, argv, NULL, 10000) == 0 && r.status == 0) {
             int rfd = open(out, O_RDONLY | O_CLOEXEC);
@@ -376,24 +398,25 @@ static void test_vnc_password(void **state)
         const char *name, *graphics, *types;
         int result;
     } cases[] = {
-        {"locked", "    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'"
-                   " passwd='sesame42'/>\n", "2", 0},
-        {"expired", "    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'"
-                    " passwd='sesame42' passwdValidTo='2001-01-01T00:00:00'/>\n", "2", 1},
-        {"later", "    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'"
-                  " passwd='sesame42' passwdValidTo='2999-01-01T00:00:00'/>\n", "2", 0},
-        {"open", "    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>\n",
-         "1", -1},
+        {"locked",
+         "    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'"
+         " passwd='sesame42'/>\n",
+         "2", 0},
+        {"expired",
+         "    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'"
+         " passwd='sesame42' passwdValidTo='2001-01-01T00:00:00'/>\n",
+         "2", 1},
+        {"later",
+         "    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'"
+         " passwd='sesame42' passwdValidTo='2999-01-01T00:00:00'/>\n",
+         "2", 0},
+        {"open", "    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>\n", "1",
+         -1},
     };
     if (access("/usr/bin/openssl", X_OK) < 0)
         skip(); /* nothing here computes RFB's DES response without it */
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char *xml = guest_with(cases[i].name, cases[i].graphics, "");
-        assert_non_null(xml);
-        virDomainPtr dom = virDomainDefineXML(f->conn, xml);
-        free(xml);
-        if (!dom)
-            fail_msg("define: %s", virGetLastErrorMessage());
+        virDomainPtr dom = define_with(f, cases[i].name, cases[i].graphics, "");
         start_or_skip(dom);
         pid_t qemu = mvt_guest_qemu_pid(&f->env, cases[i].name);
         assert_true(qemu > 0);
@@ -541,12 +564,142 @@ static void test_balloon(void **state)
     virDomainFree(dom);
 }
 
+/* The program process pid runs as (its argv[0]), malloc'd, or NULL. */
+static char *argv0_of(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    return mvt_read_file(path); /* NUL-separated: the first string is argv[0] */
+}
+
+/* Restarts virtqemud with `conf` as its virtqemud.conf (the next call starts it). */
+static void restart_qemud(fixture *f, const char *conf)
+{
+    pid_t qemud = mvt_daemon_pid(&f->env, "virtqemud");
+    assert_true(qemud > 0);
+    assert_int_equal(mvt_write(&f->env, "etc/modvirt/virtqemud.conf", conf), 0);
+    assert_int_equal(mvt_kill_wait(qemud, SIGTERM, 10000), 0);
+}
+
+/* Starts dom and checks the qemu it runs is `binary`, then destroys it. */
+static void runs_binary(fixture *f, virDomainPtr dom, const char *binary)
+{
+    start_or_skip(dom);
+    pid_t qemu = mvt_guest_qemu_pid(&f->env, virDomainGetName(dom));
+    assert_true(qemu > 0);
+    char *argv0 = argv0_of(qemu);
+    assert_non_null(argv0);
+    assert_string_equal(argv0, binary);
+    free(argv0);
+    assert_int_equal(virDomainDestroy(dom), 0);
+}
+
+/* <emulator>: a definition without one gets the configured binary (virtqemud.conf's
+ * qemu_binary) written in at define, and runs it; one that names a binary runs that one
+ * whatever is configured; a path that is not an executable is refused at define naming
+ * it, and one that does not probe as a QEMU fails the start naming it. */
+static void test_emulator(void **state)
+{
+    fixture *f = *state;
+    /* A second QEMU binary at a path of its own: a hard link, else a copy (realpath
+     * would see through a symbolic link), in a bin/ next to the host's lib/ and share/,
+     * where a relocated QEMU looks for its modules and firmware (../lib, ../share). */
+    char *bindir = mvt_path(&f->env, "bin"), *libdir = mvt_path(&f->env, "lib");
+    char *sharedir = mvt_path(&f->env, "share"), *mine = mvt_path(&f->env, "bin/qemu-mine");
+    assert_int_equal(mkdir(bindir, 0755), 0);
+    assert_int_equal(symlink("/usr/lib", libdir), 0);
+    assert_int_equal(symlink("/usr/share", sharedir), 0);
+    free(bindir);
+    free(libdir);
+    free(sharedir);
+    if (link("/usr/bin/qemu-system-x86_64", mine) < 0) {
+        char *bin = mvt_read_file("/usr/bin/qemu-system-x86_64");
+        FILE *fp = fopen(mine, "wb");
+        struct stat st;
+        assert_int_equal(stat("/usr/bin/qemu-system-x86_64", &st), 0);
+        assert_non_null(bin);
+        assert_non_null(fp);
+        assert_int_equal(fwrite(bin, 1, (size_t)st.st_size, fp), (size_t)st.st_size);
+        assert_int_equal(fclose(fp), 0);
+        assert_int_equal(chmod(mine, 0755), 0);
+        free(bin);
+    }
+    char conf[256];
+    snprintf(conf, sizeof(conf), "qemu_binary = \"%s\"\n", mine);
+    restart_qemud(f, conf);
+
+    static const char line[] = "    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n";
+    virDomainPtr dom = define_subst(f, "deflt", line, "");
+    if (!dom)
+        fail_msg("define: %s", virGetLastErrorMessage());
+    char want[256];
+    snprintf(want, sizeof(want), "<emulator>%s</emulator>", mine);
+    char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+    assert_non_null(xml);
+    if (!strstr(xml, want))
+        fail_msg("no %s in the definition:\n%s", want, xml);
+    free(xml);
+    runs_binary(f, dom, mine);
+    virDomainFree(dom);
+
+    dom = mvt_guest_define(f->conn, &guest, "named");
+    assert_non_null(dom);
+    runs_binary(f, dom, "/usr/bin/qemu-system-x86_64");
+    virDomainFree(dom);
+
+    dom = define_subst(f, "missing", "/usr/bin/qemu-system-x86_64", "/nonexistent/qemu-x");
+    assert_null(dom);
+    assert_non_null(strstr(virGetLastErrorMessage(), "/nonexistent/qemu-x"));
+    start_fails_naming(f, "notqemu", "/usr/bin/qemu-system-x86_64", "/bin/true", "/bin/true");
+    free(mine);
+}
+
+/* The MAC of dom's first interface in its XML (flags), malloc'd, or NULL. */
+static char *first_mac(virDomainPtr dom, unsigned int flags)
+{
+    char *xml = virDomainGetXMLDesc(dom, flags);
+    const char *m = xml ? strstr(xml, "<mac address='") : NULL;
+    char *mac = m ? strndup(m + strlen("<mac address='"), 17) : NULL;
+    free(xml);
+    return mac;
+}
+
+/* A persistent domain's interfaces get their MAC at define (libvirt's 52:54:00 prefix),
+ * kept in the definition, so every boot uses the same one. */
+static void test_define_mac(void **state)
+{
+    fixture *f = *state;
+    virDomainPtr dom = define_with(
+        f, "macs", "    <interface type='user'><model type='virtio'/></interface>\n", "");
+    char *mac = first_mac(dom, VIR_DOMAIN_XML_INACTIVE);
+    assert_non_null(mac);
+    assert_int_equal(strncmp(mac, "52:54:00:", 9), 0);
+    char *file = mvt_path(&f->env, "etc/modvirt/qemu/macs.xml");
+    char *stored = mvt_read_file(file);
+    assert_non_null(stored);
+    assert_non_null(strstr(stored, mac));
+    for (int boot = 0; boot < 2; boot++) {
+        start_or_skip(dom);
+        mvt_result r;
+        assert_int_equal(mvt_vmctl(&r, "-q", "domiflist", "macs", NULL), 0);
+        assert_int_equal(r.status, 0);
+        if (!strstr(r.out, mac))
+            fail_msg("boot %d: domiflist does not show %s:\n%s", boot, mac, r.out);
+        mvt_result_free(&r);
+        assert_int_equal(virDomainDestroy(dom), 0);
+    }
+    free(stored);
+    free(file);
+    free(mac);
+    virDomainFree(dom);
+}
+
 /* SELinux and AppArmor labels are refused by name; DAC and none are taken. */
 static void test_seclabels(void **state)
 {
     fixture *f = *state;
-    char *xml = guest_with("selinux", "",
-                           "  <seclabel type='dynamic' model='selinux' relabel='yes'/>\n");
+    char *xml =
+        guest_with("selinux", "", "  <seclabel type='dynamic' model='selinux' relabel='yes'/>\n");
     assert_non_null(xml);
     virDomainPtr dom = virDomainDefineXML(f->conn, xml);
     if (dom) {
@@ -564,9 +717,10 @@ static void test_seclabels(void **state)
         assert_non_null(strstr(virGetLastErrorMessage(), "selinux"));
     }
     free(xml);
-    xml = guest_with("dac", "", "  <seclabel type='static' model='dac' relabel='no'>\n"
-                                "    <label>0:0</label>\n"
-                                "  </seclabel>\n");
+    xml = guest_with("dac", "",
+                     "  <seclabel type='static' model='dac' relabel='no'>\n"
+                     "    <label>0:0</label>\n"
+                     "  </seclabel>\n");
     assert_non_null(xml);
     dom = virDomainDefineXML(f->conn, xml);
     free(xml);
@@ -583,8 +737,8 @@ static void test_on_reboot_destroy(void **state)
     fixture *f = *state;
     char *xml = mvt_guest_xml(&guest, "noreboot");
     assert_non_null(xml);
-    char *x2 = mvt_guest_subst(xml, "<on_reboot>restart</on_reboot>",
-                               "<on_reboot>destroy</on_reboot>");
+    char *x2 =
+        mvt_guest_subst(xml, "<on_reboot>restart</on_reboot>", "<on_reboot>destroy</on_reboot>");
     free(xml);
     assert_non_null(x2);
     virDomainPtr dom = virDomainDefineXML(f->conn, x2);
@@ -604,8 +758,7 @@ static void test_on_reboot_destroy(void **state)
 
 /* A guest that panics with a pvpanic device (<panic model='isa'/>): on_crash='destroy'
  * ends it as shut off (crashed), on_crash='preserve' keeps it as crashed (panicked). */
-static void panic_case(fixture *f, const char *name, const char *on_crash, int state,
-                       int reason)
+static void panic_case(fixture *f, const char *name, const char *on_crash, int state, int reason)
 {
     char *xml = guest_with(name, "    <panic model='isa'/>\n", "");
     assert_non_null(xml);
@@ -626,8 +779,8 @@ static void panic_case(fixture *f, const char *name, const char *on_crash, int s
     free(pty);
     int s = -1, r = -1;
     if (mvt_guest_wait_state(dom, state, reason, 30000, &s, &r) < 0)
-        fail_msg("%s: state %d reason %d after a panic, expected %d reason %d", on_crash, s,
-                 r, state, reason);
+        fail_msg("%s: state %d reason %d after a panic, expected %d reason %d", on_crash, s, r,
+                 state, reason);
     if (state != VIR_DOMAIN_SHUTOFF)
         assert_int_equal(virDomainDestroy(dom), 0);
     virDomainFree(dom);
@@ -656,8 +809,8 @@ static void test_autostart(void **state)
     assert_int_equal(unlink(marker), 0);
     int s = -1, r = -1;
     /* the next call starts virtqemud, which starts the guest */
-    if (mvt_guest_wait_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED, 30000, &s,
-                             &r) < 0) {
+    if (mvt_guest_wait_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED, 30000, &s, &r) <
+        0) {
         free(marker);
         virDomainFree(dom);
         fail_msg("state %d reason %d: not autostarted", s, r);
@@ -718,6 +871,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_efi_nvram, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vnc_password, setup, teardown),
         cmocka_unit_test_setup_teardown(test_balloon, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_emulator, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_define_mac, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
