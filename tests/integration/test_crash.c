@@ -231,6 +231,9 @@ static void await_ok(writers *w, int target, int timeout_ms)
     while (w->ok_total < target && !w->unexpected[0] && rc == 0)
         rc = pthread_cond_timedwait(&w->cond, &w->lock, &until);
     int ok = w->ok_total;
+    /* failing: the writers stop, as they outlive this test */
+    if (w->unexpected[0] || ok < target)
+        w->stop = true;
     pthread_mutex_unlock(&w->lock);
     if (w->unexpected[0])
         fail_msg("a define failed unexpectedly: %s", w->unexpected);
@@ -288,7 +291,9 @@ static char *names_on_disk(const mvt_env *e, int *count)
 static void test_qemud_killed_during_defines(void **state)
 {
     const mvt_env *e = *state;
-    writers w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    /* not on the stack: a failed assertion leaves this frame while the writers run on */
+    static writers w;
+    w = (writers){.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
     writer *wr = calloc(N_WRITERS, sizeof(*wr));
     mvt_thread *t[N_WRITERS];
     assert_non_null(wr);
