@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -97,6 +98,9 @@ static void stream_close(mv_stream *s)
     if (s->closing)
         return;
     s->closing = true;
+    /* a session lock a handler took on the fd (a console's) goes now, not when libuv's
+     * close callback lets the fd go: the client's next open may already be on its way */
+    flock(s->fd, LOCK_UN);
     for (mv_stream **pp = &s->c->streams; *pp; pp = &(*pp)->next) {
         if (*pp == s) {
             *pp = s->next;

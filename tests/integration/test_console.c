@@ -291,6 +291,11 @@ static void test_vmctl_console(void **state)
 
 /* ---- flow control ---- */
 
+static void on_tick_noop(int timer, void *opaque)
+{
+    (void)timer, (void)opaque;
+}
+
 /* Checks that a console's lines are consecutive numbers (busybox seq), across reads. */
 typedef struct seqcheck {
     char line[32];
@@ -355,6 +360,25 @@ static long rss_kib(pid_t pid)
     long v = p ? strtol(p + 6, NULL, 10) : -1;
     free(s);
     return v;
+}
+
+/* Counts the WRITABLE events a stream callback was given. */
+static void on_writable(virStreamPtr st, int events, void *opaque)
+{
+    int *n = opaque;
+    (void)st;
+    if (events & VIR_STREAM_EVENT_WRITABLE)
+        (*n)++;
+}
+
+/* Runs the event loop for ms milliseconds (a timer wakes it to look at the clock). */
+static void run_for(int ms)
+{
+    int timer = virEventAddTimeout(50, on_tick_noop, NULL, NULL);
+    long long until = mvt_now_ms() + ms;
+    while (mvt_now_ms() < until)
+        assert_int_equal(virEventRunDefaultImpl(), 0);
+    virEventRemoveTimeout(timer);
 }
 
 /* What the library may queue for one stream. */
@@ -448,6 +472,12 @@ static void test_console_flow_control(void **state)
     st = virStreamNew(f->conn, VIR_STREAM_NONBLOCK);
     assert_non_null(st);
     assert_int_equal(virDomainOpenConsole(dom, NULL, st, 0), 0);
+    /* WRITABLE while the daemon has credit to give */
+    int writable = 0;
+    assert_int_equal(
+        virStreamEventAddCallback(st, VIR_STREAM_EVENT_WRITABLE, on_writable, &writable, NULL), 0);
+    run_for(300);
+    assert_true(writable > 0);
     static char input[65536];
     memset(input, 'i', sizeof(input));
     size_t sent = 0;
@@ -472,6 +502,11 @@ static void test_console_flow_control(void **state)
     assert_int_equal(refused, 50);
     assert_true(sent >= (size_t)WINDOW);
     assert_true(sent <= 4 * (size_t)WINDOW);
+    /* and not WRITABLE now, though the guest's output keeps waking the callback's watch */
+    writable = 0;
+    run_for(500);
+    assert_int_equal(writable, 0);
+    assert_int_equal(virStreamEventRemoveCallback(st), 0);
     assert_int_equal(virStreamAbort(st), 0);
     assert_int_equal(virStreamFree(st), 0);
     assert_int_equal(virDomainDestroy(dom), 0);
