@@ -1,0 +1,195 @@
+/* test_qemu_define.c: what virtqemud fills into a definition at define, as libvirt does
+ * (the configured emulator, a MAC per interface), and the <emulator> checks it makes
+ * there — on a driver state under a temporary MODVIRT_ROOT, no daemon. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/domain/domain_conf.h"
+#include "virtqemud/qemu_driver.h"
+
+typedef struct fixture {
+    char root[64];
+    mv_paths paths;
+    qemu_config cfg;
+    qemu_state *s;
+} fixture;
+
+static void open_state(fixture *f)
+{
+    mv_error err = MV_ERROR_INIT;
+    if (qemu_state_open(&f->paths, &f->cfg, &f->s, &err) < 0)
+        fail_msg("state open: %s", err.message);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    mv_error err = MV_ERROR_INIT;
+
+    snprintf(f->root, sizeof(f->root), "/tmp/mvqdef.XXXXXX");
+    if (!f || !mkdtemp(f->root))
+        return -1;
+    setenv("MODVIRT_ROOT", f->root, 1);
+    if (mv_paths_init(&f->paths, &err) < 0)
+        return -1;
+    /* Any executable serves as the configured binary: define never runs it. */
+    f->cfg.qemu_binary = strdup("/bin/sh");
+    open_state(f);
+    *state = f;
+    return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)type;
+    (void)ftw;
+    return remove(path) < 0 ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    qemu_state_free(f->s);
+    qemu_config_clear(&f->cfg);
+    nftw(f->root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    mv_paths_free(&f->paths);
+    free(f);
+    return 0;
+}
+
+/* A domain with `devices` inside <devices>. */
+static char *domain(const char *name, const char *devices)
+{
+    char *xml = NULL;
+    if (asprintf(&xml,
+                 "<domain type='qemu'>\n"
+                 "  <name>%s</name>\n"
+                 "  <memory unit='MiB'>64</memory>\n"
+                 "  <os><type arch='x86_64' machine='pc'>hvm</type></os>\n"
+                 "  <devices>\n%s  </devices>\n"
+                 "</domain>\n",
+                 name, devices) < 0)
+        return NULL;
+    return xml;
+}
+
+/* Defines; the published definition (a copy the caller frees), or NULL with err set. */
+static mv_domain_def *define(fixture *f, const char *name, const char *devices, mv_error *err)
+{
+    char *xml = domain(name, devices);
+    qemu_domsnap *snap = xml ? qemu_domain_define(f->s, xml, 0, err) : NULL;
+    mv_domain_def *def = snap ? mv_domain_def_copy(snap->def, err) : NULL;
+    qemu_domsnap_unref(snap);
+    free(xml);
+    return def;
+}
+
+static bool is_qemu_mac(const char *mac)
+{
+    if (!mac || strlen(mac) != 17 || strncmp(mac, "52:54:00:", 9) != 0)
+        return false;
+    for (size_t i = 9; i < 17; i++)
+        if (i % 3 == 2 ? mac[i] != ':' : !isxdigit((unsigned char)mac[i]))
+            return false;
+    return true;
+}
+
+/* No <emulator>: the configured binary is written in; interfaces without a MAC get one
+ * with libvirt's prefix, and keep it in the file (a restart loads the same); a MAC
+ * given stays. */
+static void test_defaults_filled(void **state)
+{
+    fixture *f = *state;
+    mv_error err = MV_ERROR_INIT;
+    mv_domain_def *def = define(f, "filled",
+                                "    <interface type='user'/>\n"
+                                "    <interface type='user'><mac address='52:54:00:aa:bb:cc'/>"
+                                "</interface>\n"
+                                "    <interface type='user'/>\n",
+                                &err);
+    if (!def)
+        fail_msg("define: %s", err.message);
+    assert_non_null(f->s->binary);
+    assert_non_null(def->emulator);
+    assert_string_equal(def->emulator, f->s->binary);
+    assert_int_equal(def->nnets, 3);
+    assert_true(is_qemu_mac(def->nets[0].mac));
+    assert_string_equal(def->nets[1].mac, "52:54:00:aa:bb:cc");
+    assert_true(is_qemu_mac(def->nets[2].mac));
+    assert_string_not_equal(def->nets[0].mac, def->nets[2].mac);
+
+    qemu_state_free(f->s);
+    f->s = NULL;
+    open_state(f);
+    qemu_domsnap *snap = qemu_query_by_name(f->s, "filled", &err);
+    assert_non_null(snap);
+    assert_string_equal(snap->def->emulator, def->emulator);
+    assert_string_equal(snap->def->nets[0].mac, def->nets[0].mac);
+    assert_string_equal(snap->def->nets[2].mac, def->nets[2].mac);
+    qemu_domsnap_unref(snap);
+    mv_domain_def_free(def);
+}
+
+/* An <emulator> given is kept when it is an absolute path to an executable file, and
+ * refused naming it otherwise, with libvirt's words; nothing is defined then. */
+static void test_emulator_checked(void **state)
+{
+    fixture *f = *state;
+    char notexec[128], dir[128];
+    snprintf(notexec, sizeof(notexec), "%s/not-exec", f->root);
+    snprintf(dir, sizeof(dir), "%s/a-dir", f->root);
+    FILE *fp = fopen(notexec, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    assert_int_equal(mkdir(dir, 0755), 0);
+
+    static const struct {
+        const char *path, *message;
+    } bad[] = {
+        {"qemu-system-x86_64", "emulator 'qemu-system-x86_64' is not an absolute path"},
+        {"/nonexistent/qemu", "Cannot check QEMU binary /nonexistent/qemu: No such file"},
+        {NULL, "is not executable"}, /* notexec */
+        {"", "is not executable"},   /* dir */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *path = bad[i].path ? (*bad[i].path ? bad[i].path : dir) : notexec;
+        char devices[256];
+        mv_error err = MV_ERROR_INIT;
+        snprintf(devices, sizeof(devices), "    <emulator>%s</emulator>\n", path);
+        mv_domain_def *def = define(f, "bad", devices, &err);
+        assert_null(def);
+        if (!strstr(err.message, bad[i].message) || !strstr(err.message, path))
+            fail_msg("%s: %s", path, err.message);
+        mv_error_clear(&err);
+        assert_null(qemu_query_by_name(f->s, "bad", &err));
+        mv_error_clear(&err);
+    }
+
+    mv_error err = MV_ERROR_INIT;
+    mv_domain_def *def = define(f, "given", "    <emulator>/bin/cat</emulator>\n", &err);
+    if (!def)
+        fail_msg("define: %s", err.message);
+    assert_string_equal(def->emulator, "/bin/cat");
+    mv_domain_def_free(def);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_defaults_filled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_emulator_checked, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
