@@ -171,37 +171,36 @@ static char *doc_external_dtd_http(const world *w)
                      w->port, "dtd-http");
 }
 
-/* A well-formed document of `size` bytes: a description padded with letters. */
-static char *doc_of_size(const char *name, size_t size)
+/* A document of exactly `size` bytes: the head, `before`, `fill` repeated, `after`, and
+ * the end of the domain. */
+static char *doc_filled(const char *name, size_t size, const char *before, char fill,
+                        const char *after)
 {
-    char *head = xasprintf(HEAD BODY "  <description>", name);
-    const char *tail = "</description>\n</domain>\n";
+    char *head = xasprintf(HEAD BODY "%s", name, before);
+    char *tail = xasprintf("%s</domain>\n", after);
     size_t fixed = strlen(head) + strlen(tail);
     assert_true(size > fixed);
     char *doc = malloc(size + 1);
     assert_non_null(doc);
     memcpy(doc, head, strlen(head));
-    memset(doc + strlen(head), 'x', size - fixed);
+    memset(doc + strlen(head), fill, size - fixed);
     memcpy(doc + size - strlen(tail), tail, strlen(tail) + 1);
     free(head);
+    free(tail);
     return doc;
+}
+
+/* A well-formed document of `size` bytes: a description padded with letters. */
+static char *doc_of_size(const char *name, size_t size)
+{
+    return doc_filled(name, size, "  <description>", 'x', "</description>\n");
 }
 
 /* A document of exactly `size` bytes that formats small: the padding is white space
  * between elements, which the parser drops. */
 static char *doc_padded(const char *name, size_t size)
 {
-    char *head = xasprintf(HEAD BODY, name);
-    const char *tail = "</domain>\n";
-    size_t fixed = strlen(head) + strlen(tail);
-    assert_true(size > fixed);
-    char *doc = malloc(size + 1);
-    assert_non_null(doc);
-    memcpy(doc, head, strlen(head));
-    memset(doc + strlen(head), ' ', size - fixed);
-    memcpy(doc + size - strlen(tail), tail, strlen(tail) + 1);
-    free(head);
-    return doc;
+    return doc_filled(name, size, "", ' ', "");
 }
 
 static char *doc_too_big(const world *w)
