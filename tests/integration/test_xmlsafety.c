@@ -18,17 +18,16 @@
 
 #include "harness.h"
 #include "harness_api.h"
+#include "harness_sockets.h"
 
 #define URI "qemu:///system"
 #define SECRET "xxe-secret-7f3a9c"
 #define XML_LIMIT (10u * 1024u * 1024u)
 
-/* A test's world: its root, a connection, the daemons' pids, and a TCP listener that no
- * one may ever connect to (the target of every http:// reference). */
+/* A test's world: its root, a connection and the daemons' pids (mvt_sockets), and a TCP
+ * listener that no one may ever connect to (the target of every http:// reference). */
 typedef struct world {
-    mvt_env env;
-    virConnectPtr conn;
-    pid_t proxy, qemud;
+    mvt_sockets s;
     int listener;
     int port;
     char *secret_path;
@@ -49,40 +48,35 @@ static int open_listener(int *port)
     return fd;
 }
 
-static int setup(void **state)
-{
-    world *w = calloc(1, sizeof(*w));
-    if (!w || mvt_setup(&w->env) < 0)
-        goto fail;
-    w->listener = open_listener(&w->port);
-    w->secret_path = mvt_path(&w->env, "secret.txt");
-    if (w->listener < 0 || !w->secret_path || mvt_write(&w->env, "secret.txt", SECRET "\n") < 0)
-        goto fail;
-    w->conn = virConnectOpen(URI);
-    if (!w->conn)
-        goto fail;
-    w->proxy = mvt_daemon_pid(&w->env, "virtproxyd");
-    w->qemud = mvt_daemon_pid(&w->env, "virtqemud");
-    *state = w;
-    return 0;
-fail:
-    if (w) {
-        mvt_teardown(&w->env);
-        free(w->secret_path);
-    }
-    free(w);
-    return -1;
-}
-
 static int teardown(void **state)
 {
     world *w = *state;
-    if (w->conn)
-        virConnectClose(w->conn);
-    mvt_teardown(&w->env);
-    close(w->listener);
+    mvt_sockets_fini(&w->s);
+    if (w->listener >= 0)
+        close(w->listener);
     free(w->secret_path);
     free(w);
+    return 0;
+}
+
+static int setup(void **state)
+{
+    world *w = calloc(1, sizeof(*w));
+    if (!w)
+        return -1;
+    w->listener = -1;
+    if (mvt_sockets_init(&w->s, URI, NULL, NULL) < 0) {
+        free(w);
+        return -1;
+    }
+    *state = w;
+    w->listener = open_listener(&w->port);
+    w->secret_path = mvt_path(&w->s.env, "secret.txt");
+    if (w->listener < 0 || !w->secret_path ||
+        mvt_write(&w->s.env, "secret.txt", SECRET "\n") < 0) {
+        teardown(state);
+        return -1;
+    }
     return 0;
 }
 
@@ -322,8 +316,8 @@ static void expect_fragments(const bad_case *bc, const char *via, const char *ms
 /* Nothing was stored, nothing fetched, and the same daemons still serve. */
 static void expect_untouched(const world *w, const bad_case *bc)
 {
-    assert_int_equal(virConnectNumOfDefinedDomains(w->conn), 0);
-    char *dir = mvt_path(&w->env, "etc/modvirt/qemu");
+    assert_int_equal(virConnectNumOfDefinedDomains(w->s.conn), 0);
+    char *dir = mvt_path(&w->s.env, "etc/modvirt/qemu");
     char *listing = NULL;
     const char *argv[] = {"/bin/ls", "-A", dir, NULL};
     mvt_result r;
@@ -338,8 +332,8 @@ static void expect_untouched(const world *w, const bad_case *bc)
     if (fd >= 0)
         fail_msg("%s: something connected to the http:// address", bc->what);
     assert_int_equal(errno, EAGAIN);
-    assert_int_equal(mvt_daemon_pid(&w->env, "virtproxyd"), w->proxy);
-    assert_int_equal(mvt_daemon_pid(&w->env, "virtqemud"), w->qemud);
+    assert_int_equal(mvt_daemon_pid(&w->s.env, "virtproxyd"), w->s.proxy);
+    assert_int_equal(mvt_daemon_pid(&w->s.env, "virtqemud"), w->s.qemud);
 }
 
 static void test_refused_by_api(void **state)
@@ -350,7 +344,7 @@ static void test_refused_by_api(void **state)
         char *doc = bc->make(w);
         for (unsigned flags = 0; flags <= VIR_DOMAIN_DEFINE_VALIDATE;
              flags += VIR_DOMAIN_DEFINE_VALIDATE) {
-            virDomainPtr d = virDomainDefineXMLFlags(w->conn, doc, flags);
+            virDomainPtr d = virDomainDefineXMLFlags(w->s.conn, doc, flags);
             if (d)
                 fail_msg("%s (flags %u): defined", bc->what, flags);
             mvt_api_error err;
@@ -362,8 +356,8 @@ static void test_refused_by_api(void **state)
         free(doc);
     }
     /* and a good definition still goes in */
-    assert_int_equal(mvt_api_define(w->conn, "fine"), 0);
-    assert_int_equal(virConnectNumOfDefinedDomains(w->conn), 1);
+    assert_int_equal(mvt_api_define(w->s.conn, "fine"), 0);
+    assert_int_equal(virConnectNumOfDefinedDomains(w->s.conn), 1);
 }
 
 static void test_refused_by_vmctl(void **state)
@@ -372,8 +366,8 @@ static void test_refused_by_vmctl(void **state)
     for (size_t i = 0; i < N_BAD; i++) {
         const bad_case *bc = &bad_cases[i];
         char *doc = bc->make(w);
-        assert_int_equal(mvt_write(&w->env, "bad.xml", doc), 0);
-        char *path = mvt_path(&w->env, "bad.xml");
+        assert_int_equal(mvt_write(&w->s.env, "bad.xml", doc), 0);
+        char *path = mvt_path(&w->s.env, "bad.xml");
         mvt_result r;
         assert_int_equal(mvt_vmctl(&r, "-c", URI, "define", path, NULL), 0);
         if (r.status != 1)
@@ -395,8 +389,8 @@ static void test_refused_by_vmctl(void **state)
         free(doc);
     }
     char *good = mvt_domain_xml("fine", NULL);
-    assert_int_equal(mvt_write(&w->env, "good.xml", good), 0);
-    char *path = mvt_path(&w->env, "good.xml");
+    assert_int_equal(mvt_write(&w->s.env, "good.xml", good), 0);
+    char *path = mvt_path(&w->s.env, "good.xml");
     mvt_result r;
     assert_int_equal(mvt_vmctl(&r, "-c", URI, "define", path, NULL), 0);
     assert_int_equal(r.status, 0);
@@ -413,13 +407,13 @@ static void test_limits_are_exact(void **state)
 {
     world *w = *state;
     char *doc = doc_padded("at-limit", XML_LIMIT);
-    virDomainPtr d = virDomainDefineXML(w->conn, doc);
+    virDomainPtr d = virDomainDefineXML(w->s.conn, doc);
     if (!d)
         fail_msg("a document of exactly 10 MiB: %s", virGetLastErrorMessage());
     virDomainFree(d);
     free(doc);
     doc = doc_padded("past-limit", XML_LIMIT + 1);
-    assert_null(virDomainDefineXML(w->conn, doc));
+    assert_null(virDomainDefineXML(w->s.conn, doc));
     assert_int_equal(virGetLastErrorCode(), VIR_ERR_XML_ERROR);
     assert_non_null(strstr(virGetLastErrorMessage(), "limit of 10485760 bytes"));
     free(doc);
@@ -427,13 +421,13 @@ static void test_limits_are_exact(void **state)
     /* a definition that is under the limit as sent but over it once formatted (where
      * its file would be too big to load again) is refused as well */
     doc = doc_of_size("grows", XML_LIMIT - 16);
-    assert_null(virDomainDefineXML(w->conn, doc));
+    assert_null(virDomainDefineXML(w->s.conn, doc));
     assert_int_equal(virGetLastErrorCode(), VIR_ERR_XML_ERROR);
     assert_non_null(strstr(virGetLastErrorMessage(), "limit of 10485760 bytes"));
     free(doc);
 
     doc = doc_nested("at-depth", 256);
-    d = virDomainDefineXML(w->conn, doc);
+    d = virDomainDefineXML(w->s.conn, doc);
     assert_non_null(d);
     char *xml = virDomainGetXMLDesc(d, 0);
     assert_non_null(xml);
@@ -446,20 +440,20 @@ static void test_limits_are_exact(void **state)
     free(xml);
     virDomainFree(d);
     free(doc);
-    assert_int_equal(virConnectNumOfDefinedDomains(w->conn), 2);
+    assert_int_equal(virConnectNumOfDefinedDomains(w->s.conn), 2);
 
     /* a document past the 32 MiB frame limit never leaves the library, and the
      * connection is none the worse for it */
     doc = doc_of_size("huge", 33u * 1024u * 1024u);
-    assert_null(virDomainDefineXML(w->conn, doc));
+    assert_null(virDomainDefineXML(w->s.conn, doc));
     mvt_api_error err;
     mvt_api_error_take(&err);
     assert_int_equal(err.code, VIR_ERR_RPC);
     assert_non_null(strstr(err.message, "exceeds the frame limit of 33554432 bytes"));
     free(doc);
-    assert_int_equal(virConnectIsAlive(w->conn), 1);
-    assert_int_equal(virConnectNumOfDefinedDomains(w->conn), 2);
-    assert_int_equal(mvt_daemon_pid(&w->env, "virtqemud"), w->qemud);
+    assert_int_equal(virConnectIsAlive(w->s.conn), 1);
+    assert_int_equal(virConnectNumOfDefinedDomains(w->s.conn), 2);
+    assert_int_equal(mvt_daemon_pid(&w->s.env, "virtqemud"), w->s.qemud);
 }
 
 /* XInclude is not processed: an xi:include inside <metadata> is kept as markup, and the
@@ -472,7 +466,7 @@ static void test_xinclude_is_inert(void **state)
                                     "href='file://%s' parse='text'/>\n"
                                     "  </metadata>\n</domain>\n",
                           "xinclude", w->secret_path);
-    virDomainPtr d = virDomainDefineXML(w->conn, doc);
+    virDomainPtr d = virDomainDefineXML(w->s.conn, doc);
     assert_non_null(d);
     char *xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_SECURE);
     assert_non_null(xml);
