@@ -408,7 +408,7 @@ static void test_vnc_password(void **state)
          "2", 1},
         {"later",
          "    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'"
-         " passwd='sesame42' passwdValidTo='2999-01-01T00:00:00'/>\n",
+         " passwd='sesame42' passwdValidTo='2999-01-01T00:00:00' connected='keep'/>\n",
          "2", 0},
         {"open", "    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>\n", "1",
          -1},
@@ -654,6 +654,27 @@ static void test_emulator(void **state)
     free(mine);
 }
 
+/* A SPICE password reaches QEMU the same way (set_password with protocol spice, and
+ * what happens to connected clients); never on the command line. */
+static void test_spice_password(void **state)
+{
+    fixture *f = *state;
+    virDomainPtr dom = define_with(f, "spicy",
+                                   "    <graphics type='spice' autoport='yes' passwd='sesame42'"
+                                   " passwdValidTo='2999-01-01T00:00:00' connected='disconnect'>\n"
+                                   "      <listen type='address' address='127.0.0.1'/>\n"
+                                   "    </graphics>\n"
+                                   "    <video><model type='qxl'/></video>\n",
+                                   "");
+    start_or_skip(dom);
+    pid_t qemu = mvt_guest_qemu_pid(&f->env, "spicy");
+    assert_true(qemu > 0);
+    assert_false(cmdline_has(qemu, "sesame42"));
+    assert_false(cmdline_has(qemu, "disable-ticketing"));
+    assert_int_equal(virDomainDestroy(dom), 0);
+    virDomainFree(dom);
+}
+
 /* The MAC of dom's first interface in its XML (flags), malloc'd, or NULL. */
 static char *first_mac(virDomainPtr dom, unsigned int flags)
 {
@@ -870,6 +891,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_vcpu_cpuset_invalid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_efi_nvram, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vnc_password, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spice_password, setup, teardown),
         cmocka_unit_test_setup_teardown(test_balloon, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emulator, setup, teardown),
         cmocka_unit_test_setup_teardown(test_define_mac, setup, teardown),
