@@ -124,6 +124,10 @@ void qemu_vm_attach_later(qemu_vm *vm);
 qemu_caps *qemu_process_setup_caps(qemu_runs *runs, const mv_domain_def *def, mv_error *err);
 /* Fills the builder's host-side parameters (nvram folder, what the caller applies). */
 void qemu_process_setup_params(qemu_runs *runs, qemu_command_params *p);
+/* Before the build, what a start decides into the live definition, as libvirt's live XML
+ * shows it: the emulator that runs (caps' binary) when the definition names none, and
+ * <currentMemory> as the whole RAM when no balloon can lower it. */
+int qemu_process_setup_def(const qemu_caps *caps, mv_domain_def *live, mv_error *err);
 /* After the QMP handshake, before the first 'cont': host CPU pinning and whatever else
  * the live definition asks of a started QEMU. */
 int qemu_process_setup_live(qemu_vm *vm, const mv_domain_def *live, mv_error *err);

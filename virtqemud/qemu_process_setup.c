@@ -124,6 +124,23 @@ static unsigned long long total_kib(const mv_domain_def *def)
     return sum ? sum : def->memory_kib;
 }
 
+static bool has_balloon(const mv_domain_def *def)
+{
+    return def->memballoon && def->memballoon->model && !is(def->memballoon->model, "none");
+}
+
+int qemu_process_setup_def(const qemu_caps *caps, mv_domain_def *live, mv_error *err)
+{
+    if (!live->emulator && !(live->emulator = strdup(caps->binary))) {
+        mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot start domain '%s'", live->name);
+        return -1;
+    }
+    /* libvirt: without a balloon the guest always has all of its memory. */
+    if (!has_balloon(live))
+        live->current_memory_kib = total_kib(live);
+    return 0;
+}
+
 /* With a balloon, libvirt sets its target to <currentMemory> before the vCPUs run (so
  * the guest's driver gives the rest back as it loads), and the stats period. */
 static int set_balloon(qemu_vm *vm, const mv_domain_def *live, mv_error *err)
@@ -132,7 +149,7 @@ static int set_balloon(qemu_vm *vm, const mv_domain_def *live, mv_error *err)
     unsigned long long total = total_kib(live), target = live->current_memory_kib;
     json_object *args;
 
-    if (!b || !b->model || is(b->model, "none"))
+    if (!has_balloon(live))
         return 0;
     if (b->stats_period > 0) {
         args = strings("path", QEMU_BALLOON_PATH, "property", "guest-stats-polling-interval", NULL);

@@ -1,6 +1,7 @@
 /* test_qemu_define.c: what virtqemud fills into a definition at define, as libvirt does
- * (the configured emulator, a MAC per interface), and the <emulator> checks it makes
- * there — on a driver state under a temporary MODVIRT_ROOT, no daemon. */
+ * (the configured emulator, a MAC per interface), the <emulator> checks it makes there,
+ * and what a start fills into the live definition — on a driver state under a temporary
+ * MODVIRT_ROOT, no daemon. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 
 #include "common/domain/domain_conf.h"
 #include "virtqemud/qemu_driver.h"
+#include "virtqemud/qemu_process_internal.h"
 
 typedef struct fixture {
     char root[64];
@@ -185,11 +187,49 @@ static void test_emulator_checked(void **state)
     mv_domain_def_free(def);
 }
 
+/* A start's live definition: the emulator that runs when none is named (a transient
+ * domain, a definition from before define filled it in), and without a balloon all of
+ * the RAM as current memory; a balloon keeps <currentMemory>, a named emulator stays. */
+static void test_live_filled(void **state)
+{
+    (void)state;
+    mv_error err = MV_ERROR_INIT;
+    qemu_caps caps = {.binary = "/usr/bin/qemu-system-x86_64"};
+    char *xml = domain("live", "");
+    char *with_balloon = domain("live", "    <emulator>/opt/qemu</emulator>\n"
+                                        "    <memballoon model='virtio'/>\n");
+    char *none = domain("live", "    <memballoon model='none'/>\n");
+    const char *cur = "  <currentMemory unit='MiB'>32</currentMemory>\n  <os>";
+    char *docs[] = {xml, with_balloon, none};
+    mv_domain_def *defs[3] = {NULL, NULL, NULL};
+
+    for (size_t i = 0; i < 3; i++) {
+        char *p = strstr(docs[i], "  <os>"), *doc = NULL;
+        assert_non_null(p);
+        assert_true(asprintf(&doc, "%.*s%s%s", (int)(p - docs[i]), docs[i], cur, p + 6) > 0);
+        defs[i] = mv_domain_def_parse(doc, strlen(doc), 0, &err);
+        if (!defs[i])
+            fail_msg("parse: %s", err.message);
+        assert_int_equal(defs[i]->current_memory_kib, 32 * 1024);
+        assert_int_equal(qemu_process_setup_def(&caps, defs[i], &err), 0);
+        free(doc);
+        free(docs[i]);
+    }
+    assert_string_equal(defs[0]->emulator, caps.binary);
+    assert_int_equal(defs[0]->current_memory_kib, 64 * 1024);
+    assert_string_equal(defs[1]->emulator, "/opt/qemu");
+    assert_int_equal(defs[1]->current_memory_kib, 32 * 1024);
+    assert_int_equal(defs[2]->current_memory_kib, 64 * 1024);
+    for (size_t i = 0; i < 3; i++)
+        mv_domain_def_free(defs[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_defaults_filled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emulator_checked, setup, teardown),
+        cmocka_unit_test(test_live_filled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
