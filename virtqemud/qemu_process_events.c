@@ -126,7 +126,7 @@ static void sync_state(qemu_vm *vm)
 {
     qemu_state *s = vm->runs->s;
     qemu_domsnap *snap = qemu_domobj_snapshot(vm->obj);
-    json_object *reply = NULL, *running = NULL;
+    json_object *reply = NULL, *running = NULL, *status = NULL;
     mv_error err = MV_ERROR_INIT;
     bool is_running, shutting;
 
@@ -139,6 +139,10 @@ static void sync_state(qemu_vm *vm)
     pthread_mutex_lock(&vm->lock);
     shutting = vm->guest_shutdown || vm->paused_shutdown;
     pthread_mutex_unlock(&vm->lock);
+    /* A panic's stop is GUEST_PANICKED's business (on_crash), not a pause either. */
+    if (json_object_object_get_ex(reply, "status", &status) &&
+        strcmp(json_object_get_string(status), "guest-panicked") == 0)
+        shutting = true;
     if (is_running && snap->state == VIR_DOMAIN_PAUSED) {
         if (qemu_process_set_state(s, vm->obj, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_UNPAUSED,
                                    &err) == 0)
