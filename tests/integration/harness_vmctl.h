@@ -1,6 +1,6 @@
 /* harness_vmctl.h: checking what vmctl does — one run against its exact exit status,
- * stdout and stderr, or a table of runs. Header-only (cmocka assertions), like
- * harness_guest.h. */
+ * stdout and stderr, a table of runs, or a domain defined from a file. Header-only
+ * (cmocka assertions), like harness_guest.h. */
 #ifndef MVT_HARNESS_VMCTL_H
 #define MVT_HARNESS_VMCTL_H
 
@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
@@ -51,6 +52,28 @@ static inline void mvt_vmctl_cases(const mvt_vmctl_case *cases, size_t n)
             fprintf(stderr, "case %zu: %s\n", i, line);
         mvt_expect(&r, cases[i].status, cases[i].out, err);
     }
+}
+
+
+/* Writes xml to <root>/<name>.xml and runs `vmctl [-c uri] define` on it (uri NULL: the
+ * default URI), which must print exactly virsh's "Domain 'NAME' defined from FILE" and
+ * nothing on stderr. */
+static inline void mvt_vmctl_define(const mvt_env *e, const char *uri, const char *name,
+                                    const char *xml)
+{
+    char rel[128], want[512];
+    snprintf(rel, sizeof(rel), "%s.xml", name);
+    assert_int_equal(mvt_write(e, rel, xml), 0);
+    char *path = mvt_path(e, rel);
+    assert_non_null(path);
+    snprintf(want, sizeof(want), "Domain '%s' defined from %s\n\n", name, path);
+    mvt_result r;
+    if (uri)
+        assert_int_equal(mvt_vmctl(&r, "-c", uri, "define", path, NULL), 0);
+    else
+        assert_int_equal(mvt_vmctl(&r, "define", path, NULL), 0);
+    mvt_expect(&r, 0, want, "");
+    free(path);
 }
 
 #endif

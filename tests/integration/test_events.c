@@ -19,29 +19,22 @@
 #include "common/proc.h"
 #include "harness.h"
 #include "harness_raw.h"
+#include "harness_vmctl.h"
 
 #define URI "qemu:///system"
 
 /* Defines (or, the second time, updates: the UUID follows from the name) a domain. */
 static void define_named(mvt_env *e, const char *name)
 {
-    char xml[512], rel[64];
+    char uuid[40];
     unsigned h = 0;
     for (const char *p = name; *p; p++)
         h = h * 31 + (unsigned char)*p;
-    snprintf(xml, sizeof(xml),
-             "<domain type='qemu'><name>%s</name><uuid>%08x-1111-2222-3333-444455556666</uuid>"
-             "<memory unit='MiB'>64</memory>"
-             "<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>",
-             name, h);
-    snprintf(rel, sizeof(rel), "%s.xml", name);
-    assert_int_equal(mvt_write(e, rel, xml), 0);
-    char *path = mvt_path(e, rel);
-    mvt_result r;
-    assert_int_equal(mvt_vmctl(&r, "-c", URI, "define", path, NULL), 0);
-    assert_int_equal(r.status, 0);
-    mvt_result_free(&r);
-    free(path);
+    snprintf(uuid, sizeof(uuid), "%08x-1111-2222-3333-444455556666", h);
+    char *xml = mvt_domain_xml(name, uuid);
+    assert_non_null(xml);
+    mvt_vmctl_define(e, URI, name, xml);
+    free(xml);
 }
 
 /* A raw connection straight to virtqemud, opened. */

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "harness_vmctl.h"
 
 #define EXAMPLES "/usr/share/doc/libvirt-doc/examples/c"
 #define HELLO_SRC EXAMPLES "/misc/hellolibvirt.c"
@@ -97,21 +98,12 @@ static int setup(void **state)
     return 0;
 }
 
-static void define(const mvt_env *e, const char *name, int vcpus)
+static void define(const mvt_env *e, const char *name, unsigned vcpus)
 {
-    char xml[512], rel[64];
-    snprintf(xml, sizeof(xml),
-             "<domain type='qemu'><name>%s</name><memory unit='MiB'>64</memory>"
-             "<vcpu>%d</vcpu><os><type arch='x86_64'>hvm</type></os></domain>\n",
-             name, vcpus);
-    snprintf(rel, sizeof(rel), "%s.xml", name);
-    assert_int_equal(mvt_write(e, rel, xml), 0);
-    char *path = mvt_path(e, rel);
-    mvt_result r;
-    assert_int_equal(mvt_vmctl(&r, "-q", "define", path, NULL), 0);
-    assert_int_equal(r.status, 0);
-    mvt_result_free(&r);
-    free(path);
+    char *xml = mvt_domain_xml_sized(name, NULL, 64, 0, vcpus);
+    assert_non_null(xml);
+    mvt_vmctl_define(e, NULL, name, xml);
+    free(xml);
 }
 
 static void run(mvt_result *r, const char *prog, const char *arg1, const char *arg2)

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "harness_vmctl.h"
 
 #define SETPRIV "/usr/bin/setpriv"
 
@@ -48,12 +49,8 @@ static void test_readonly_socket_for_other_users(void **state)
     mvt_result r;
     char *xml = mvt_domain_xml("shared", NULL);
     assert_non_null(xml);
-    assert_int_equal(mvt_write(e, "shared.xml", xml), 0);
+    mvt_vmctl_define(e, NULL, "shared", xml);
     free(xml);
-    char *file = mvt_path(e, "shared.xml");
-    mvt_vmctl(&r, "define", file, NULL);
-    assert_int_equal(r.status, 0);
-    mvt_result_free(&r);
 
     struct stat st;
     assert_int_equal(stat(e->run_dir, &st), 0);
@@ -84,7 +81,6 @@ static void test_readonly_socket_for_other_users(void **state)
     assert_int_equal(r.status, 0);
     assert_string_equal(r.out, "shared\n\n"); /* nothing was changed */
     mvt_result_free(&r);
-    free(file);
 }
 
 int main(void)
