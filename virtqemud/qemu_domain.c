@@ -71,7 +71,8 @@ static int random_mac(char **out, mv_error *err)
 
 /* What libvirt fills into a definition when it is defined, so that dumpxml shows it and
  * every boot uses the same: the emulator (the configured binary) and a MAC for each
- * interface without one. An <emulator> given is checked as libvirt does at define. */
+ * interface without one. An <emulator> given, and VNC passwords, are checked as libvirt
+ * does at define. */
 static int define_defaults(const qemu_state *s, mv_domain_def *def, mv_error *err)
 {
     if (def->emulator) {
@@ -80,6 +81,18 @@ static int define_defaults(const qemu_state *s, mv_domain_def *def, mv_error *er
     } else if (s->binary && !(def->emulator = strdup(s->binary))) {
         mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot define domain '%s'", def->name);
         return -1;
+    }
+    /* RFB's VNC authentication keys DES with 8 bytes: libvirt refuses longer passwords
+     * rather than let the rest be silently ignored. */
+    for (size_t i = 0; i < def->ngraphics; i++) {
+        const mv_domain_graphics *g = &def->graphics[i];
+
+        if (g->type && strcmp(g->type, "vnc") == 0 && g->passwd && strlen(g->passwd) > 8) {
+            mv_error_set(err, VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU,
+                         "VNC password is %zu characters long, only 8 permitted",
+                         strlen(g->passwd));
+            return -1;
+        }
     }
     for (size_t i = 0; i < def->nnets; i++)
         if (!def->nets[i].mac && random_mac(&def->nets[i].mac, err) < 0)

@@ -187,6 +187,26 @@ static void test_emulator_checked(void **state)
     mv_domain_def_free(def);
 }
 
+/* RFB keys its DES with 8 bytes: a longer VNC password is refused at define, in
+ * libvirt's words; 8 are fine, and SPICE has no such limit. */
+static void test_vnc_password_length(void **state)
+{
+    fixture *f = *state;
+    mv_error err = MV_ERROR_INIT;
+    assert_null(define(f, "long", "    <graphics type='vnc' passwd='123456789'/>\n", &err));
+    assert_string_equal(err.message, "unsupported configuration: VNC password is 9 characters "
+                                     "long, only 8 permitted");
+    assert_int_equal(err.code, VIR_ERR_CONFIG_UNSUPPORTED);
+    mv_error_clear(&err);
+    mv_domain_def *def = define(f, "eight",
+                                "    <graphics type='vnc' passwd='12345678'/>\n"
+                                "    <graphics type='spice' passwd='a-long-spice-password'/>\n",
+                                &err);
+    if (!def)
+        fail_msg("define: %s", err.message);
+    mv_domain_def_free(def);
+}
+
 /* A start's live definition: the emulator that runs when none is named (a transient
  * domain, a definition from before define filled it in), and without a balloon all of
  * the RAM as current memory; a balloon keeps <currentMemory>, a named emulator stays. */
@@ -229,6 +249,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_defaults_filled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emulator_checked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vnc_password_length, setup, teardown),
         cmocka_unit_test(test_live_filled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
