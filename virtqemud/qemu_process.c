@@ -789,8 +789,10 @@ void qemu_process_conn_closed(qemu_state *s, uint64_t conn)
             qemu_vm_ref(vm);
     }
     pthread_mutex_unlock(&runs->lock);
-    /* A thread each: this runs on the loop, and a destroy waits for the process. */
+    /* As a destroy does: SIGTERM at once (a job stuck on a hung monitor then ends), the
+     * rest on a thread each — this runs on the loop, and a destroy waits. */
     for (size_t i = 0; i < n; i++) {
+        qemu_process_destroy_begin(s, doomed[i]->uuid);
         qemu_vm_start_work(doomed[i], QEMU_WORK_AUTODESTROY);
         qemu_vm_unref(doomed[i]);
     }
