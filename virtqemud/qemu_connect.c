@@ -117,8 +117,7 @@ int qemu_proc_connect_open(mv_call *call, const Modvirt__ConnectOpenArgs *args,
     return 0;
 }
 
-int qemu_proc_connect_get_type(mv_call *call, const Modvirt__Empty *args,
-                               Modvirt__StringRet *ret)
+int qemu_proc_connect_get_type(mv_call *call, const Modvirt__Empty *args, Modvirt__StringRet *ret)
 {
     return (ret->value = reply_strdup(call, qemu_driver.name)) ? 0 : -1;
 }
@@ -147,21 +146,18 @@ int qemu_proc_connect_get_hostname(mv_call *call, const Modvirt__Empty *args,
     return (ret->value = qemu_host_hostname(mv_call_error(call))) ? 0 : -1;
 }
 
-int qemu_proc_connect_get_uri(mv_call *call, const Modvirt__Empty *args,
-                              Modvirt__StringRet *ret)
+int qemu_proc_connect_get_uri(mv_call *call, const Modvirt__Empty *args, Modvirt__StringRet *ret)
 {
     const qemu_conn *c = mv_call_conn_data(call);
 
     if (!c) {
-        mv_error_set(mv_call_error(call), VIR_ERR_INVALID_CONN, VIR_FROM_QEMU,
-                     "virConnectGetURI");
+        mv_error_set(mv_call_error(call), VIR_ERR_INVALID_CONN, VIR_FROM_QEMU, "virConnectGetURI");
         return -1;
     }
     return (ret->value = reply_strdup(call, c->uri)) ? 0 : -1;
 }
 
-int qemu_proc_node_get_info(mv_call *call, const Modvirt__Empty *args,
-                            Modvirt__NodeInfoRet *ret)
+int qemu_proc_node_get_info(mv_call *call, const Modvirt__Empty *args, Modvirt__NodeInfoRet *ret)
 {
     qemu_nodeinfo info;
 

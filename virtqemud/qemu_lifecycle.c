@@ -8,7 +8,7 @@
 #include "virtqemud/qemu_process.h"
 
 #define QEMU_CREATE_FLAGS                                                                          \
-    (VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_AUTODESTROY | VIR_DOMAIN_START_BYPASS_CACHE |        \
+    (VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_AUTODESTROY | VIR_DOMAIN_START_BYPASS_CACHE |      \
      VIR_DOMAIN_START_FORCE_BOOT)
 #define QEMU_CREATE_XML_FLAGS (QEMU_CREATE_FLAGS | VIR_DOMAIN_START_VALIDATE)
 

@@ -150,7 +150,6 @@ static void remove_dir(const char *dir)
     rmdir(dir);
 }
 
-
 /* ---- publishing ------------------------------------------------------------------------ */
 
 int qemu_vm_write_status(qemu_vm *vm, const qemu_domsnap *snap, mv_error *err)
@@ -775,8 +774,7 @@ void qemu_process_conn_closed(qemu_state *s, uint64_t conn)
         qemu_vm **more;
 
         pthread_mutex_lock(&vm->lock);
-        if (vm->autodestroy == conn && n == cap &&
-            (more = realloc(doomed, want * sizeof(*more)))) {
+        if (vm->autodestroy == conn && n == cap && (more = realloc(doomed, want * sizeof(*more)))) {
             doomed = more;
             cap = want;
         }

@@ -207,8 +207,8 @@ static void fake_reboot(qemu_vm *vm)
 
     if (!snap)
         return;
-    reason = snap->state == VIR_DOMAIN_CRASHED ? VIR_DOMAIN_RUNNING_CRASHED
-                                               : VIR_DOMAIN_RUNNING_BOOTED;
+    reason =
+        snap->state == VIR_DOMAIN_CRASHED ? VIR_DOMAIN_RUNNING_CRASHED : VIR_DOMAIN_RUNNING_BOOTED;
     if (vm->mon &&
         qemu_mon_command(vm->mon, "system_reset", NULL, QEMU_MONITOR_COMMAND_MS, NULL, &err) == 0 &&
         qemu_mon_command(vm->mon, "cont", NULL, QEMU_MONITOR_COMMAND_MS, NULL, &err) == 0) {

@@ -35,7 +35,7 @@ struct qemu_runs {
     char *dir;     /* <run_dir>/qemu */
     char *log_dir; /* <log_dir>/qemu */
     char *cache_dir;
-    char *nvram_dir; /* <state_dir>/qemu/nvram: UEFI variable stores */
+    char *nvram_dir;   /* <state_dir>/qemu/nvram: UEFI variable stores */
     qemu_ports *ports; /* VNC/SPICE autoports */
     pthread_t autostarter;
     bool autostarting;
@@ -60,13 +60,13 @@ struct qemu_vm {
     qemu_mon *mon;
     uv_poll_t poll; /* loop thread only */
     bool poll_started;
-    bool death_seen;     /* a stop was triggered (pidfd or EOF) */
-    bool guest_shutdown; /* SHUTDOWN seen: a death now is a shutdown */
-    bool destroying;     /* a destroy sent SIGTERM: a death now is destroyed */
+    bool death_seen;      /* a stop was triggered (pidfd or EOF) */
+    bool guest_shutdown;  /* SHUTDOWN seen: a death now is a shutdown */
+    bool destroying;      /* a destroy sent SIGTERM: a death now is destroyed */
     bool fake_reboot;     /* virDomainReboot pressed the button: the next SHUTDOWN resets */
     bool paused_shutdown; /* SHUTDOWN seen, a reset on its way: QEMU's STOP is no pause */
     uint64_t autodestroy; /* the connection whose close destroys the guest; 0: none */
-    int *ports;          /* display ports to give back at stop */
+    int *ports;           /* display ports to give back at stop */
     size_t nports;
     mv_domain_def *boot_def; /* the definition it started from (persistent ones) */
 };

@@ -71,8 +71,8 @@ static inline void mvt_life_wait_state(virDomainPtr dom, int state, int reason, 
 {
     int s = -1, r = -1;
     if (mvt_guest_wait_state(dom, state, reason, timeout_ms, &s, &r) < 0)
-        fail_msg("%s: state %d reason %d after %d ms, expected %d reason %d",
-                 virDomainGetName(dom), s, r, timeout_ms, state, reason);
+        fail_msg("%s: state %d reason %d after %d ms, expected %d reason %d", virDomainGetName(dom),
+                 s, r, timeout_ms, state, reason);
 }
 
 /* Lifecycle events received, in order (register mvt_life_on_event with a pointer to one). */

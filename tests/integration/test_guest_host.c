@@ -67,7 +67,6 @@ static void start_or_skip(virDomainPtr *doms, int n)
     fail_msg("start: %s", err.message);
 }
 
-
 /* kill -9 of virtqemud with two guests running: the next call restarts it, and both
  * guests are running with the same ids, answer on their consoles, and can be paused
  * and destroyed. */
@@ -221,7 +220,8 @@ static void test_parallel(void **state)
     /* all of them were running at once */
     assert_int_equal(running, PARALLEL);
     printf("parallel: %d guests running %lld ms after the first start call, all destroyed "
-           "%lld ms later\n", PARALLEL, t1 - t0, mvt_now_ms() - t1);
+           "%lld ms later\n",
+           PARALLEL, t1 - t0, mvt_now_ms() - t1);
     /* nothing lost: every definition is there, every guest is shut off */
     virDomainPtr *doms = NULL;
     int n = virConnectListAllDomains(f->conn, &doms, 0);
@@ -325,8 +325,8 @@ static void test_virt_install(void **state)
  * QEMU reports qmp_event to the test, which holds the monitor meanwhile. QEMU waits (it
  * runs with -no-shutdown); the next call restarts the daemon, whose re-attach finishes
  * the job: shut off with `reason`, qemu gone. */
-static void while_daemon_dead(fixture *f, const char *xml, const char *line,
-                              const char *qmp_event, int reason)
+static void while_daemon_dead(fixture *f, const char *xml, const char *line, const char *qmp_event,
+                              int reason)
 {
     char *pty = NULL;
     virDomainPtr dom = mvt_life_boot(f->conn, xml, &pty);
@@ -357,7 +357,8 @@ static void test_poweroff_while_daemon_dead(void **state)
 /* A panic: QEMU waits in guest-panicked; on_crash destroy makes it shut off, crashed. */
 static void test_panic_while_daemon_dead(void **state)
 {
-    char *xml = mvt_life_guest_xml(&guest, "pan", "</devices>", "  <panic model='isa'/>\n  </devices>");
+    char *xml =
+        mvt_life_guest_xml(&guest, "pan", "</devices>", "  <panic model='isa'/>\n  </devices>");
     while_daemon_dead(*state, xml, "panic", "\"GUEST_PANICKED\"", VIR_DOMAIN_SHUTOFF_CRASHED);
     free(xml);
 }

@@ -66,8 +66,6 @@ static virDomainPtr start_guest(fixture *f, const char *name, unsigned int flags
     return dom;
 }
 
-
-
 /* The guest boots: running (booted) at once, the marker on its serial console, a live
  * XML with the id and the pty; destroy ends it (destroyed) and the handle's id is -1. */
 static void test_boot_and_destroy(void **state)
@@ -251,8 +249,8 @@ static void test_vmctl_lifecycle(void **state)
         {{"destroy", "cli", NULL}, "Domain 'cli' destroyed\n\n"},
     };
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-        const char *argv[6] = {"vmctl", steps[i].args[0], steps[i].args[1], steps[i].args[2],
-                               steps[i].args[3], NULL};
+        const char *argv[6] = {"vmctl",          steps[i].args[0], steps[i].args[1],
+                               steps[i].args[2], steps[i].args[3], NULL};
         assert_int_equal(mvt_run(&r, argv, NULL, 60000), 0);
         if (i == 0 && strstr(r.err, "not supported")) {
             mvt_result_free(&r);
@@ -260,8 +258,8 @@ static void test_vmctl_lifecycle(void **state)
             skip();
         }
         if (r.status != 0 || strcmp(r.out, steps[i].out) != 0)
-            fail_msg("vmctl %s: status %d out '%s' err '%s'", steps[i].args[0], r.status,
-                     r.out, r.err);
+            fail_msg("vmctl %s: status %d out '%s' err '%s'", steps[i].args[0], r.status, r.out,
+                     r.err);
         mvt_result_free(&r);
     }
     /* start of a running domain is refused by vmctl itself, as virsh does */

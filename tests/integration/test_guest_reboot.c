@@ -73,8 +73,9 @@ static void test_reboot_in_place(void **state)
     int id = (int)virDomainGetID(dom);
     pid_t pid = mvt_guest_qemu_pid(&f->env, "rb");
     assert_true(pid > 0);
-    int cb = virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                              VIR_DOMAIN_EVENT_CALLBACK(mvt_life_on_event), &s, NULL);
+    int cb =
+        virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                         VIR_DOMAIN_EVENT_CALLBACK(mvt_life_on_event), &s, NULL);
     assert_true(cb >= 0);
 
     assert_int_equal(virDomainReboot(dom, 0), 0);
@@ -93,8 +94,8 @@ static void test_reboot_in_place(void **state)
 
     /* no event came of the reboots: the first is this suspend's */
     assert_int_equal(virDomainSuspend(dom), 0);
-    assert_int_equal(mvt_life_wait_event(&s, VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED,
-                                10000),
+    assert_int_equal(mvt_life_wait_event(&s, VIR_DOMAIN_EVENT_SUSPENDED,
+                                         VIR_DOMAIN_EVENT_SUSPENDED_PAUSED, 10000),
                      0);
     if (s.n != 1)
         fail_msg("%d events, the first %d/%d; expected only suspended/paused", s.n, s.event[0],
@@ -155,8 +156,8 @@ static void test_poweroff_restart(void **state)
 {
     fixture *f = *state;
     char *pty = NULL;
-    char *xml = guest_xml("pr", "<on_poweroff>destroy</on_poweroff>",
-                          "<on_poweroff>restart</on_poweroff>");
+    char *xml =
+        guest_xml("pr", "<on_poweroff>destroy</on_poweroff>", "<on_poweroff>restart</on_poweroff>");
     virDomainPtr dom = mvt_life_boot(f->conn, xml, &pty);
     free(xml);
     pid_t pid = mvt_guest_qemu_pid(&f->env, "pr");
