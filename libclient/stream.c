@@ -541,9 +541,10 @@ void mvc_streams_dispatch(mvc_events *ev)
         mvc_events_unlock(ev);
         if (cb && (what[i] & mask))
             cb(st, what[i] & mask, op);
-        /* level-triggered, as libvirt's: unread data or an end not yet taken wakes again */
+        /* level-triggered, as libvirt's: unread data, or credit not yet used, wakes again */
         mvc_events_lock(ev);
-        if (st->cb && (st->cb_events & VIR_STREAM_EVENT_READABLE) && st->head)
+        if (st->cb && (((st->cb_events & VIR_STREAM_EVENT_READABLE) && st->head) ||
+                       (st->cb_events & ready_locked(st) & VIR_STREAM_EVENT_WRITABLE)))
             mvc_events_kick(ev);
         mvc_events_unlock(ev);
         stream_unref(st);
