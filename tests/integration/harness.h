@@ -124,6 +124,11 @@ int mvt_notify_open(const mvt_env *e, const char *name, char **path_out);
  * earlier messages are skipped. 0 with the sender's pid and (when msg_out is not NULL)
  * the whole message (malloc'd); -1 at the deadline. */
 int mvt_notify_wait(int fd, const char *line, int timeout_ms, pid_t *sender, char **msg_out);
+/* Starts argv as mvt_spawn does, with NOTIFY_SOCKET set to a socket of ours (for that
+ * process alone), and waits up to timeout_ms for READY=1 sent by that very process. Its
+ * pid (our child), or -1 with the process, if it started, killed and reaped. */
+pid_t mvt_spawn_ready(const mvt_env *e, const char *const *argv, const char *log_path,
+                      int timeout_ms);
 /* Waits up to timeout_ms (inotify on its folder, which must exist) for path to exist. */
 int mvt_wait_path(const char *path, int timeout_ms);
 

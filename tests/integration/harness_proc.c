@@ -147,6 +147,29 @@ int mvt_notify_wait(int fd, const char *line, int timeout_ms, pid_t *sender, cha
     }
 }
 
+pid_t mvt_spawn_ready(const mvt_env *e, const char *const *argv, const char *log_path,
+                      int timeout_ms)
+{
+    char *notify = NULL;
+    pid_t sender = -1;
+    int fd = mvt_notify_open(e, "spawn.notify", &notify);
+    if (fd < 0)
+        return -1;
+    setenv("NOTIFY_SOCKET", notify, 1);
+    pid_t pid = mvt_spawn(argv, log_path);
+    unsetenv("NOTIFY_SOCKET");
+    /* READY from anyone else (a daemon it started) would not say this one is up */
+    if (pid > 0 &&
+        (mvt_notify_wait(fd, "READY=1", timeout_ms, &sender, NULL) < 0 || sender != pid)) {
+        mvt_pid_wait(pid, SIGKILL, 5000, NULL);
+        pid = -1;
+    }
+    close(fd);
+    unlink(notify);
+    free(notify);
+    return pid;
+}
+
 int mvt_wait_path(const char *path, int timeout_ms)
 {
     char dir[PATH_MAX];

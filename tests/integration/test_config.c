@@ -25,29 +25,15 @@
 static pid_t start_daemon(const mvt_env *e, const char *name, const char *arg1,
                           const char *arg2)
 {
-    char *notify = NULL;
-    int fd = mvt_notify_open(e, "notify", &notify);
-    assert_true(fd >= 0);
     char *log = mvt_path(e, "daemon.out");
     const char *argv[] = {name, arg1, arg2, NULL};
-    setenv("NOTIFY_SOCKET", notify, 1);
-    pid_t pid = mvt_spawn(argv, log);
-    unsetenv("NOTIFY_SOCKET");
-    assert_true(pid > 0);
-    pid_t sender = -1;
-    int rc = mvt_notify_wait(fd, "READY=1", 30000, &sender, NULL);
-    if (rc < 0) {
+    pid_t pid = mvt_spawn_ready(e, argv, log, 30000);
+    if (pid < 0) {
         char *out = mvt_read_file(log);
         fprintf(stderr, "%s never said READY=1; its output:\n%s", name, out ? out : "");
         free(out);
-        kill(pid, SIGKILL);
-        mvt_wait_exit(pid, 5000);
     }
-    assert_int_equal(rc, 0);
-    assert_int_equal(sender, pid);
-    close(fd);
-    unlink(notify);
-    free(notify);
+    assert_true(pid > 0);
     free(log);
     return pid;
 }

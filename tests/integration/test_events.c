@@ -229,17 +229,9 @@ static void proxy_replays_with_resume(void **state)
     assert_int_equal(mvt_kill_wait(qemud, SIGKILL, 10000), 0);
 
     /* a new virtqemud, started by hand, gets an event while the proxy sleeps */
-    char *notify_path = NULL;
-    int nfd = mvt_notify_open(e, "notify", &notify_path);
-    assert_true(nfd >= 0);
-    setenv("NOTIFY_SOCKET", notify_path, 1);
     const char *argv[] = {"virtqemud", NULL};
-    pid_t child = mvt_spawn(argv, NULL);
-    unsetenv("NOTIFY_SOCKET");
+    pid_t child = mvt_spawn_ready(e, argv, NULL, 20000);
     assert_true(child > 0);
-    assert_int_equal(mvt_notify_wait(nfd, "READY=1", 20000, NULL, NULL), 0);
-    close(nfd);
-    free(notify_path);
     raw_open(e, &d);
     Modvirt__DomainDefineArgs def = MODVIRT__DOMAIN_DEFINE_ARGS__INIT;
     def.xml = "<domain type='qemu'><name>px2</name><memory unit='MiB'>64</memory>"
