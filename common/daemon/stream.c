@@ -225,10 +225,16 @@ static void source_error(mv_stream *s)
         stream_watch(s); /* the rest once the client has room for it */
         return;
     }
+    /* nothing left to read: what does the fd say now? (a hung-up pty reports POLLERR
+     * with POLLHUP; a socket's own error comes with POLLERR and SO_ERROR) */
     struct pollfd p = {.fd = s->fd, .events = POLLIN};
     int soerr = 0;
     socklen_t sl = sizeof(soerr);
-    if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) && !(p.revents & POLLERR && !s->tty)) {
+    if (poll(&p, 1, 0) != 1 || !(p.revents & (POLLHUP | POLLERR))) {
+        stream_watch(s); /* the condition is gone: carry on */
+        return;
+    }
+    if ((p.revents & POLLHUP) && (s->tty || !(p.revents & POLLERR))) {
         stream_end(s);
         return;
     }
