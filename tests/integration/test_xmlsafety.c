@@ -229,76 +229,75 @@ static char *doc_too_deep(const world *w)
     return doc_nested("deep", 257);
 }
 
-static char *doc_not_well_formed(const world *w)
-{
-    (void)w;
-    return xasprintf(HEAD BODY "  <vcpu>1</vcpu>\n</domian>\n", "broken");
-}
-
-static char *doc_undefined_entity(const world *w)
-{
-    (void)w;
-    return xasprintf(HEAD BODY "  <description>&nope;</description>\n</domain>\n", "undef");
-}
-
-/* A Latin-1 byte where UTF-8 is required. */
-static char *doc_not_utf8(const world *w)
-{
-    (void)w;
-    return xasprintf(HEAD BODY "  <title>caf\xe9</title>\n</domain>\n", "latin1");
-}
-
-/* A declaration that contradicts the bytes. */
-static char *doc_wrong_encoding(const world *w)
-{
-    (void)w;
-    return xasprintf("<?xml version='1.0' encoding='UTF-16'?>\n" HEAD BODY "</domain>\n", "utf16");
-}
-
-static char *doc_unknown_element(const world *w)
-{
-    (void)w;
-    return xasprintf(HEAD BODY "  <bogus/>\n</domain>\n", "unknown-el");
-}
-
-static char *doc_unknown_attribute(const world *w)
-{
-    (void)w;
-    return xasprintf(HEAD BODY "  <vcpu frob='1'>1</vcpu>\n</domain>\n", "unknown-attr");
-}
-
-static char *doc_unknown_device(const world *w)
-{
-    (void)w;
-    return xasprintf(HEAD BODY
-                     "  <devices>\n    <teleporter model='x'/>\n  </devices>\n</domain>\n",
-                     "unknown-dev");
-}
-
 typedef struct bad_case {
     const char *what;
-    char *(*make)(const world *w);
-    const char *expect[3]; /* fragments the error must hold (NULL-terminated) */
+    char *(*make)(const world *w); /* the document; NULL: prolog (if any), HEAD BODY for
+                                    * name, then rest */
+    const char *expect[3];         /* fragments the error must hold (NULL-terminated) */
+    const char *name, *prolog, *rest;
 } bad_case;
 
 static const bad_case bad_cases[] = {
-    {"billion laughs", doc_billion_laughs, {"XML error", "line 2 has a DOCTYPE", "entity"}},
-    {"XXE to a file", doc_xxe_file, {"XML error", "line 2 has a DOCTYPE", "entity"}},
-    {"XXE to http", doc_xxe_http, {"XML error", "line 2 has a DOCTYPE"}},
-    {"external parameter entity", doc_xxe_parameter, {"XML error", "line 2 has a DOCTYPE"}},
-    {"external DTD (file)", doc_external_dtd_file, {"XML error", "line 2 has a DOCTYPE"}},
-    {"external DTD (http)", doc_external_dtd_http, {"XML error", "line 2 has a DOCTYPE"}},
-    {"over 10 MiB", doc_too_big, {"limit of 10485760 bytes"}},
-    {"deeper than 256", doc_too_deep, {"XML error", "deeper than 256 levels", "at line 7"}},
-    {"not well-formed", doc_not_well_formed, {"XML error", "not well-formed", "domian"}},
-    {"undefined entity", doc_undefined_entity, {"XML error", "nope"}},
-    {"not UTF-8", doc_not_utf8, {"XML error", "UTF-8"}},
-    {"declared UTF-16", doc_wrong_encoding, {"XML error", "UTF-16"}},
-    {"unknown element", doc_unknown_element, {"XML error", "<bogus>", "line 7"}},
-    {"unknown attribute", doc_unknown_attribute, {"XML error", "'frob'", "<vcpu>"}},
-    {"unknown device", doc_unknown_device, {"XML error", "<teleporter>", "line 8"}},
+    {.what = "billion laughs",
+     .make = doc_billion_laughs,
+     .expect = {"XML error", "line 2 has a DOCTYPE", "entity"}},
+    {.what = "XXE to a file",
+     .make = doc_xxe_file,
+     .expect = {"XML error", "line 2 has a DOCTYPE", "entity"}},
+    {.what = "XXE to http", .make = doc_xxe_http, .expect = {"XML error", "line 2 has a DOCTYPE"}},
+    {.what = "external parameter entity",
+     .make = doc_xxe_parameter,
+     .expect = {"XML error", "line 2 has a DOCTYPE"}},
+    {.what = "external DTD (file)",
+     .make = doc_external_dtd_file,
+     .expect = {"XML error", "line 2 has a DOCTYPE"}},
+    {.what = "external DTD (http)",
+     .make = doc_external_dtd_http,
+     .expect = {"XML error", "line 2 has a DOCTYPE"}},
+    {.what = "over 10 MiB", .make = doc_too_big, .expect = {"limit of 10485760 bytes"}},
+    {.what = "deeper than 256",
+     .make = doc_too_deep,
+     .expect = {"XML error", "deeper than 256 levels", "at line 7"}},
+    {.what = "not well-formed",
+     .expect = {"XML error", "not well-formed", "domian"},
+     .name = "broken",
+     .rest = "  <vcpu>1</vcpu>\n</domian>\n"},
+    {.what = "undefined entity",
+     .expect = {"XML error", "nope"},
+     .name = "undef",
+     .rest = "  <description>&nope;</description>\n</domain>\n"},
+    /* a Latin-1 byte where UTF-8 is required */
+    {.what = "not UTF-8",
+     .expect = {"XML error", "UTF-8"},
+     .name = "latin1",
+     .rest = "  <title>caf\xe9</title>\n</domain>\n"},
+    /* a declaration that contradicts the bytes */
+    {.what = "declared UTF-16",
+     .expect = {"XML error", "UTF-16"},
+     .name = "utf16",
+     .prolog = "<?xml version='1.0' encoding='UTF-16'?>\n",
+     .rest = "</domain>\n"},
+    {.what = "unknown element",
+     .expect = {"XML error", "<bogus>", "line 7"},
+     .name = "unknown-el",
+     .rest = "  <bogus/>\n</domain>\n"},
+    {.what = "unknown attribute",
+     .expect = {"XML error", "'frob'", "<vcpu>"},
+     .name = "unknown-attr",
+     .rest = "  <vcpu frob='1'>1</vcpu>\n</domain>\n"},
+    {.what = "unknown device",
+     .expect = {"XML error", "<teleporter>", "line 8"},
+     .name = "unknown-dev",
+     .rest = "  <devices>\n    <teleporter model='x'/>\n  </devices>\n</domain>\n"},
 };
 #define N_BAD (sizeof(bad_cases) / sizeof(bad_cases[0]))
+
+static char *bad_doc(const bad_case *bc, const world *w)
+{
+    if (bc->make)
+        return bc->make(w);
+    return xasprintf("%s" HEAD BODY "%s", bc->prolog ? bc->prolog : "", bc->name, bc->rest);
+}
 
 /* ---- checks -----------------------------------------------------------------------------------
  */
@@ -341,7 +340,7 @@ static void test_refused_by_api(void **state)
     world *w = *state;
     for (size_t i = 0; i < N_BAD; i++) {
         const bad_case *bc = &bad_cases[i];
-        char *doc = bc->make(w);
+        char *doc = bad_doc(bc, w);
         for (unsigned flags = 0; flags <= VIR_DOMAIN_DEFINE_VALIDATE;
              flags += VIR_DOMAIN_DEFINE_VALIDATE) {
             virDomainPtr d = virDomainDefineXMLFlags(w->s.conn, doc, flags);
@@ -365,7 +364,7 @@ static void test_refused_by_vmctl(void **state)
     world *w = *state;
     for (size_t i = 0; i < N_BAD; i++) {
         const bad_case *bc = &bad_cases[i];
-        char *doc = bc->make(w);
+        char *doc = bad_doc(bc, w);
         assert_int_equal(mvt_write(&w->s.env, "bad.xml", doc), 0);
         char *path = mvt_path(&w->s.env, "bad.xml");
         mvt_result r;
