@@ -163,6 +163,8 @@ cleanup:
     qemu_domsnap_unref(snap);
 }
 
+static void fake_reboot(qemu_vm *vm);
+
 /* GUEST_PANICKED: on_crash says what happens (libvirt's default: destroy). */
 static void handle_panic(qemu_vm *vm)
 {
@@ -178,9 +180,14 @@ static void handle_panic(qemu_vm *vm)
     if (strcmp(action, "preserve") == 0 || strcmp(action, "coredump-preserve") == 0) {
         qemu_process_set_state(s, vm->obj, VIR_DOMAIN_CRASHED, VIR_DOMAIN_CRASHED_PANICKED, &err);
     } else if (strcmp(action, "restart") == 0 || strcmp(action, "coredump-restart") == 0) {
-        if (qemu_mon_command(vm->mon, "system_reset", NULL, QEMU_MONITOR_COMMAND_MS, NULL, &err) ==
-            0)
-            qemu_mon_command(vm->mon, "cont", NULL, QEMU_MONITOR_COMMAND_MS, NULL, &err);
+        /* As libvirt: crashed, then its fake reboot — running again, reason crashed. */
+        if (qemu_process_set_state(s, vm->obj, VIR_DOMAIN_CRASHED, VIR_DOMAIN_CRASHED_PANICKED,
+                                   &err) == 0) {
+            pthread_mutex_lock(&vm->lock);
+            vm->paused_shutdown = true;
+            pthread_mutex_unlock(&vm->lock);
+            fake_reboot(vm);
+        }
     } else {
         pthread_mutex_lock(&vm->lock);
         vm->death_seen = true; /* this stop is ours */

@@ -172,6 +172,28 @@ static void test_poweroff_restart(void **state)
     virDomainFree(dom);
 }
 
+/* on_crash restart: a panic (pvpanic) is reported crashed, then the guest is reset in
+ * place and runs again with reason crashed, as libvirt does. */
+static void test_panic_restart(void **state)
+{
+    fixture *f = *state;
+    char *pty = NULL;
+    char *xml = guest_xml("prs", "<on_crash>destroy</on_crash>", "<on_crash>restart</on_crash>");
+    char *xml2 = mvt_guest_subst(xml, "</devices>", "  <panic model='isa'/>\n  </devices>");
+    free(xml);
+    assert_non_null(xml2);
+    virDomainPtr dom = mvt_life_boot(f->conn, xml2, &pty);
+    free(xml2);
+    pid_t pid = mvt_guest_qemu_pid(&f->env, "prs");
+    assert_int_equal(mvt_guest_send(pty, "panic"), 0);
+    assert_int_equal(mvt_life_wait_boot(pty, MVT_LIFE_BOOT_MS), 0);
+    mvt_life_wait_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_CRASHED, 10000);
+    assert_int_equal(mvt_guest_qemu_pid(&f->env, "prs"), pid);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    free(pty);
+    virDomainFree(dom);
+}
+
 /* VIR_DOMAIN_START_AUTODESTROY: a guest goes with the connection that started it — a
  * transient one created by a vmctl that is killed is gone (undefined), a persistent one
  * whose vmctl exits is shut off (destroyed); a guest another connection started with
@@ -275,6 +297,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reboot_in_place, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_reboot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_poweroff_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_panic_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_autodestroy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_preserve_refused, setup, teardown),
     };
