@@ -25,6 +25,12 @@ static inline void mvt_expect(mvt_result *r, int status, const char *out, const 
     mvt_result_free(r);
 }
 
+/* r succeeded, printing exactly out and nothing on stderr; frees r. */
+static inline void mvt_expect_ok(mvt_result *r, const char *out)
+{
+    mvt_expect(r, 0, out, "");
+}
+
 /* A vmctl run (its arguments) and what it must print. Fields left out mean nothing on
  * stderr and exit 0. */
 typedef struct mvt_vmctl_case {

@@ -17,6 +17,7 @@
 
 #include "common/paths.h"
 #include "harness.h"
+#include "harness_vmctl.h"
 
 #define ACTIVATE "/usr/bin/systemd-socket-activate"
 #define UUID_DEMO "5ed83087-3852-4e66-8805-134d287f4532"
@@ -139,24 +140,13 @@ static void expect_ready(int fd, pid_t pid)
     free(msg);
 }
 
-static void expect_ok(mvt_result *r, const char *out)
-{
-    if (r->status != 0)
-        fprintf(stderr, "status %d: %s", r->status, r->err);
-    assert_int_equal(r->status, 0);
-    assert_string_equal(r->err, "");
-    assert_string_equal(r->out, out);
-    mvt_result_free(r);
-}
-
+/* demo.xml in the root (the harness's minimal domain), its path. */
 static char *define_file(fixture *f)
 {
-    char xml[512];
-    snprintf(xml, sizeof(xml),
-             "<domain type='qemu'><name>demo</name><uuid>" UUID_DEMO "</uuid>"
-             "<memory unit='MiB'>64</memory><vcpu>1</vcpu>"
-             "<os><type arch='x86_64'>hvm</type></os></domain>\n");
+    char *xml = mvt_domain_xml("demo", UUID_DEMO);
+    assert_non_null(xml);
     assert_int_equal(mvt_write(&f->e, "demo.xml", xml), 0);
+    free(xml);
     return mvt_path(&f->e, "demo.xml");
 }
 
@@ -180,7 +170,7 @@ static void expect_ro_socket_enforced(fixture *f, const char *xml_path)
     mvt_result_free(&r);
     /* reads through it work */
     assert_int_equal(mvt_vmctl(&r, "-q", "-c", uri, "list", "--all", "--name", NULL), 0);
-    expect_ok(&r, "demo\n");
+    mvt_expect_ok(&r, "demo\n");
     free(uri);
 }
 
@@ -202,7 +192,7 @@ static void test_session_through_activation(void **state)
     char want[512];
     snprintf(want, sizeof(want), "Domain 'demo' defined from %s\n\n", xml);
     assert_int_equal(mvt_vmctl(&r, "define", xml, NULL), 0);
-    expect_ok(&r, want);
+    mvt_expect_ok(&r, want);
     /* each daemon is the process systemd-socket-activate exec'd, and it said READY */
     expect_ready(f->proxy_notify, f->proxy);
     expect_ready(f->qemud_notify, f->qemud);
@@ -210,14 +200,14 @@ static void test_session_through_activation(void **state)
     assert_int_equal(mvt_daemon_pid(&f->e, "virtqemud"), f->qemud);
 
     assert_int_equal(mvt_vmctl(&r, "list", "--all", NULL), 0);
-    expect_ok(&r, " Id   Name   State\n"
-                  "-----------------------\n"
-                  " -    demo   shut off\n"
-                  "\n");
+    mvt_expect_ok(&r, " Id   Name   State\n"
+                      "-----------------------\n"
+                      " -    demo   shut off\n"
+                      "\n");
     assert_int_equal(mvt_vmctl(&r, "-q", "domuuid", "demo", NULL), 0);
-    expect_ok(&r, UUID_DEMO "\n");
+    mvt_expect_ok(&r, UUID_DEMO "\n");
     assert_int_equal(mvt_vmctl(&r, "autostart", "demo", NULL), 0);
-    expect_ok(&r, "Domain 'demo' marked as autostarted\n\n");
+    mvt_expect_ok(&r, "Domain 'demo' marked as autostarted\n\n");
 
     /* read-only: refused by the library for -r, by the proxy for the -ro socket */
     assert_int_equal(mvt_vmctl(&r, "-r", "undefine", "demo", NULL), 0);
@@ -225,7 +215,7 @@ static void test_session_through_activation(void **state)
     assert_int_equal(mvt_count_lines_with(r.err, "read only access prevents"), 1);
     mvt_result_free(&r);
     assert_int_equal(mvt_vmctl(&r, "-r", "-q", "domstate", "demo", NULL), 0);
-    expect_ok(&r, "shut off\n");
+    mvt_expect_ok(&r, "shut off\n");
     expect_ro_socket_enforced(f, xml);
 
     /* the daemons logged that they took systemd's sockets rather than binding their own */
@@ -262,11 +252,11 @@ static void test_fds_claimed_by_name(void **state)
     assert_int_equal(mvt_vmctl(&r, "-q", "define", xml, NULL), 0);
     char want[512];
     snprintf(want, sizeof(want), "Domain 'demo' defined from %s\n", xml);
-    expect_ok(&r, want);
+    mvt_expect_ok(&r, want);
     expect_ready(f->proxy_notify, f->proxy);
     expect_ro_socket_enforced(f, xml);
     assert_int_equal(mvt_vmctl(&r, "-q", "undefine", "demo", NULL), 0);
-    expect_ok(&r, "Domain 'demo' has been undefined\n");
+    mvt_expect_ok(&r, "Domain 'demo' has been undefined\n");
     free(xml);
 }
 
