@@ -47,27 +47,7 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-/* Sends what stdin gave and the stream did not take yet; while some is left, stdin is
- * not read and the stream is watched for room instead. */
-static void send_pending(console_run *r)
-{
-    while (r->npending) {
-        int n = virStreamSend(r->st, r->pending, r->npending);
-        if (n == -2)
-            break;
-        if (n < 0) {
-            r->failed = r->done = true;
-            return;
-        }
-        memmove(r->pending, r->pending + n, r->npending - (size_t)n);
-        r->npending -= (size_t)n;
-    }
-    bool waiting = r->npending > 0;
-    if (r->in_watch >= 0)
-        virEventUpdateHandle(r->in_watch, waiting ? 0 : VIR_EVENT_HANDLE_READABLE);
-    virStreamEventUpdateCallback(r->st,
-                                 STREAM_EVENTS | (waiting ? VIR_STREAM_EVENT_WRITABLE : 0));
-}
+static void send_pending(console_run *r);
 
 static void on_stream(virStreamPtr st, int events, void *opaque)
 {
@@ -96,6 +76,32 @@ static void on_stream(virStreamPtr st, int events, void *opaque)
             return;
         }
     }
+}
+
+/* Sends what stdin gave and the stream did not take yet; while some is left, stdin is
+ * not read and the stream is watched for room instead. */
+static void send_pending(console_run *r)
+{
+    while (r->npending) {
+        int n = virStreamSend(r->st, r->pending, r->npending);
+        if (n == -2)
+            break;
+        if (n < 0) {
+            /* the guest's end may have come first: then the output left is shown and
+             * the console ends normally */
+            on_stream(r->st, VIR_STREAM_EVENT_READABLE, r);
+            if (!r->done)
+                r->failed = r->done = true;
+            return;
+        }
+        memmove(r->pending, r->pending + n, r->npending - (size_t)n);
+        r->npending -= (size_t)n;
+    }
+    bool waiting = r->npending > 0;
+    if (r->in_watch >= 0)
+        virEventUpdateHandle(r->in_watch, waiting ? 0 : VIR_EVENT_HANDLE_READABLE);
+    virStreamEventUpdateCallback(r->st,
+                                 STREAM_EVENTS | (waiting ? VIR_STREAM_EVENT_WRITABLE : 0));
 }
 
 static void on_stdin(int watch, int fd, int events, void *opaque)

@@ -244,7 +244,9 @@ static ssize_t take_send_room(virStreamPtr st, size_t want, mv_error *err)
     ssize_t room = -1;
     mvc_events_lock(ev);
     for (;;) {
-        if (st->local_done || st->peer_aborted) {
+        /* after the daemon's FINISH nothing reaches the guest any more (and no credit
+         * would ever come) */
+        if (!open_locked(st)) {
             closed_error_locked(st, err);
             break;
         }
