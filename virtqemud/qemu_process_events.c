@@ -306,12 +306,24 @@ static void stop_run(qemu_vm *vm)
                  shutdown ? VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN : VIR_DOMAIN_EVENT_STOPPED_CRASHED);
 }
 
+static bool reboot_due(qemu_vm *vm)
+{
+    bool due;
+
+    pthread_mutex_lock(&vm->lock);
+    due = vm->fake_reboot;
+    pthread_mutex_unlock(&vm->lock);
+    return due;
+}
+
 /* Re-attach found QEMU stopped where -no-shutdown left it while no daemon listened:
  * finish what the SHUTDOWN (or GUEST_PANICKED) event would have started. A guest that
  * powered off is rebooted (a reboot was due, or on_poweroff restart) or ended as a
- * shutdown; a panicked one gets its on_crash. Other states are published as they are. */
+ * shutdown; a panicked one gets its on_crash; one a fake reboot had reset but not yet
+ * resumed is resumed. Other states are published as they are. */
 static void attach_state(qemu_vm *vm)
 {
+    qemu_domsnap *snap = qemu_domobj_snapshot(vm->obj);
     json_object *reply = NULL, *status = NULL;
     mv_error err = MV_ERROR_INIT;
     const char *st = "";
@@ -339,11 +351,17 @@ static void attach_state(qemu_vm *vm)
             qemu_vm_stop(vm, VIR_DOMAIN_SHUTOFF_SHUTDOWN, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN);
         }
     } else if (strcmp(st, "guest-panicked") == 0) {
-        qemu_domsnap *snap = qemu_domobj_snapshot(vm->obj);
         /* Unless on_crash='preserve' already kept it as crashed. */
-        if (snap && snap->state != VIR_DOMAIN_CRASHED)
+        if (!snap || snap->state != VIR_DOMAIN_CRASHED || !snap->def->on_crash ||
+            !strstr(snap->def->on_crash, "preserve"))
             handle_panic(vm);
-        qemu_domsnap_unref(snap);
+    } else if (strcmp(st, "prelaunch") == 0 && reboot_due(vm) && snap &&
+               snap->state == VIR_DOMAIN_RUNNING) {
+        /* The daemon died between a fake reboot's system_reset and its cont. */
+        pthread_mutex_lock(&vm->lock);
+        vm->paused_shutdown = true;
+        pthread_mutex_unlock(&vm->lock);
+        fake_reboot(vm);
     } else {
         sync_state(vm);
     }
@@ -351,6 +369,7 @@ static void attach_state(qemu_vm *vm)
         MV_ERROR("domain '%s': after re-attach: %s", vm->name, err.message);
     mv_error_clear(&err);
     json_object_put(reply);
+    qemu_domsnap_unref(snap);
 }
 
 /* Re-attach's monitor half, under the job: a hung monitor delays only this domain's
