@@ -100,8 +100,7 @@ static void send_pending(console_run *r)
     bool waiting = r->npending > 0;
     if (r->in_watch >= 0)
         virEventUpdateHandle(r->in_watch, waiting ? 0 : VIR_EVENT_HANDLE_READABLE);
-    virStreamEventUpdateCallback(r->st,
-                                 STREAM_EVENTS | (waiting ? VIR_STREAM_EVENT_WRITABLE : 0));
+    virStreamEventUpdateCallback(r->st, STREAM_EVENTS | (waiting ? VIR_STREAM_EVENT_WRITABLE : 0));
 }
 
 static void on_stdin(int watch, int fd, int events, void *opaque)

@@ -38,8 +38,8 @@ struct _virStream {
     chunk *head, *tail;
     bool peer_finished, peer_aborted;
     mv_error peer_err;
-    bool local_done;     /* we sent FINISH or ABORT */
-    bool must_abort;     /* the daemon broke the protocol: tell it when closing */
+    bool local_done;      /* we sent FINISH or ABORT */
+    bool must_abort;      /* the daemon broke the protocol: tell it when closing */
     mv_stream_window win; /* under the events lock */
     virStreamEventCallback cb;
     void *cb_opaque;
@@ -160,8 +160,8 @@ static void stream_unref(virStreamPtr st)
         mvc_events_unlock(ev);
         return;
     }
-    bool open =
-        st->serial && !st->local_done && (st->must_abort || (!st->peer_finished && !st->peer_aborted));
+    bool open = st->serial && !st->local_done &&
+                (st->must_abort || (!st->peer_finished && !st->peer_aborted));
     stream_unlink_locked(st);
     mvc_events_unlock(ev);
     if (open) {

@@ -315,8 +315,7 @@ static void take_data(mv_stream *s, const Modvirt__Envelope *env)
     if (mv_stream_window_arrived(&s->win, env->body.len) < 0) {
         mv_error e = MV_ERROR_INIT;
         mv_error_set(&e, VIR_ERR_RPC, VIR_FROM_STREAMS,
-                     "the client sent more than the stream's window (%u bytes)",
-                     MV_STREAM_WINDOW);
+                     "the client sent more than the stream's window (%u bytes)", MV_STREAM_WINDOW);
         stream_fail(s, &e);
         return;
     }
@@ -345,8 +344,7 @@ static void take_credit(mv_stream *s, const Modvirt__Envelope *env)
     }
     if (mv_stream_window_credited(&s->win, bytes) < 0) {
         mv_error_set(&e, VIR_ERR_RPC, VIR_FROM_STREAMS,
-                     "the client credited %llu bytes it was never sent",
-                     (unsigned long long)bytes);
+                     "the client credited %llu bytes it was never sent", (unsigned long long)bytes);
         stream_fail(s, &e);
     }
 }

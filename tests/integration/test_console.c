@@ -455,8 +455,7 @@ static void test_console_flow_control(void **state)
     long rss1[3] = {rss_kib(getpid()), rss_kib(proxy), rss_kib(qemud)};
     printf("guest prints %lld KiB/s; not read for %lld ms; RSS KiB client %ld -> %ld, "
            "virtproxyd %ld -> %ld, virtqemud %ld -> %ld; slowest call meanwhile %lld ms\n",
-           rate / 1024, pause_ms, rss0[0], rss1[0], rss0[1], rss1[1], rss0[2], rss1[2],
-           worst_call);
+           rate / 1024, pause_ms, rss0[0], rss1[0], rss0[1], rss1[1], rss0[2], rss1[2], worst_call);
     assert_true(worst_call < 2000);
     /* loose: under ASan every allocation passes through its quarantine; the queue's
      * bound below is the exact check */
@@ -489,8 +488,8 @@ static void test_console_flow_control(void **state)
     assert_int_equal(
         virStreamEventAddCallback(st, VIR_STREAM_EVENT_WRITABLE, on_writable, &w, NULL), 0);
     run_for(2000);
-    printf("input the guest does not read: %zu bytes taken in 2 s, %d WRITABLE events\n",
-           w.sent, w.calls);
+    printf("input the guest does not read: %zu bytes taken in 2 s, %d WRITABLE events\n", w.sent,
+           w.calls);
     assert_true(w.calls > 0);
     assert_int_equal(w.refused, 0); /* WRITABLE meant there was room */
     assert_true(w.sent >= (size_t)WINDOW);

@@ -57,8 +57,7 @@ typedef struct seen {
     int detail[32];
 } seen;
 
-static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
-                        void *opaque)
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
 {
     seen *s = opaque;
     (void)conn, (void)dom;
@@ -116,8 +115,7 @@ static void test_poweroff_event(void **state)
     seen s = {0};
     virDomainPtr dom = start_guest(f, "evoff");
     int cb = virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                              VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &s,
-                                              NULL);
+                                              VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &s, NULL);
     assert_true(cb >= 0);
     char *pty = mvt_guest_pty(dom);
     assert_non_null(pty);
@@ -146,20 +144,19 @@ static void test_suspend_events(void **state)
     seen s = {0};
     virDomainPtr dom = start_guest(f, "evpause");
     int cb = virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                              VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &s,
-                                              NULL);
+                                              VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &s, NULL);
     assert_true(cb >= 0);
     long long t0 = mvt_now_ms();
     assert_int_equal(virDomainSuspend(dom), 0);
-    assert_int_equal(wait_event(&s, VIR_DOMAIN_EVENT_SUSPENDED,
-                                VIR_DOMAIN_EVENT_SUSPENDED_PAUSED, 10000), 0);
+    assert_int_equal(
+        wait_event(&s, VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED, 10000), 0);
     printf("suspend: event %lld ms after the call began\n", mvt_now_ms() - t0);
     assert_int_equal(virDomainResume(dom), 0);
-    assert_int_equal(wait_event(&s, VIR_DOMAIN_EVENT_RESUMED,
-                                VIR_DOMAIN_EVENT_RESUMED_UNPAUSED, 10000), 0);
+    assert_int_equal(
+        wait_event(&s, VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_UNPAUSED, 10000), 0);
     assert_int_equal(virDomainDestroy(dom), 0);
-    assert_int_equal(wait_event(&s, VIR_DOMAIN_EVENT_STOPPED,
-                                VIR_DOMAIN_EVENT_STOPPED_DESTROYED, 10000), 0);
+    assert_int_equal(
+        wait_event(&s, VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED, 10000), 0);
     assert_int_equal(virConnectDomainEventDeregisterAny(f->conn, cb), 0);
     virDomainFree(dom);
 }
@@ -240,7 +237,8 @@ static void test_console_attach(void **state)
     mvt_result_free(&r);
     /* the console ends when qemu does; the daemon's own notice may come a moment later */
     assert_int_equal(mvt_guest_wait_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SHUTDOWN,
-                                          10000, NULL, NULL), 0);
+                                          10000, NULL, NULL),
+                     0);
     virDomainFree(dom);
 }
 
@@ -307,8 +305,7 @@ static void test_console_poweroff_parallel(void **state)
             assert_non_null(strstr(a[i].r.out, "Connected to domain"));
             mvt_result_free(&a[i].r);
             assert_int_equal(mvt_guest_wait_state(dom[i], VIR_DOMAIN_SHUTOFF,
-                                                  VIR_DOMAIN_SHUTOFF_SHUTDOWN, 10000, NULL,
-                                                  NULL),
+                                                  VIR_DOMAIN_SHUTOFF_SHUTDOWN, 10000, NULL, NULL),
                              0);
         }
     }

@@ -31,8 +31,8 @@
 
 /* ---- the test driver ---- */
 
-static int peer_fd = -1;    /* the test's end of the last console: socket, or pty master */
-static bool console_pty;    /* consoles are ptys (the daemon holds the slave, as for qemu) */
+static int peer_fd = -1; /* the test's end of the last console: socket, or pty master */
+static bool console_pty; /* consoles are ptys (the daemon holds the slave, as for qemu) */
 
 static int t_open(mv_call *call, const Modvirt__ConnectOpenArgs *a, Modvirt__ConnectOpenRet *r)
 {
@@ -470,8 +470,8 @@ static void write_until_stalled(int fd, size_t *written, int stall_ms)
 /* Takes stream frames of serial s, checking their bytes against the pattern from *got on,
  * until `want` bytes came, or until none came for quiet_ms when want is 0. With credit,
  * credits every byte taken, as the library does. Another frame (a reply) sets *other. */
-static void take_stream(client *c, uint32_t s, size_t *got, size_t want, int quiet_ms,
-                        bool credit, bool *other)
+static void take_stream(client *c, uint32_t s, size_t *got, size_t want, int quiet_ms, bool credit,
+                        bool *other)
 {
     while (!want || *got < want) {
         Modvirt__Envelope *env = next_frame(c, want ? 10000 : quiet_ms);
@@ -672,8 +672,7 @@ static void test_stream_source_error(void **state)
     close(peer);
     size_t data = 0;
     char *msg = NULL;
-    assert_int_equal(stream_end_status(&c, s, &data, &msg),
-                     MODVIRT__STREAM_STATUS__STREAM_ABORT);
+    assert_int_equal(stream_end_status(&c, s, &data, &msg), MODVIRT__STREAM_STATUS__STREAM_ABORT);
     assert_non_null(msg);
     assert_non_null(strstr(msg, "Connection reset by peer"));
     free(msg);

@@ -91,8 +91,8 @@ static void test_credit_frame(void **state)
     (void)state;
     mv_stream_credit_spec(&spec, &msg, 42, 7, 123456789);
     assert_int_equal(mv_frame_build(&spec, &frame, &len, NULL), 0);
-    Modvirt__Envelope *env = mv_envelope_unpack(frame + MV_FRAME_HEADER_LEN,
-                                                len - MV_FRAME_HEADER_LEN, NULL);
+    Modvirt__Envelope *env =
+        mv_envelope_unpack(frame + MV_FRAME_HEADER_LEN, len - MV_FRAME_HEADER_LEN, NULL);
     assert_non_null(env);
     assert_int_equal(env->serial, 42);
     assert_int_equal(env->proc, 7);
