@@ -92,16 +92,22 @@ static inline int mvt_sockets_teardown(void **state)
     return 0;
 }
 
-/* Connects r to the socket named sock in the run dir; the test fails when it cannot. */
-static inline void mvt_sockets_connect(const mvt_sockets *w, const char *sock, mvt_raw *r)
+/* Connects r to the socket named sock in e's run dir; the test fails when it cannot. */
+static inline void mvt_sockets_connect_in(const mvt_env *e, const char *sock, mvt_raw *r)
 {
     char rel[64];
     snprintf(rel, sizeof(rel), "run/modvirt/%s", sock);
-    char *path = mvt_path(&w->env, rel);
+    char *path = mvt_path(e, rel);
     assert_non_null(path);
     if (mvt_raw_connect(r, path) < 0)
         fail_msg("connect %s: %s", path, strerror(errno));
     free(path);
+}
+
+/* The same in the world's root. */
+static inline void mvt_sockets_connect(const mvt_sockets *w, const char *sock, mvt_raw *r)
+{
+    mvt_sockets_connect_in(&w->env, sock, r);
 }
 
 /* The next frame within timeout_ms (free with mv_envelope_free); the test fails, naming
@@ -127,14 +133,21 @@ static inline Modvirt__Envelope *mvt_sockets_reply(mvt_raw *r, const char *sock,
     return env;
 }
 
-/* Sends CONNECT_OPEN of the world's URI as serial and expects its reply. */
+/* Sends CONNECT_OPEN of uri as serial and expects its reply. */
+static inline void mvt_sockets_open_uri(mvt_raw *r, const char *sock, const char *uri,
+                                        uint32_t serial, int timeout_ms)
+{
+    Modvirt__ConnectOpenArgs a = MODVIRT__CONNECT_OPEN_ARGS__INIT;
+    a.uri = (char *)uri;
+    assert_int_equal(mvt_raw_call(r, serial, MV_PROC_CONNECT_OPEN, &a.base, NULL, 0), 0);
+    mv_envelope_free(mvt_sockets_reply(r, sock, serial, timeout_ms));
+}
+
+/* The same with the world's URI. */
 static inline void mvt_sockets_open(const mvt_sockets *w, mvt_raw *r, const char *sock,
                                     uint32_t serial, int timeout_ms)
 {
-    Modvirt__ConnectOpenArgs a = MODVIRT__CONNECT_OPEN_ARGS__INIT;
-    a.uri = (char *)w->uri;
-    assert_int_equal(mvt_raw_call(r, serial, MV_PROC_CONNECT_OPEN, &a.base, NULL, 0), 0);
-    mv_envelope_free(mvt_sockets_reply(r, sock, serial, timeout_ms));
+    mvt_sockets_open_uri(r, sock, w->uri, serial, timeout_ms);
 }
 
 /* A normal client is served by the daemons of the start: the connection open throughout

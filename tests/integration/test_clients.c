@@ -24,6 +24,7 @@
 #include "harness.h"
 #include "harness_api.h"
 #include "harness_raw.h"
+#include "harness_sockets.h"
 #include "common/proc.h"
 
 #define URI "qemu:///system"
@@ -417,7 +418,6 @@ static void test_connection_churn(void **state)
     int proxy_fds = count_fds(proxy), qemud_fds = count_fds(qemud);
     assert_true(proxy_fds > 0 && qemud_fds > 0);
 
-    char *sock = mvt_path(e, "run/modvirt/virtproxyd-sock");
     for (int i = 0; i < 300; i++) {
         if (i % 2 == 0) {
             virConnectPtr c = virConnectOpen(URI);
@@ -428,7 +428,7 @@ static void test_connection_churn(void **state)
         }
         /* a client that opens, sends a call and vanishes without waiting */
         mvt_raw r;
-        assert_int_equal(mvt_raw_connect(&r, sock), 0);
+        mvt_sockets_connect_in(e, "virtproxyd-sock", &r);
         Modvirt__ConnectOpenArgs open = MODVIRT__CONNECT_OPEN_ARGS__INIT;
         open.uri = (char *)URI;
         assert_int_equal(mvt_raw_call(&r, 1, MV_PROC_CONNECT_OPEN, &open.base, NULL, 0), 0);
@@ -436,7 +436,6 @@ static void test_connection_churn(void **state)
                          0);
         mvt_raw_close(&r);
     }
-    free(sock);
 
     /* everything the churn opened is closed again (allow for nothing extra) */
     assert_int_equal(fds_settle(proxy, proxy_fds, 10000), proxy_fds);

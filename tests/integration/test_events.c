@@ -19,6 +19,7 @@
 #include "common/proc.h"
 #include "harness.h"
 #include "harness_raw.h"
+#include "harness_sockets.h"
 #include "harness_vmctl.h"
 
 #define URI "qemu:///system"
@@ -37,19 +38,11 @@ static void define_named(mvt_env *e, const char *name)
     free(xml);
 }
 
-/* A raw connection straight to virtqemud, opened. */
-static void raw_open(mvt_env *e, mvt_raw *r)
+/* A raw connection to the socket named sock (virtqemud's or the proxy's), opened. */
+static void raw_open(const mvt_env *e, const char *sock, mvt_raw *r)
 {
-    char sock[256];
-    snprintf(sock, sizeof(sock), "%s/virtqemud-sock", e->run_dir);
-    assert_int_equal(mvt_raw_connect(r, sock), 0);
-    Modvirt__ConnectOpenArgs a = MODVIRT__CONNECT_OPEN_ARGS__INIT;
-    a.uri = URI;
-    assert_int_equal(mvt_raw_call(r, 1, MV_PROC_CONNECT_OPEN, &a.base, NULL, 0), 0);
-    Modvirt__Envelope *env = NULL;
-    assert_int_equal(mvt_raw_read(r, &env, 10000), 1);
-    assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_REPLY);
-    mv_envelope_free(env);
+    mvt_sockets_connect_in(e, sock, r);
+    mvt_sockets_open_uri(r, sock, URI, 1, 10000);
 }
 
 /* Registers callback id for lifecycle events, resuming after resume; returns the reply's
@@ -69,10 +62,7 @@ static uint64_t raw_register(mvt_raw *r, uint32_t serial, int id, uint64_t resum
     assert_int_equal(mv_frame_build(&spec, &frame, &len, NULL), 0);
     assert_int_equal(mvt_raw_write(r, frame, len), 0);
     free(frame);
-    Modvirt__Envelope *env = NULL;
-    assert_int_equal(mvt_raw_read(r, &env, 10000), 1);
-    assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_REPLY);
-    assert_int_equal(env->serial, serial);
+    Modvirt__Envelope *env = mvt_sockets_reply(r, "the registration", serial, 10000);
     uint64_t seq = env->seq;
     mv_envelope_free(env);
     return seq;
@@ -107,7 +97,7 @@ static void numbered_replayed_after_kill(void **state)
     assert_int_equal(mvt_vmctl(&r, "-c", URI, "list", NULL), 0); /* starts both daemons */
     mvt_result_free(&r);
 
-    raw_open(e, &a);
+    raw_open(e, "virtqemud-sock", &a);
     uint64_t base = raw_register(&a, 2, 7, 0);
     define_named(e, "ev1");
     define_named(e, "ev2");
@@ -131,7 +121,7 @@ static void numbered_replayed_after_kill(void **state)
     assert_int_equal(mvt_vmctl(&r, "-c", URI, "list", NULL), 0); /* restarts virtqemud */
     mvt_result_free(&r);
 
-    raw_open(e, &b);
+    raw_open(e, "virtqemud-sock", &b);
     /* saw up to base+1: base+2 and base+3 are replayed, numbering goes on */
     assert_int_equal(raw_register(&b, 2, 9, base + 1), base + 3);
     assert_int_equal(
@@ -203,19 +193,10 @@ static void proxy_replays_with_resume(void **state)
     mvt_env *e = *state;
     mvt_raw c, d;
     mvt_result r;
-    char sock[256];
     assert_int_equal(mvt_vmctl(&r, "-c", URI, "list", NULL), 0);
     mvt_result_free(&r);
 
-    snprintf(sock, sizeof(sock), "%s/virtproxyd-sock", e->run_dir);
-    assert_int_equal(mvt_raw_connect(&c, sock), 0);
-    Modvirt__ConnectOpenArgs o = MODVIRT__CONNECT_OPEN_ARGS__INIT;
-    o.uri = URI;
-    assert_int_equal(mvt_raw_call(&c, 1, MV_PROC_CONNECT_OPEN, &o.base, NULL, 0), 0);
-    Modvirt__Envelope *env = NULL;
-    assert_int_equal(mvt_raw_read(&c, &env, 10000), 1);
-    assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_REPLY);
-    mv_envelope_free(env);
+    raw_open(e, "virtproxyd-sock", &c);
     uint64_t base = raw_register(&c, 2, 3, 0);
     define_named(e, "px1");
     assert_int_equal(
@@ -232,14 +213,12 @@ static void proxy_replays_with_resume(void **state)
     const char *argv[] = {"virtqemud", NULL};
     pid_t child = mvt_spawn_ready(e, argv, NULL, 20000);
     assert_true(child > 0);
-    raw_open(e, &d);
+    raw_open(e, "virtqemud-sock", &d);
     Modvirt__DomainDefineArgs def = MODVIRT__DOMAIN_DEFINE_ARGS__INIT;
     def.xml = "<domain type='qemu'><name>px2</name><memory unit='MiB'>64</memory>"
               "<os><type arch='x86_64'>hvm</type></os></domain>";
     assert_int_equal(mvt_raw_call(&d, 2, MV_PROC_DOMAIN_DEFINE_XML, &def.base, NULL, 0), 0);
-    assert_int_equal(mvt_raw_read(&d, &env, 10000), 1);
-    assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_REPLY);
-    mv_envelope_free(env);
+    mv_envelope_free(mvt_sockets_reply(&d, "virtqemud-sock", 2, 10000));
     mvt_raw_close(&d);
 
     /* the proxy wakes: the client receives the missed event, numbered on, exactly once */
