@@ -118,6 +118,27 @@ static void test_reboot_in_place(void **state)
     virDomainFree(dom);
 }
 
+/* A guest that ignores the power button (its kernel runs without ACPI): the reboot still
+ * succeeds, as in libvirt, and the guest runs on in the same qemu, answering on its
+ * console; a reset then reboots it. */
+static void test_reboot_ignored(void **state)
+{
+    fixture *f = *state;
+    char *pty = NULL, *xml = guest_xml("deaf", "quiet panic=-1", "quiet panic=-1 acpi=off");
+    virDomainPtr dom = mvt_life_boot(f->conn, xml, &pty);
+    free(xml);
+    pid_t pid = mvt_guest_qemu_pid(&f->env, "deaf");
+    assert_int_equal(virDomainReboot(dom, 0), 0);
+    assert_int_equal(mvt_guest_send(pty, "still-here"), 0);
+    mvt_life_assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
+    assert_int_equal(mvt_guest_qemu_pid(&f->env, "deaf"), pid);
+    assert_int_equal(virDomainReset(dom, 0), 0);
+    assert_int_equal(mvt_life_wait_boot(pty, MVT_LIFE_BOOT_MS), 0);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    free(pty);
+    virDomainFree(dom);
+}
+
 /* A reboot the guest does itself: on_reboot restart resets it in place; on_reboot
  * destroy (-no-reboot) ends it, shut off with reason shutdown as in libvirt. */
 static void test_guest_reboot(void **state)
@@ -295,6 +316,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reboot_in_place, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reboot_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_reboot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_poweroff_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_panic_restart, setup, teardown),
