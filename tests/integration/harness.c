@@ -313,6 +313,14 @@ char *mvt_read_file(const char *path)
     return buf;
 }
 
+char *mvt_daemon_sock(const mvt_env *e, const char *daemon)
+{
+    char *p = NULL;
+    if (asprintf(&p, "%s/%s-sock", e->run_dir, daemon) < 0)
+        return NULL;
+    return p;
+}
+
 pid_t mvt_daemon_pid(const mvt_env *e, const char *daemon)
 {
     char path[PATH_MAX];

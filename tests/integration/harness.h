@@ -49,6 +49,8 @@ int mvt_run(mvt_result *r, const char *const *argv, const char *stdin_data, int 
 int mvt_vmctl(mvt_result *r, ...) __attribute__((sentinel));
 void mvt_result_free(mvt_result *r);
 
+/* malloc'd "<run_dir>/<daemon>-sock", the socket daemon listens on; NULL on failure. */
+char *mvt_daemon_sock(const mvt_env *e, const char *daemon);
 /* The pid recorded in <run_dir>/<daemon>.pid when that process is alive, else -1. */
 pid_t mvt_daemon_pid(const mvt_env *e, const char *daemon);
 /* Sends sig and waits (pidfd, no polling sleeps) up to timeout_ms for the process to go.

@@ -38,13 +38,6 @@ static pid_t start_daemon(const mvt_env *e, const char *name, const char *arg1,
     return pid;
 }
 
-static char *sock_path(const mvt_env *e, const char *name)
-{
-    char *p = NULL;
-    assert_true(asprintf(&p, "%s/%s-sock", e->run_dir, name) > 0);
-    return p;
-}
-
 static void test_bad_line_named_fast(void **state)
 {
     mvt_env *e = *state;
@@ -158,7 +151,8 @@ static void test_qemu_binary(void **state)
 static void test_timeout_idle_exit(void **state)
 {
     mvt_env *e = *state;
-    char *sock = sock_path(e, "virtqemud");
+    char *sock = mvt_daemon_sock(e, "virtqemud");
+    assert_non_null(sock);
     char *pidfile = NULL;
     assert_true(asprintf(&pidfile, "%s/virtqemud.pid", e->run_dir) > 0);
 
@@ -193,7 +187,8 @@ static void test_timeout_idle_exit(void **state)
 static void second_instance(const mvt_env *e, const char *name)
 {
     pid_t first = start_daemon(e, name, NULL, NULL);
-    char *sock = sock_path(e, name);
+    char *sock = mvt_daemon_sock(e, name);
+    assert_non_null(sock);
     struct stat before, after;
     assert_int_equal(stat(sock, &before), 0);
 

@@ -46,7 +46,7 @@ static void held_list(void *opaque)
  * so the call is provably in flight. */
 static mvt_thread *call_in_flight(const mvt_env *e, pid_t qemud, held_call *hc)
 {
-    char *sock = mvt_path(e, "run/modvirt/virtqemud-sock");
+    char *sock = mvt_daemon_sock(e, "virtqemud");
     assert_non_null(sock);
     long queued = mvt_unix_queued(sock);
     assert_int_equal(queued, 0);

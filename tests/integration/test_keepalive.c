@@ -36,15 +36,6 @@ static void count_defined(void *opaque)
         mvt_api_error_take(&tc->err);
 }
 
-static char *sock_path(const mvt_env *e, const char *daemon)
-{
-    char rel[64];
-    snprintf(rel, sizeof(rel), "run/modvirt/%s-sock", daemon);
-    char *p = mvt_path(e, rel);
-    assert_non_null(p);
-    return p;
-}
-
 /* The proxy stops answering (SIGSTOP): a client with a 200 ms × 3 keepalive declares the
  * connection dead within that bound, and both calls it had pending fail with the reason. */
 static void test_stopped_proxy_is_declared_dead(void **state)
@@ -58,7 +49,8 @@ static void test_stopped_proxy_is_declared_dead(void **state)
     assert_int_equal(mvt_close_watch(c, &cs), 0);
     pid_t proxy = mvt_daemon_pid(e, "virtproxyd");
     assert_true(proxy > 0);
-    char *sock = sock_path(e, "virtproxyd");
+    char *sock = mvt_daemon_sock(e, "virtproxyd");
+    assert_non_null(sock);
 
     /* the last word from the proxy came before this point: death is due 600 ms later */
     assert_int_equal(virConnectNumOfDefinedDomains(c), 1);
@@ -162,7 +154,8 @@ static void test_stopped_driver_times_out_calls(void **state)
     assert_int_equal(modvirtConnectSetCallTimeout(c, 500), 0);
     pid_t qemud = mvt_daemon_pid(e, "virtqemud");
     assert_true(qemud > 0);
-    char *sock = sock_path(e, "virtqemud");
+    char *sock = mvt_daemon_sock(e, "virtqemud");
+    assert_non_null(sock);
 
     assert_int_equal(mvt_stop_wait(qemud, 5000), 0);
     for (int i = 0; i < 2; i++) {
@@ -212,7 +205,8 @@ static void test_proxy_keepalive_fails_hung_driver_calls(void **state)
     pid_t qemud = mvt_daemon_pid(e, "virtqemud");
     assert_true(proxy > 0);
     assert_true(qemud > 0);
-    char *sock = sock_path(e, "virtqemud");
+    char *sock = mvt_daemon_sock(e, "virtqemud");
+    assert_non_null(sock);
 
     assert_int_equal(mvt_stop_wait(qemud, 5000), 0);
     long queued = mvt_unix_queued(sock);
