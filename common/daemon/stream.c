@@ -320,14 +320,19 @@ static void take_data(mv_stream *s, const Modvirt__Envelope *env)
         return;
     }
     if (s->olen + env->body.len > s->ocap) {
-        /* olen + body <= the window, which arrived() just checked */
-        uint8_t *nb = realloc(s->obuf, MV_STREAM_WINDOW);
+        /* grows with what waits, never past the window (arrived() just checked) */
+        size_t cap = s->ocap ? s->ocap : 4096;
+        while (cap < s->olen + env->body.len)
+            cap *= 2;
+        if (cap > MV_STREAM_WINDOW)
+            cap = MV_STREAM_WINDOW;
+        uint8_t *nb = realloc(s->obuf, cap);
         if (!nb) {
             stream_fail_errno(s, ENOMEM, "stream buffer");
             return;
         }
         s->obuf = nb;
-        s->ocap = MV_STREAM_WINDOW;
+        s->ocap = cap;
     }
     memcpy(s->obuf + s->olen, env->body.data, env->body.len);
     s->olen += env->body.len;
