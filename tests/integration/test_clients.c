@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -16,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -190,7 +187,6 @@ static void test_hundred_connections(void **state)
 
 typedef struct proc {
     pid_t pid;
-    int pidfd;
     char *out_path, *err_path;
 } proc;
 
@@ -216,23 +212,18 @@ static void proc_start(const mvt_env *e, proc *p, int i, const char *const *args
     int rc = posix_spawn(&p->pid, vmctl, &fa, NULL, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     assert_int_equal(rc, 0);
-    p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
-    assert_true(p->pidfd >= 0);
 }
 
 /* Waits for p (within the shared deadline) and returns its exit status; 128 + signal. */
 static int proc_wait(proc *p, long long deadline)
 {
-    struct pollfd pf = {.fd = p->pidfd, .events = POLLIN};
     long long left = deadline - mvt_now_ms();
-    if (poll(&pf, 1, left > 0 ? (int)left : 0) != 1) {
+    int status = mvt_wait_exit(p->pid, left > 0 ? (int)left : 0);
+    if (status < 0) {
         kill(p->pid, SIGKILL);
         fail_msg("vmctl pid %d still running at the deadline", (int)p->pid);
     }
-    int status = 0;
-    assert_int_equal(waitpid(p->pid, &status, 0), p->pid);
-    close(p->pidfd);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return status;
 }
 
 /* Waits for p, which must succeed quietly with out_fragment in its output; returns
