@@ -1,8 +1,9 @@
 /* test_guest_host.c: real tiny guests against the daemon as a whole — guests outlive a
  * kill -9 of virtqemud and stay controllable, a guest that powers off or panics while
  * virtqemud is dead is shut off as such by the next one, a reboot due survives a daemon
- * restart, 20 guests start and stop in parallel with nothing lost, a hung monitor delays
- * no other call, and virt-install's XML defines, starts (as type qemu) and stops.
+ * restart, a guest started with VIR_DOMAIN_START_AUTODESTROY goes with its connection,
+ * 20 guests start and stop in parallel with nothing lost, a hung monitor delays no other
+ * call, and virt-install's XML defines, starts (as type qemu) and stops.
  * Skipped (77) when the tiny guest cannot be built. */
 #include <pthread.h>
 #include <setjmp.h>
@@ -396,6 +397,68 @@ static void test_reboot_across_restart(void **state)
     virDomainFree(dom);
 }
 
+/* VIR_DOMAIN_START_AUTODESTROY: a guest goes with the connection that started it — a
+ * transient one created by a vmctl that is killed is gone (undefined), a persistent one
+ * whose vmctl exits is shut off (destroyed); a guest another connection started with
+ * the flag runs on. */
+static void test_autodestroy(void **state)
+{
+    fixture *f = *state;
+    char *xml = mvt_life_guest_xml(&guest, "mine", NULL, NULL);
+    virDomainPtr mine = virDomainCreateXML(f->conn, xml, VIR_DOMAIN_START_AUTODESTROY);
+    free(xml);
+    if (!mine)
+        fail_msg("create with autodestroy: %s", virGetLastErrorMessage());
+
+    /* a transient guest of a vmctl that is killed */
+    xml = mvt_life_guest_xml(&guest, "theirs", NULL, NULL);
+    assert_int_equal(mvt_write(&f->env, "theirs.xml", xml), 0);
+    free(xml);
+    char *file = mvt_path(&f->env, "theirs.xml"), *log = mvt_path(&f->env, "theirs.log");
+    const char *argv[] = {"vmctl", "create", file, "--autodestroy", "--console", NULL};
+    pid_t client = mvt_spawn(argv, log);
+    assert_true(client > 0);
+    virDomainPtr theirs = NULL;
+    long long deadline = mvt_now_ms() + 30000;
+    while (!theirs && mvt_now_ms() < deadline) {
+        /* no event says when another client's create is done: ask every 10 ms */
+        if (!(theirs = virDomainLookupByName(f->conn, "theirs")))
+            poll(NULL, 0, 10);
+    }
+    assert_non_null(theirs);
+    mvt_life_wait_state(theirs, VIR_DOMAIN_RUNNING, -1, 30000);
+    assert_int_equal(mvt_kill_wait(client, SIGKILL, 5000), 0);
+    mvt_wait_exit(client, 5000);
+    deadline = mvt_now_ms() + 30000;
+    virDomainPtr still = NULL;
+    while (mvt_now_ms() < deadline && (still = virDomainLookupByName(f->conn, "theirs"))) {
+        virDomainFree(still);
+        poll(NULL, 0, 10);
+    }
+    assert_null(still);
+    assert_int_equal(virGetLastErrorCode(), VIR_ERR_NO_DOMAIN);
+    virDomainFree(theirs);
+
+    /* a persistent guest of a vmctl that just exits */
+    xml = mvt_life_guest_xml(&guest, "pers", NULL, NULL);
+    virDomainPtr pers = virDomainDefineXML(f->conn, xml);
+    free(xml);
+    assert_non_null(pers);
+    mvt_result r;
+    assert_int_equal(mvt_vmctl(&r, "start", "pers", "--autodestroy", NULL), 0);
+    assert_int_equal(r.status, 0);
+    mvt_result_free(&r);
+    mvt_life_wait_state(pers, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED, 30000);
+    virDomainFree(pers);
+
+    /* ours is untouched by the other connections' closing */
+    mvt_life_assert_state(mine, VIR_DOMAIN_RUNNING, -1);
+    assert_int_equal(virDomainDestroy(mine), 0);
+    virDomainFree(mine);
+    free(file);
+    free(log);
+}
+
 int main(void)
 {
     if (mvt_guest_prepare(&guest) < 0)
@@ -406,6 +469,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_poweroff_while_daemon_dead, setup, teardown),
         cmocka_unit_test_setup_teardown(test_panic_while_daemon_dead, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reboot_across_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_autodestroy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parallel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_monitor_hang, setup, teardown),
         cmocka_unit_test_setup_teardown(test_virt_install, setup, teardown),

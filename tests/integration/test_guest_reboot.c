@@ -1,10 +1,10 @@
 /* test_guest_reboot.c: libvirt's reboot and power-off semantics on a real tiny guest —
  * the ACPI reboot (a power-off turned into a reset in place: same process, same id, no
  * lifecycle event), reset, guest-initiated reboots with on_reboot restart and destroy,
- * on_poweroff restart, the actions refused at start, and VIR_DOMAIN_START_AUTODESTROY.
- * (Power-offs while virtqemud is dead: test_guest_host.c.) A reboot is seen as the boot
- * marker the guest prints unasked once its init starts again. Skipped (77) when the
- * tiny guest cannot be built. */
+ * on_poweroff restart, on_crash restart, and the actions refused at start. (Power-offs
+ * while virtqemud is dead, and auto-destroy: test_guest_host.c.) A reboot is seen as
+ * the boot marker the guest prints unasked once its init starts again. Skipped (77)
+ * when the tiny guest cannot be built. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -215,68 +215,6 @@ static void test_panic_restart(void **state)
     virDomainFree(dom);
 }
 
-/* VIR_DOMAIN_START_AUTODESTROY: a guest goes with the connection that started it — a
- * transient one created by a vmctl that is killed is gone (undefined), a persistent one
- * whose vmctl exits is shut off (destroyed); a guest another connection started with
- * the flag runs on. */
-static void test_autodestroy(void **state)
-{
-    fixture *f = *state;
-    char *xml = guest_xml("mine", NULL, NULL);
-    virDomainPtr mine = virDomainCreateXML(f->conn, xml, VIR_DOMAIN_START_AUTODESTROY);
-    free(xml);
-    if (!mine)
-        fail_msg("create with autodestroy: %s", virGetLastErrorMessage());
-
-    /* a transient guest of a vmctl that is killed */
-    xml = guest_xml("theirs", NULL, NULL);
-    assert_int_equal(mvt_write(&f->env, "theirs.xml", xml), 0);
-    free(xml);
-    char *file = mvt_path(&f->env, "theirs.xml"), *log = mvt_path(&f->env, "theirs.log");
-    const char *argv[] = {"vmctl", "create", file, "--autodestroy", "--console", NULL};
-    pid_t client = mvt_spawn(argv, log);
-    assert_true(client > 0);
-    virDomainPtr theirs = NULL;
-    long long deadline = mvt_now_ms() + 30000;
-    while (!theirs && mvt_now_ms() < deadline) {
-        /* no event says when another client's create is done: ask every 10 ms */
-        if (!(theirs = virDomainLookupByName(f->conn, "theirs")))
-            poll(NULL, 0, 10);
-    }
-    assert_non_null(theirs);
-    mvt_life_wait_state(theirs, VIR_DOMAIN_RUNNING, -1, 30000);
-    assert_int_equal(mvt_kill_wait(client, SIGKILL, 5000), 0);
-    mvt_wait_exit(client, 5000);
-    deadline = mvt_now_ms() + 30000;
-    virDomainPtr still = NULL;
-    while (mvt_now_ms() < deadline && (still = virDomainLookupByName(f->conn, "theirs"))) {
-        virDomainFree(still);
-        poll(NULL, 0, 10);
-    }
-    assert_null(still);
-    assert_int_equal(virGetLastErrorCode(), VIR_ERR_NO_DOMAIN);
-    virDomainFree(theirs);
-
-    /* a persistent guest of a vmctl that just exits */
-    xml = guest_xml("pers", NULL, NULL);
-    virDomainPtr pers = virDomainDefineXML(f->conn, xml);
-    free(xml);
-    assert_non_null(pers);
-    mvt_result r;
-    assert_int_equal(mvt_vmctl(&r, "start", "pers", "--autodestroy", NULL), 0);
-    assert_int_equal(r.status, 0);
-    mvt_result_free(&r);
-    mvt_life_wait_state(pers, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED, 30000);
-    virDomainFree(pers);
-
-    /* ours is untouched by the other connections' closing */
-    mvt_life_assert_state(mine, VIR_DOMAIN_RUNNING, -1);
-    assert_int_equal(virDomainDestroy(mine), 0);
-    virDomainFree(mine);
-    free(file);
-    free(log);
-}
-
 /* on_poweroff/on_reboot 'preserve' have no meaning in libvirt's QEMU driver: a start is
  * refused with its message, for a defined guest and for virDomainCreateXML alike. */
 static void test_preserve_refused(void **state)
@@ -320,7 +258,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_guest_reboot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_poweroff_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_panic_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_autodestroy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_preserve_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
