@@ -19,6 +19,38 @@
 #include "harness_api.h"
 #include "harness_guest.h"
 
+/* A test's world: a fresh root and a connection to qemu:///system. */
+typedef struct mvt_life {
+    mvt_env env;
+    virConnectPtr conn;
+} mvt_life;
+
+/* cmocka set-up and tear-down of an mvt_life in *state; the tear-down also kills every
+ * qemu of the root (guests are detached and would outlive the test). */
+static inline int mvt_life_setup(void **state)
+{
+    mvt_life *f = calloc(1, sizeof(*f));
+    if (!f || mvt_setup(&f->env) < 0 || !(f->conn = virConnectOpen("qemu:///system"))) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static inline int mvt_life_teardown(void **state)
+{
+    mvt_life *f = *state;
+    virConnectClose(f->conn);
+    mvt_guest_kill_all(&f->env);
+    mvt_teardown(&f->env);
+    free(f);
+    return 0;
+}
+
+/* A row of main()'s table run between the two. */
+#define MVT_LIFE_TEST(fn) cmocka_unit_test_setup_teardown(fn, mvt_life_setup, mvt_life_teardown)
+
 /* How long a boot may take: TCG on a busy 2-core machine. */
 #define MVT_LIFE_BOOT_MS 60000
 

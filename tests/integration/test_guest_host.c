@@ -27,31 +27,7 @@
 
 static mvt_guest guest;
 
-typedef struct fixture {
-    mvt_env env;
-    virConnectPtr conn;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof(*f));
-    if (!f || mvt_setup(&f->env) < 0 || !(f->conn = virConnectOpen(URI))) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    virConnectClose(f->conn);
-    mvt_guest_kill_all(&f->env);
-    mvt_teardown(&f->env);
-    free(f);
-    return 0;
-}
+typedef mvt_life fixture;
 
 /* Starts doms[n - 1]. When that fails, frees doms[0..n-1] and skips the test if
  * virtqemud does not run guests yet (the call is unsupported), else fails it. */
@@ -464,15 +440,15 @@ int main(void)
     if (mvt_guest_prepare(&guest) < 0)
         return 77;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_daemon_killed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_guest_died_while_daemon_down, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_poweroff_while_daemon_dead, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_panic_while_daemon_dead, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reboot_across_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_autodestroy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_parallel, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_monitor_hang, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_virt_install, setup, teardown),
+        MVT_LIFE_TEST(test_daemon_killed),
+        MVT_LIFE_TEST(test_guest_died_while_daemon_down),
+        MVT_LIFE_TEST(test_poweroff_while_daemon_dead),
+        MVT_LIFE_TEST(test_panic_while_daemon_dead),
+        MVT_LIFE_TEST(test_reboot_across_restart),
+        MVT_LIFE_TEST(test_autodestroy),
+        MVT_LIFE_TEST(test_parallel),
+        MVT_LIFE_TEST(test_monitor_hang),
+        MVT_LIFE_TEST(test_virt_install),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,36 +17,11 @@
 #include "harness_guest.h"
 #include "harness_life.h"
 
-#define URI "qemu:///system"
 #define BOOT_MS 60000 /* TCG on a busy 2-core machine */
 
 static mvt_guest guest;
 
-typedef struct fixture {
-    mvt_env env;
-    virConnectPtr conn;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof(*f));
-    if (!f || mvt_setup(&f->env) < 0 || !(f->conn = virConnectOpen(URI))) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    virConnectClose(f->conn);
-    mvt_guest_kill_all(&f->env);
-    mvt_teardown(&f->env);
-    free(f);
-    return 0;
-}
+typedef mvt_life fixture;
 
 /* Defines and starts `name`; returns the running handle. */
 static virDomainPtr start_guest(fixture *f, const char *name, unsigned int flags)
@@ -281,15 +256,11 @@ int main(void)
     if (mvt_guest_prepare(&guest) < 0)
         return 77;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_boot_and_destroy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_suspend_resume, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_start_paused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_acpi_shutdown, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_guest_poweroff, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_qemu_killed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reset_reboot, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_transient, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_vmctl_lifecycle, setup, teardown),
+        MVT_LIFE_TEST(test_boot_and_destroy), MVT_LIFE_TEST(test_suspend_resume),
+        MVT_LIFE_TEST(test_start_paused),     MVT_LIFE_TEST(test_acpi_shutdown),
+        MVT_LIFE_TEST(test_guest_poweroff),   MVT_LIFE_TEST(test_qemu_killed),
+        MVT_LIFE_TEST(test_reset_reboot),     MVT_LIFE_TEST(test_transient),
+        MVT_LIFE_TEST(test_vmctl_lifecycle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

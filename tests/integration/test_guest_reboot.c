@@ -21,35 +21,9 @@
 #include "harness_guest.h"
 #include "harness_life.h"
 
-#define URI "qemu:///system"
-
 static mvt_guest guest;
 
-typedef struct fixture {
-    mvt_env env;
-    virConnectPtr conn;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof(*f));
-    if (!f || mvt_setup(&f->env) < 0 || !(f->conn = virConnectOpen(URI))) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    virConnectClose(f->conn);
-    mvt_guest_kill_all(&f->env);
-    mvt_teardown(&f->env);
-    free(f);
-    return 0;
-}
+typedef mvt_life fixture;
 
 /* The tiny guest named `name`, `from` replaced by `to` (from may be NULL). */
 static char *guest_xml(const char *name, const char *from, const char *to)
@@ -253,12 +227,9 @@ int main(void)
     if (virEventRegisterDefaultImpl() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_reboot_in_place, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reboot_ignored, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_guest_reboot, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_poweroff_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_panic_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_preserve_refused, setup, teardown),
+        MVT_LIFE_TEST(test_reboot_in_place), MVT_LIFE_TEST(test_reboot_ignored),
+        MVT_LIFE_TEST(test_guest_reboot),    MVT_LIFE_TEST(test_poweroff_restart),
+        MVT_LIFE_TEST(test_panic_restart),   MVT_LIFE_TEST(test_preserve_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
