@@ -91,7 +91,7 @@ static int set_password(qemu_vm *vm, const mv_domain_graphics *g, mv_error *err)
 {
     const char *proto = g->type;
     char when[32] = "never";
-    time_t valid_to;
+    time_t valid_to = 0;
 
     if (!g->passwd || (!is(proto, "vnc") && !is(proto, "spice")))
         return 0;

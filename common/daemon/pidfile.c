@@ -3,12 +3,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+/* PF_EXITING in /proc/PID/stat's flags: the process is inside exit(). */
+#define MV_PF_EXITING 0x4u
+/* How long a start waits for a killed holder to finish exiting. */
+#define MV_PIDFILE_EXIT_WAIT_MS 5000
 
 /* The lock holder's pid as written in the file, or 0 when unreadable. */
 static long read_pid(int fd)
@@ -23,10 +31,51 @@ static long read_pid(int fd)
     return (end != buf && pid > 0) ? pid : 0;
 }
 
+/* Whether pid is a process on its way out (killed, say): its socket may be closed
+ * already while its pid file lock is released only as its last files close. */
+static bool holder_exiting(long pid)
+{
+    char path[64], buf[1024];
+    unsigned long flags = 0;
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return false;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    /* The name may hold anything; the fields start after its last ')': state, ppid,
+     * pgrp, session, tty_nr, tpgid, then flags. */
+    const char *p = strrchr(buf, ')');
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+        return false;
+    return flags & MV_PF_EXITING;
+}
+
+/* Waits (bounded) for pid to have exited; its locks are gone then. */
+static void wait_exited(long pid)
+{
+    int fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+    struct pollfd p;
+
+    if (fd < 0)
+        return; /* gone already */
+    p.fd = fd;
+    p.events = POLLIN;
+    while (poll(&p, 1, MV_PIDFILE_EXIT_WAIT_MS) < 0 && errno == EINTR)
+        ;
+    close(fd);
+}
+
 int mv_pidfile_acquire(mv_pidfile *pf, const char *path, mv_error *err)
 {
     pf->fd = -1;
     pf->path = NULL;
+    bool waited = false;
     /* A previous holder unlinks the file while it still holds the lock, so the file we
      * locked may already be gone from the folder: then try again with the new one. */
     for (int attempt = 0; attempt < 20; attempt++) {
@@ -39,6 +88,12 @@ int mv_pidfile_acquire(mv_pidfile *pf, const char *path, mv_error *err)
             int e = errno;
             long pid = read_pid(fd);
             close(fd);
+            if (e == EWOULDBLOCK && pid > 0 && pid != (long)getpid() && !waited &&
+                holder_exiting(pid)) {
+                waited = true;
+                wait_exited(pid);
+                continue;
+            }
             if (e != EWOULDBLOCK) {
                 mv_error_set_errno(err, e, VIR_FROM_NONE, "cannot lock pid file '%s'", path);
             } else {
