@@ -160,6 +160,25 @@ cleanup:
 
 /* ---- stop ------------------------------------------------------------------------------ */
 
+/* The modes of a shutdown or reboot, as libvirt's QEMU driver takes them: the ACPI power
+ * button and the guest agent (the two calls' flags have the same values). There is no
+ * agent here: asking for it alone fails as libvirt does without one; with the button too
+ * it falls back to the button. Checked in two steps, as libvirt: the flags before
+ * anything, the agent once the domain is known to run. */
+_Static_assert((int)VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN == (int)VIR_DOMAIN_REBOOT_ACPI_POWER_BTN &&
+                   (int)VIR_DOMAIN_SHUTDOWN_GUEST_AGENT == (int)VIR_DOMAIN_REBOOT_GUEST_AGENT,
+               "shutdown and reboot modes share their values");
+#define QEMU_ACPI_MODES (VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN | VIR_DOMAIN_SHUTDOWN_GUEST_AGENT)
+
+static int agent_only(unsigned int flags, mv_error *err)
+{
+    if (flags != VIR_DOMAIN_SHUTDOWN_GUEST_AGENT)
+        return 0;
+    mv_error_set(err, VIR_ERR_ARGUMENT_UNSUPPORTED, VIR_FROM_QEMU,
+                 "QEMU guest agent is not configured");
+    return -1;
+}
+
 int qemu_proc_domain_shutdown(mv_call *call, const Modvirt__DomainFlagsArgs *args,
                               Modvirt__Empty *ret)
 {
@@ -167,12 +186,10 @@ int qemu_proc_domain_shutdown(mv_call *call, const Modvirt__DomainFlagsArgs *arg
     lc_job j;
     int rc = -1;
 
-    /* The ACPI power button is the only way in: no guest agent, initctl or signal. */
-    if (qemu_check_flags(args->flags, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN, "virDomainShutdownFlags",
-                         err) < 0 ||
+    if (qemu_check_flags(args->flags, QEMU_ACPI_MODES, "virDomainShutdownFlags", err) < 0 ||
         job_begin(call, args->dom, "shutdown", &j) < 0)
         return -1;
-    if (require_active(&j, err) < 0)
+    if (require_active(&j, err) < 0 || agent_only(args->flags, err) < 0)
         goto cleanup;
     /* Returns once the button is pressed, as libvirt does; the guest decides. A reboot
      * that was due is not any more (on_poweroff='restart' still makes it one). */
@@ -232,18 +249,11 @@ int qemu_proc_domain_reboot(mv_call *call, const Modvirt__DomainFlagsArgs *args,
     lc_job j;
     int rc = -1;
 
-    if (qemu_check_flags(args->flags,
-                         VIR_DOMAIN_REBOOT_ACPI_POWER_BTN | VIR_DOMAIN_REBOOT_GUEST_AGENT,
-                         "virDomainReboot", err) < 0 ||
+    if (qemu_check_flags(args->flags, QEMU_ACPI_MODES, "virDomainReboot", err) < 0 ||
         job_begin(call, args->dom, "reboot", &j) < 0)
         return -1;
-    if (require_active(&j, err) < 0)
+    if (require_active(&j, err) < 0 || agent_only(args->flags, err) < 0)
         goto cleanup;
-    if (args->flags == VIR_DOMAIN_REBOOT_GUEST_AGENT) {
-        mv_error_set(err, VIR_ERR_ARGUMENT_UNSUPPORTED, VIR_FROM_QEMU,
-                     "QEMU guest agent is not configured");
-        goto cleanup;
-    }
     rc = qemu_process_powerdown(j.s, j.obj, !reboot_ends(j.snap->def), err);
 
 cleanup:

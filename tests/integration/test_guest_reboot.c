@@ -58,8 +58,9 @@ static void test_reboot_in_place(void **state)
     assert_int_equal((int)virDomainGetID(dom), id);
     assert_int_equal(mvt_guest_qemu_pid(&f->env, "rb"), pid);
 
-    /* the explicit ACPI mode is the same */
-    assert_int_equal(virDomainReboot(dom, VIR_DOMAIN_REBOOT_ACPI_POWER_BTN), 0);
+    /* the ACPI mode is the same, also as the fallback of an agent that is not there */
+    assert_int_equal(
+        virDomainReboot(dom, VIR_DOMAIN_REBOOT_ACPI_POWER_BTN | VIR_DOMAIN_REBOOT_GUEST_AGENT), 0);
     assert_int_equal(mvt_life_wait_boot(pty, MVT_LIFE_BOOT_MS), 0);
     assert_int_equal(virDomainReset(dom, 0), 0);
     assert_int_equal(mvt_life_wait_boot(pty, MVT_LIFE_BOOT_MS), 0);
@@ -81,6 +82,9 @@ static void test_reboot_in_place(void **state)
     mvt_api_error_take(&err);
     assert_int_equal(err.code, VIR_ERR_ARGUMENT_UNSUPPORTED);
     assert_non_null(strstr(err.message, "QEMU guest agent is not configured"));
+    assert_int_equal(virDomainShutdownFlags(dom, VIR_DOMAIN_SHUTDOWN_GUEST_AGENT), -1);
+    mvt_api_error_take(&err);
+    assert_int_equal(err.code, VIR_ERR_ARGUMENT_UNSUPPORTED);
     assert_int_equal(virDomainReboot(dom, VIR_DOMAIN_REBOOT_INITCTL), -1);
     mvt_api_error_take(&err);
     assert_int_equal(err.code, VIR_ERR_INVALID_ARG);
