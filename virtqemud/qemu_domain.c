@@ -10,6 +10,7 @@
 #include "common/names.h"
 #include "virtqemud/qemu_command.h"
 #include "virtqemud/qemu_driver.h"
+#include "virtqemud/qemu_process.h"
 #include "common/daemon/daemon.h"
 
 #define QEMU_DEFINE_FLAGS VIR_DOMAIN_DEFINE_VALIDATE
@@ -69,19 +70,10 @@ static int random_mac(char **out, mv_error *err)
     return 0;
 }
 
-/* What libvirt fills into a definition when it is defined, so that dumpxml shows it and
- * every boot uses the same: the emulator (the configured binary) and a MAC for each
- * interface without one. An <emulator> given, and VNC passwords, are checked as libvirt
- * does at define. */
-static int define_defaults(const qemu_state *s, mv_domain_def *def, mv_error *err)
+int qemu_domain_validate(const mv_domain_def *def, mv_error *err)
 {
-    if (def->emulator) {
-        if (qemu_emulator_check(def->emulator, err) < 0)
-            return -1;
-    } else if (s->binary && !(def->emulator = strdup(s->binary))) {
-        mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot define domain '%s'", def->name);
+    if (def->emulator && qemu_emulator_check(def->emulator, err) < 0)
         return -1;
-    }
     /* RFB's VNC authentication keys DES with 8 bytes: libvirt refuses longer passwords
      * rather than let the rest be silently ignored. */
     for (size_t i = 0; i < def->ngraphics; i++) {
@@ -93,6 +85,20 @@ static int define_defaults(const qemu_state *s, mv_domain_def *def, mv_error *er
                          strlen(g->passwd));
             return -1;
         }
+    }
+    return qemu_process_check_lifecycle(def, err);
+}
+
+/* What libvirt fills into a definition when it is defined, so that dumpxml shows it and
+ * every boot uses the same: the emulator (the configured binary) and a MAC for each
+ * interface without one. */
+static int define_defaults(const qemu_state *s, mv_domain_def *def, mv_error *err)
+{
+    if (qemu_domain_validate(def, err) < 0)
+        return -1;
+    if (!def->emulator && s->binary && !(def->emulator = strdup(s->binary))) {
+        mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot define domain '%s'", def->name);
+        return -1;
     }
     for (size_t i = 0; i < def->nnets; i++)
         if (!def->nets[i].mac && random_mac(&def->nets[i].mac, err) < 0)

@@ -71,6 +71,10 @@ int qemu_domain_check_served(const mv_domain_def *def, mv_error *err);
 /* Parses a definition (MV_DOMAIN_DEF_PARSE_* flags) and checks it is served and its
  * name is usable as a file name. */
 mv_domain_def *qemu_domain_parse(const char *xml, unsigned int parse_flags, mv_error *err);
+/* libvirt's define-time checks of a parsed definition (also for create XML): a given
+ * <emulator> is an absolute path to an executable, VNC passwords fit RFB's 8 bytes, the
+ * lifecycle actions are ones the QEMU driver has a meaning for. */
+int qemu_domain_validate(const mv_domain_def *def, mv_error *err);
 
 /* virDomainDefineXMLFlags: a new definition or an update of one (same name and UUID).
  * Returns the published snapshot (a reference for the caller). */

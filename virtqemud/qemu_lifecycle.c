@@ -126,7 +126,8 @@ int qemu_proc_domain_create_xml(mv_call *call, const Modvirt__DomainDefineArgs *
         return -1;
     if (!(def = qemu_domain_parse(
               args->xml,
-              (args->flags & VIR_DOMAIN_START_VALIDATE) ? MV_DOMAIN_DEF_PARSE_VALIDATE : 0, err)))
+              (args->flags & VIR_DOMAIN_START_VALIDATE) ? MV_DOMAIN_DEF_PARSE_VALIDATE : 0, err)) ||
+        qemu_domain_validate(def, err) < 0)
         goto cleanup;
     if (!(obj = qemu_domlist_add_job(s->doms, def->name, def->uuid, "start", QEMU_JOB_WAIT_MS,
                                      &created, err)))

@@ -518,6 +518,8 @@ int qemu_process_start(qemu_state *s, qemu_domobj *obj, const qemu_domsnap *old,
         .ports = runs->ports,
     };
     qemu_process_setup_params(runs, &params);
+    if (qemu_process_setup_def(caps, live, err) < 0)
+        goto cleanup;
     if (qemu_command_build(live, &params, &cmd, err) < 0)
         goto cleanup;
     /* The ports are the run's from here on. */
@@ -560,7 +562,9 @@ int qemu_process_start(qemu_state *s, qemu_domobj *obj, const qemu_domsnap *old,
     snap->reason = paused ? VIR_DOMAIN_PAUSED_USER : VIR_DOMAIN_RUNNING_BOOTED;
     snap->persistent = old && old->persistent;
     snap->autostart = old && old->autostart;
-    if (old && old->persistent && def != old->def &&
+    /* A persistent domain's next boot is its definition, never the live one (which has
+     * runtime values: ids, ptys, ports, filled-in defaults). */
+    if (old && old->persistent &&
         !(snap->newdef = mv_domain_def_copy(old->def, err)))
         goto cleanup;
     if (qemu_vm_write_status(vm, snap, err) < 0)

@@ -272,6 +272,13 @@ static void test_efi_nvram(void **state)
     if (!strstr(live, want))
         fail_msg("the live XML does not name %s:\n%s", vars, live);
     free(live);
+    /* Nor does the inactive XML of the running domain take the runtime value: it is the
+     * definition the next boot starts from. */
+    char *inactive = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+    assert_non_null(inactive);
+    if (strstr(inactive, "<nvram"))
+        fail_msg("the inactive XML of the running domain has the live <nvram>:\n%s", inactive);
+    free(inactive);
     /* The definition on disk stays as written (libvirt 9.0 picks firmware at start). */
     char *file = mvt_path(&f->env, "etc/modvirt/qemu/uefi.xml");
     char *stored = mvt_read_file(file);
