@@ -16,7 +16,8 @@
 # system_powerdown). A line typed on the console is answered with MARKER again, and the
 # lines "poweroff", "reboot" and "panic" make the guest do that itself, so tests can
 # drive guest-initiated shutdowns, resets and crashes (a panic reaches QEMU through
-# pvpanic when the domain has <panic model='isa'/>).
+# pvpanic when the domain has <panic model='isa'/>). "net ADDR/PREFIX PEER" gives eth0
+# (a virtio NIC) ADDR and answers NET-OK PEER once PEER answered a ping, else NET-FAILED.
 set -euo pipefail
 
 MARKER=MODVIRT-TINY-GUEST-READY
@@ -76,6 +77,11 @@ if [ -z "$vmlinuz" ]; then
   [ -n "$vmlinuz" ] || die "no boot/vmlinuz-* in the kernel package"
 fi
 
+# The virtio modules the guest loads, in dependency order (all optional: an older kernel
+# may build some in).
+VIRTIO_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci"
+VIRTIO_MODULES="$VIRTIO_MODULES virtio_balloon failover net_failover virtio_net"
+
 # Copies module NAME.ko (plain, .xz or .zst) from the unpacked kernel, uncompressed.
 # With OPTIONAL set, a missing module is skipped.
 copy_module() { # copy_module NAME DEST_DIR [OPTIONAL]
@@ -105,9 +111,9 @@ insmod /lib/modules/evdev.ko 2>/dev/null
 # pvpanic tells QEMU about a kernel panic (a domain's <panic model='isa'/>)
 insmod /lib/modules/pvpanic.ko 2>/dev/null
 insmod /lib/modules/pvpanic-mmio.ko 2>/dev/null
-# the virtio balloon's driver, so a <memballoon> target is given back (and QEMU reports it)
-for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \
-         virtio_balloon; do
+# the virtio balloon's driver, so a <memballoon> target is given back (and QEMU reports it),
+# and virtio-net's, so a NIC's traffic can be tested ('net' below)
+for m in $VIRTIO_MODULES; do
   insmod /lib/modules/\$m.ko 2>/dev/null
 done
 button=""
@@ -128,6 +134,15 @@ done
       poweroff) poweroff -f ;;
       reboot) reboot -f ;;
       panic) echo c >/proc/sysrq-trigger ;;
+      # 'net ADDR/PREFIX PEER': eth0 up with ADDR, one echo reply from PEER within 10 s
+      net\ *)
+        set -- \$line
+        if ip link set eth0 up && ip addr replace "\$2" dev eth0 &&
+           ping -c 1 -w 10 "\$3" >/dev/null 2>&1; then
+          echo "NET-OK \$3"
+        else
+          echo "NET-FAILED \$3"
+        fi ;;
     esac
     echo "$MARKER"
   done
@@ -154,8 +169,7 @@ if [ ! -s "$initrd" ] || [ "$self" -nt "$initrd" ] || [ "$vmlinuz" -nt "$initrd"
   copy_module evdev "$work/lib/modules"
   copy_module pvpanic "$work/lib/modules" optional
   copy_module pvpanic-mmio "$work/lib/modules" optional
-  for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \
-           virtio_balloon; do
+  for m in $VIRTIO_MODULES; do
     copy_module "$m" "$work/lib/modules" optional
   done
   write_init "$work/init"

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,10 +198,12 @@ static inline int mvt_guest_wait_marker(const char *pty, int timeout_ms)
     return rc;
 }
 
-/* Types a line on the guest's serial pty ("poweroff", "reboot", "panic") and waits for
- * the guest's echo of it: qemu may drop what it has not read when the last opener of
- * the pty goes, so the line is typed again every second until echoed. 0 or -1. */
-static inline int mvt_guest_send(const char *pty, const char *line)
+/* Types a line on the guest's serial pty and waits for `expect` after the guest's echo
+ * of it: qemu may drop what it has not read when the last opener of the pty goes, so the
+ * line is typed again every second until echoed (then never again: a command runs once).
+ * 0, or -1 when the echo or `expect` has not come within timeout_ms. */
+static inline int mvt_guest_send_expect(const char *pty, const char *line, const char *expect,
+                                        int timeout_ms)
 {
     int fd = mvt_guest_pty_open(pty);
     if (fd < 0)
@@ -208,12 +211,13 @@ static inline int mvt_guest_send(const char *pty, const char *line)
     char out[128], buf[4096];
     int n = snprintf(out, sizeof(out), "%s\n", line);
     size_t len = 0;
+    bool echoed = false;
     int rc = -1;
-    long long deadline = mvt_now_ms() + 10000;
+    long long deadline = mvt_now_ms() + timeout_ms;
     while (rc < 0 && mvt_now_ms() < deadline) {
-        if (write(fd, out, (size_t)n) != n && errno != EAGAIN)
+        if (!echoed && write(fd, out, (size_t)n) != n && errno != EAGAIN)
             break;
-        long long until = mvt_now_ms() + 1000;
+        long long until = echoed ? deadline : mvt_now_ms() + 1000;
         struct pollfd p = {fd, POLLIN, 0};
         while (rc < 0 && mvt_now_ms() < until &&
                poll(&p, 1, (int)(until - mvt_now_ms())) > 0) {
@@ -222,16 +226,30 @@ static inline int mvt_guest_send(const char *pty, const char *line)
                 break;
             len += (size_t)k;
             buf[len] = '\0';
-            if (strstr(buf, line))
+            char *echo = echoed ? buf : strstr(buf, line);
+            if (echo && !echoed) {
+                echoed = true;
+                /* what follows the echo is the answer */
+                len -= (size_t)(echo + strlen(line) - buf);
+                memmove(buf, echo + strlen(line), len + 1);
+            }
+            if (echoed && strstr(buf, expect))
                 rc = 0;
-            if (len > sizeof(buf) / 2) {
-                memmove(buf, buf + len - 64, 64);
-                len = 64;
+            if (len > sizeof(buf) / 2) { /* keep the tail: `expect` may straddle */
+                memmove(buf, buf + len - 128, 128);
+                len = 128;
+                buf[len] = '\0';
             }
         }
     }
     close(fd);
     return rc;
+}
+
+/* Types "poweroff", "reboot", "panic" and the like: done once the guest echoed it. */
+static inline int mvt_guest_send(const char *pty, const char *line)
+{
+    return mvt_guest_send_expect(pty, line, "", 10000);
 }
 
 /* The pid of the qemu running guest `name` under this root: run/modvirt/qemu/NAME.pid
