@@ -69,20 +69,39 @@ static inline char *mvt_life_guest_xml(const mvt_guest *g, const char *name, con
     return out;
 }
 
-/* Defines `xml` and starts it with the marker read: running, its pty in *pty. Skips the
- * test when virtqemud does not run guests. */
+/* Starts dom (virDomainCreateWithFlags with flags; 0: virDomainCreate); the test fails
+ * naming the domain and the error when the start is refused (dom is freed then). */
+static inline void mvt_life_start(virDomainPtr dom, unsigned int flags)
+{
+    int rc = flags ? virDomainCreateWithFlags(dom, flags) : virDomainCreate(dom);
+    if (rc == 0)
+        return;
+    mvt_api_error err;
+    mvt_api_error_take(&err);
+    char name[256];
+    snprintf(name, sizeof(name), "%s", virDomainGetName(dom));
+    virDomainFree(dom);
+    fail_msg("start %s: %s", name, err.message);
+}
+
+/* Defines the tiny guest `name` and starts it (mvt_life_start): the running handle. */
+static inline virDomainPtr mvt_life_start_guest(virConnectPtr conn, const mvt_guest *g,
+                                                const char *name, unsigned int flags)
+{
+    virDomainPtr dom = mvt_guest_define(conn, g, name);
+    if (!dom)
+        fail_msg("define %s: %s", name, virGetLastErrorMessage());
+    mvt_life_start(dom, flags);
+    return dom;
+}
+
+/* Defines `xml` and starts it with the marker read: running, its pty in *pty. */
 static inline virDomainPtr mvt_life_boot(virConnectPtr conn, const char *xml, char **pty)
 {
     virDomainPtr dom = virDomainDefineXML(conn, xml);
-    assert_non_null(dom);
-    if (virDomainCreate(dom) < 0) {
-        mvt_api_error err;
-        mvt_api_error_take(&err);
-        virDomainFree(dom);
-        if (err.code == VIR_ERR_NO_SUPPORT)
-            skip();
-        fail_msg("start: %s", err.message);
-    }
+    if (!dom)
+        fail_msg("define: %s", virGetLastErrorMessage());
+    mvt_life_start(dom, 0);
     assert_non_null(*pty = mvt_guest_pty(dom));
     assert_int_equal(mvt_guest_wait_marker(*pty, MVT_LIFE_BOOT_MS), 0);
     return dom;
@@ -125,6 +144,18 @@ static inline int mvt_life_on_event(virConnectPtr conn, virDomainPtr dom, int ev
         s->n++;
     }
     return 0;
+}
+
+/* Registers mvt_life_on_event for dom's lifecycle events on conn, recorded in s: the
+ * callback id (the test fails when the registration is refused). */
+static inline int mvt_life_watch(virConnectPtr conn, virDomainPtr dom, mvt_life_seen *s)
+{
+    int cb =
+        virConnectDomainEventRegisterAny(conn, dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                         VIR_DOMAIN_EVENT_CALLBACK(mvt_life_on_event), s, NULL);
+    if (cb < 0)
+        fail_msg("lifecycle events of %s: %s", virDomainGetName(dom), virGetLastErrorMessage());
+    return cb;
 }
 
 static inline void mvt_life_tick(int timer, void *opaque)

@@ -18,121 +18,31 @@
 #include "harness.h"
 #include "harness_api.h"
 #include "harness_guest.h"
-
-#define URI "qemu:///system"
-#define BOOT_MS 60000
+#include "harness_life.h"
 
 static mvt_guest guest;
-
-typedef struct fixture {
-    mvt_env env;
-    virConnectPtr conn;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof(*f));
-    if (!f || mvt_setup(&f->env) < 0 || !(f->conn = virConnectOpen(URI))) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    virConnectClose(f->conn);
-    mvt_guest_kill_all(&f->env);
-    mvt_teardown(&f->env);
-    free(f);
-    return 0;
-}
-
-/* Lifecycle events received, in order. */
-typedef struct seen {
-    int n;
-    int event[32];
-    int detail[32];
-} seen;
-
-static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
-{
-    seen *s = opaque;
-    (void)conn, (void)dom;
-    if (s->n < 32) {
-        s->event[s->n] = event;
-        s->detail[s->n] = detail;
-        s->n++;
-    }
-    return 0;
-}
-
-static void tick(int timer, void *opaque)
-{
-    (void)timer, (void)opaque;
-}
-
-/* Runs the event loop until s holds (event, detail) or timeout_ms pass. 0 or -1. */
-static int wait_event(seen *s, int event, int detail, int timeout_ms)
-{
-    /* a timer wakes the loop so the deadline is checked even when nothing arrives */
-    int timer = virEventAddTimeout(50, tick, NULL, NULL);
-    long long deadline = mvt_now_ms() + timeout_ms;
-    int rc = -1;
-    while (rc < 0 && mvt_now_ms() < deadline) {
-        for (int i = 0; i < s->n; i++)
-            if (s->event[i] == event && s->detail[i] == detail)
-                rc = 0;
-        if (rc < 0 && virEventRunDefaultImpl() < 0)
-            break;
-    }
-    virEventRemoveTimeout(timer);
-    return rc;
-}
-
-/* Starts the tiny guest `name`, skipping the test when virtqemud cannot run guests. */
-static virDomainPtr start_guest(fixture *f, const char *name)
-{
-    virDomainPtr dom = mvt_guest_define(f->conn, &guest, name);
-    assert_non_null(dom);
-    if (virDomainCreate(dom) < 0) {
-        mvt_api_error err;
-        mvt_api_error_take(&err);
-        virDomainFree(dom);
-        if (err.code == VIR_ERR_NO_SUPPORT)
-            skip();
-        fail_msg("start %s: %s", name, err.message);
-    }
-    return dom;
-}
 
 /* The guest powers itself off: a stopped (shutdown) event, shut off (shutdown). */
 static void test_poweroff_event(void **state)
 {
-    fixture *f = *state;
-    seen s = {0};
-    virDomainPtr dom = start_guest(f, "evoff");
-    int cb = virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                              VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &s, NULL);
-    assert_true(cb >= 0);
+    mvt_life *f = *state;
+    mvt_life_seen s = {0};
+    virDomainPtr dom = mvt_life_start_guest(f->conn, &guest, "evoff", 0);
+    int cb = mvt_life_watch(f->conn, dom, &s);
     char *pty = mvt_guest_pty(dom);
     assert_non_null(pty);
-    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
+    assert_int_equal(mvt_guest_wait_marker(pty, MVT_LIFE_BOOT_MS), 0);
     assert_int_equal(mvt_guest_send(pty, "poweroff"), 0);
     free(pty);
     long long t0 = mvt_now_ms();
-    if (wait_event(&s, VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN, 30000) < 0) {
+    if (mvt_life_wait_event(&s, VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN,
+                            30000) < 0) {
         int st = -1, reason = -1;
         virDomainGetState(dom, &st, &reason, 0);
         fail_msg("no stopped/shutdown event (%d events; state %d reason %d)", s.n, st, reason);
     }
     printf("poweroff: event %lld ms after the guest was told\n", mvt_now_ms() - t0);
-    int st = -1, reason = -1;
-    assert_int_equal(virDomainGetState(dom, &st, &reason, 0), 0);
-    assert_int_equal(st, VIR_DOMAIN_SHUTOFF);
-    assert_int_equal(reason, VIR_DOMAIN_SHUTOFF_SHUTDOWN);
+    mvt_life_assert_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SHUTDOWN);
     assert_int_equal(virConnectDomainEventDeregisterAny(f->conn, cb), 0);
     virDomainFree(dom);
 }
@@ -140,23 +50,24 @@ static void test_poweroff_event(void **state)
 /* Suspend and resume: suspended (paused) and resumed (unpaused) events. */
 static void test_suspend_events(void **state)
 {
-    fixture *f = *state;
-    seen s = {0};
-    virDomainPtr dom = start_guest(f, "evpause");
-    int cb = virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                              VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &s, NULL);
-    assert_true(cb >= 0);
+    mvt_life *f = *state;
+    mvt_life_seen s = {0};
+    virDomainPtr dom = mvt_life_start_guest(f->conn, &guest, "evpause", 0);
+    int cb = mvt_life_watch(f->conn, dom, &s);
     long long t0 = mvt_now_ms();
     assert_int_equal(virDomainSuspend(dom), 0);
-    assert_int_equal(
-        wait_event(&s, VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED, 10000), 0);
+    assert_int_equal(mvt_life_wait_event(&s, VIR_DOMAIN_EVENT_SUSPENDED,
+                                         VIR_DOMAIN_EVENT_SUSPENDED_PAUSED, 10000),
+                     0);
     printf("suspend: event %lld ms after the call began\n", mvt_now_ms() - t0);
     assert_int_equal(virDomainResume(dom), 0);
     assert_int_equal(
-        wait_event(&s, VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_UNPAUSED, 10000), 0);
+        mvt_life_wait_event(&s, VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_UNPAUSED, 10000),
+        0);
     assert_int_equal(virDomainDestroy(dom), 0);
-    assert_int_equal(
-        wait_event(&s, VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED, 10000), 0);
+    assert_int_equal(mvt_life_wait_event(&s, VIR_DOMAIN_EVENT_STOPPED,
+                                         VIR_DOMAIN_EVENT_STOPPED_DESTROYED, 10000),
+                     0);
     assert_int_equal(virConnectDomainEventDeregisterAny(f->conn, cb), 0);
     virDomainFree(dom);
 }
@@ -181,14 +92,14 @@ static int wait_in_file(const char *path, const char *needle, int timeout_ms)
  * marker is read through it; an ACPI shutdown ends the guest and vmctl with it. */
 static void test_start_console(void **state)
 {
-    fixture *f = *state;
+    mvt_life *f = *state;
     virDomainPtr dom = mvt_guest_define(f->conn, &guest, "cons");
     assert_non_null(dom);
     char *log = mvt_path(&f->env, "console.log");
     const char *argv[] = {"vmctl", "start", "--console", "cons", NULL};
     pid_t pid = mvt_spawn(argv, log);
     assert_true(pid > 0);
-    if (wait_in_file(log, MVT_GUEST_MARKER, BOOT_MS) < 0) {
+    if (wait_in_file(log, MVT_GUEST_MARKER, MVT_LIFE_BOOT_MS) < 0) {
         char *out = mvt_read_file(log);
         mvt_kill_wait(pid, SIGKILL, 5000);
         mvt_wait_exit(pid, 5000);
@@ -218,11 +129,11 @@ static void test_start_console(void **state)
 /* vmctl console on a running guest, stdin not a tty: a typed line is answered. */
 static void test_console_attach(void **state)
 {
-    fixture *f = *state;
-    virDomainPtr dom = start_guest(f, "attach");
+    mvt_life *f = *state;
+    virDomainPtr dom = mvt_life_start_guest(f->conn, &guest, "attach", 0);
     char *pty = mvt_guest_pty(dom);
     assert_non_null(pty);
-    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
+    assert_int_equal(mvt_guest_wait_marker(pty, MVT_LIFE_BOOT_MS), 0);
     free(pty);
     /* the guest answers the typed line with the marker; then it is told to power off,
      * which ends the stream and vmctl */
@@ -267,7 +178,7 @@ static void run_attached(void *arg)
  * the guest goes, and that is no error either. */
 static void test_console_poweroff_parallel(void **state)
 {
-    fixture *f = *state;
+    mvt_life *f = *state;
     virDomainPtr dom[PARALLEL_GUESTS];
     attached a[PARALLEL_GUESTS];
     size_t pad = 3 * MV_STREAM_WINDOW / 2;
@@ -290,7 +201,7 @@ static void test_console_poweroff_parallel(void **state)
         for (int i = 0; i < PARALLEL_GUESTS; i++) {
             char *pty = mvt_guest_pty(dom[i]);
             assert_non_null(pty);
-            assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
+            assert_int_equal(mvt_guest_wait_marker(pty, MVT_LIFE_BOOT_MS), 0);
             free(pty);
         }
         for (int i = 0; i < PARALLEL_GUESTS; i++)
@@ -322,11 +233,11 @@ int main(void)
     if (virEventRegisterDefaultImpl() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_poweroff_event, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_suspend_events, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_start_console, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_console_attach, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_console_poweroff_parallel, setup, teardown),
+        MVT_LIFE_TEST(test_poweroff_event),
+        MVT_LIFE_TEST(test_suspend_events),
+        MVT_LIFE_TEST(test_start_console),
+        MVT_LIFE_TEST(test_console_attach),
+        MVT_LIFE_TEST(test_console_poweroff_parallel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
