@@ -1,5 +1,6 @@
 /* cmd_event.c: event — waits for domain events and prints them as virsh does
- * ("event 'lifecycle' for domain 'vm': Started Booted"), once or with --loop, until
+ * ("event 'lifecycle' for domain 'vm': Started Booted", "event 'reboot' for domain 'vm'",
+ * "event 'balloon-change' for domain 'vm': 98304KiB"), once or with --loop, until
  * --timeout, Ctrl-C or the connection's end. --json prints one object per line. */
 #include "cli/vmctl.h"
 
@@ -11,8 +12,14 @@
 #include <time.h>
 
 /* virsh's event names, by virDomainEventID. */
-static const char *const event_names[] = {"lifecycle", "reboot",   "rtc-change",
-                                          "watchdog",  "io-error", "graphics"};
+static const char *const event_names[] = {
+    "lifecycle",       "reboot",          "rtc-change",          "watchdog",
+    "io-error",        "graphics",        "io-error-reason",     "control-error",
+    "block-job",       "disk-change",     "tray-change",         "pm-wakeup",
+    "pm-suspend",      "balloon-change",  "pm-suspend-disk",     "device-removed",
+    "block-job-2",     "tunable",         "agent-lifecycle",     "device-added",
+    "migration-iteration", "job-completed", "device-removal-failed", "metadata-change",
+    "block-threshold", "memory-failure",  "memory-device-size-change"};
 #define N_EVENT_NAMES (sizeof(event_names) / sizeof(event_names[0]))
 
 static const char *const type_words[] = {"Defined",   "Undefined",   "Started",
@@ -108,6 +115,82 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
     return 0;
 }
 
+/* The other events' lines: virsh's text, or one JSON object with the same values. */
+static void print_event(event_run *r, virDomainPtr dom, const char *event, const char *key,
+                        json_object *value, const char *text)
+{
+    if (r->ctx->json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "event", json_object_new_string(event));
+        json_object_object_add(o, "domain", json_object_new_string(virDomainGetName(dom)));
+        if (key)
+            json_object_object_add(o, key, value);
+        fprintf(r->ctx->out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+    } else {
+        json_object_put(value);
+        print_prefix(r);
+        fprintf(r->ctx->out, "event '%s' for domain '%s'%s%s\n", event, virDomainGetName(dom),
+                text ? ": " : "", text ? text : "");
+    }
+    fflush(r->ctx->out);
+    r->count++;
+    if (!r->loop)
+        r->done = true;
+}
+
+static void on_reboot(virConnectPtr conn, virDomainPtr dom, void *opaque)
+{
+    (void)conn;
+    print_event(opaque, dom, "reboot", NULL, NULL, NULL);
+}
+
+static void on_rtc_change(virConnectPtr conn, virDomainPtr dom, long long utcoffset, void *opaque)
+{
+    char text[32];
+    (void)conn;
+    snprintf(text, sizeof(text), "%lld", utcoffset);
+    print_event(opaque, dom, "rtc-change", "utc_offset", json_object_new_int64(utcoffset), text);
+}
+
+static void on_watchdog(virConnectPtr conn, virDomainPtr dom, int action, void *opaque)
+{
+    static const char *const words[] = {"none",     "pause", "reset",     "poweroff",
+                                        "shutdown", "debug", "inject-nmi"};
+    const char *word =
+        action >= 0 && (size_t)action < sizeof(words) / sizeof(words[0]) ? words[action] : "unknown";
+    (void)conn;
+    print_event(opaque, dom, "watchdog", "action", json_object_new_string(word), word);
+}
+
+static void on_balloon_change(virConnectPtr conn, virDomainPtr dom, unsigned long long actual,
+                              void *opaque)
+{
+    char text[32];
+    (void)conn;
+    snprintf(text, sizeof(text), "%lluKiB", actual);
+    print_event(opaque, dom, "balloon-change", "actual_kib",
+                json_object_new_int64((int64_t)actual), text);
+}
+
+/* The events vmctl prints, by id; others are accepted by name and stay quiet. */
+static virConnectDomainEventGenericCallback printer(int id)
+{
+    switch (id) {
+    case VIR_DOMAIN_EVENT_ID_LIFECYCLE:
+        return VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle);
+    case VIR_DOMAIN_EVENT_ID_REBOOT:
+        return on_reboot;
+    case VIR_DOMAIN_EVENT_ID_RTC_CHANGE:
+        return VIR_DOMAIN_EVENT_CALLBACK(on_rtc_change);
+    case VIR_DOMAIN_EVENT_ID_WATCHDOG:
+        return VIR_DOMAIN_EVENT_CALLBACK(on_watchdog);
+    case VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE:
+        return VIR_DOMAIN_EVENT_CALLBACK(on_balloon_change);
+    }
+    return NULL;
+}
+
 /* modvirt's extension: events that could not be delivered are said so, in sequence */
 static void on_lost(virConnectPtr conn, int id, unsigned long long first, unsigned long long last,
                     void *opaque)
@@ -201,11 +284,12 @@ int vmctl_cmd_event(vmctl_ctx *ctx, const vmctl_args *args)
         return -1;
     if (domref && !(dom = vmctl_domain(ctx, domref)))
         return -1;
-    /* only lifecycle events are emitted so far: other names register, and stay quiet */
-    if (!name || strcmp(name, "lifecycle") == 0) {
-        ids[nids] =
-            virConnectDomainEventRegisterAny(conn, dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                             VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &r, NULL);
+    /* each event vmctl can print, or the one named (which stays quiet if none) */
+    for (size_t i = 0; i < N_EVENT_NAMES; i++) {
+        virConnectDomainEventGenericCallback cb = printer((int)i);
+        if (!cb || (name && strcmp(name, event_names[i]) != 0))
+            continue;
+        ids[nids] = virConnectDomainEventRegisterAny(conn, dom, (int)i, cb, &r, NULL);
         if (ids[nids] < 0)
             goto cleanup;
         nids++;

@@ -166,11 +166,85 @@ static void run_lost(mvc_events *ev, qev *q)
     protobuf_c_message_free_unpacked(&m->base, NULL);
 }
 
+/* ---- each event's callback type (proto/domain_events.def) ---- */
+
+/* Field n of an event message, found through its descriptor: every event body starts
+ * with callback_id (1) and the domain (2), whatever comes after them. */
+static const void *msg_field(const ProtobufCMessage *m, unsigned int n)
+{
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(m->descriptor, n);
+    return f ? (const char *)m + f->offset : NULL;
+}
+
+/* Runs one registration's callback with an event's own values; cb is the pointer the
+ * application registered, of the type libvirt gives that event id. */
+typedef void (*run_fn)(virConnectDomainEventGenericCallback cb, virConnectPtr conn,
+                       virDomainPtr dom, const ProtobufCMessage *m, void *opaque);
+#define CALLBACK_AS(type, cb) ((type)(void (*)(void))(cb))
+
+static void run_domain_event_reboot(virConnectDomainEventGenericCallback cb, virConnectPtr conn,
+                                    virDomainPtr dom, const ProtobufCMessage *m, void *opaque)
+{
+    (void)m;
+    cb(conn, dom, opaque);
+}
+
+static void run_domain_event_rtc_change(virConnectDomainEventGenericCallback cb,
+                                        virConnectPtr conn, virDomainPtr dom,
+                                        const ProtobufCMessage *m, void *opaque)
+{
+    const Modvirt__DomainEventRtcChangeMsg *e = (const Modvirt__DomainEventRtcChangeMsg *)m;
+    CALLBACK_AS(virConnectDomainEventRTCChangeCallback, cb)(conn, dom, (long long)e->utc_offset,
+                                                             opaque);
+}
+
+static void run_domain_event_watchdog(virConnectDomainEventGenericCallback cb, virConnectPtr conn,
+                                      virDomainPtr dom, const ProtobufCMessage *m, void *opaque)
+{
+    const Modvirt__DomainEventWatchdogMsg *e = (const Modvirt__DomainEventWatchdogMsg *)m;
+    CALLBACK_AS(virConnectDomainEventWatchdogCallback, cb)(conn, dom, e->action, opaque);
+}
+
+static void run_domain_event_balloon_change(virConnectDomainEventGenericCallback cb,
+                                            virConnectPtr conn, virDomainPtr dom,
+                                            const ProtobufCMessage *m, void *opaque)
+{
+    const Modvirt__DomainEventBalloonChangeMsg *e = (const Modvirt__DomainEventBalloonChangeMsg *)m;
+    CALLBACK_AS(virConnectDomainEventBalloonChangeCallback, cb)(
+        conn, dom, (unsigned long long)e->actual, opaque);
+}
+
+typedef struct event_kind {
+    uint32_t proc;
+    int event_id;
+    const ProtobufCMessageDescriptor *msg;
+    run_fn run;
+} event_kind;
+
+static const event_kind event_kinds[] = {
+#define DOMAIN_EVENT(num, NAME, name, Msg, msg, ID)                                            \
+    {num, VIR_DOMAIN_EVENT_ID_##ID, &modvirt__##msg##__descriptor, run_##name},
+#include "proto/domain_events.def"
+#undef DOMAIN_EVENT
+};
+
+static const event_kind *event_kind_of(uint32_t proc)
+{
+    for (size_t i = 0; i < sizeof(event_kinds) / sizeof(event_kinds[0]); i++)
+        if (event_kinds[i].proc == proc)
+            return &event_kinds[i];
+    return NULL;
+}
+
 /* Runs one queued event (loop thread, lock not held). */
 static void run_event(virConnectPtr conn, mvc_events *ev, qev *q)
 {
     mv_error err = MV_ERROR_INIT;
-    Modvirt__DomainEventLifecycleMsg *m = NULL;
+    ProtobufCMessage *m = NULL;
+    const ProtobufCMessageDescriptor *desc = &modvirt__domain_event_lifecycle_msg__descriptor;
+    const event_kind *kind = NULL;
+    const int32_t *callback_id;
+    Modvirt__Domain *const *wdom;
     virDomainPtr dom = NULL;
     cbent *c = NULL;
 
@@ -178,28 +252,39 @@ static void run_event(virConnectPtr conn, mvc_events *ev, qev *q)
         run_lost(ev, q);
         goto cleanup;
     }
-    if (q->proc != MV_PROC_DOMAIN_EVENT_LIFECYCLE)
-        goto cleanup; /* not an event this library knows */
-    m = (Modvirt__DomainEventLifecycleMsg *)mv_body_unpack(
-        &modvirt__domain_event_lifecycle_msg__descriptor, q->body, q->len, &err);
-    if (!m || !m->dom)
+    if (q->proc != MV_PROC_DOMAIN_EVENT_LIFECYCLE) {
+        if (!(kind = event_kind_of(q->proc)))
+            goto cleanup; /* not an event this library knows */
+        desc = kind->msg;
+    }
+    if (!(m = mv_body_unpack(desc, q->body, q->len, &err)))
+        goto cleanup;
+    callback_id = msg_field(m, 1);
+    wdom = msg_field(m, 2);
+    if (!callback_id || !wdom || !*wdom)
         goto cleanup;
     pthread_mutex_lock(&ev->lock);
-    for (c = ev->cbs; c && c->id != m->callback_id; c = c->next)
+    for (c = ev->cbs; c && c->id != *callback_id; c = c->next)
         ;
+    /* only the kind of event it registered for: its callback has that event's type */
+    if (c && c->event_id != (kind ? kind->event_id : VIR_DOMAIN_EVENT_ID_LIFECYCLE))
+        c = NULL;
     if (c)
         c->refs++;
     pthread_mutex_unlock(&ev->lock);
     if (!c)
         goto cleanup; /* deregistered meanwhile */
-    dom = mvc_domain_new(c->conn, m->dom->name, m->dom->uuid.data, m->dom->uuid.len, m->dom->id,
-                         &err);
+    dom = mvc_domain_new(c->conn, (*wdom)->name, (*wdom)->uuid.data, (*wdom)->uuid.len,
+                         (*wdom)->id, &err);
     if (dom) {
-        if (c->old_cb)
-            c->old_cb(c->conn, dom, m->event, m->detail, c->opaque);
-        else if (c->event_id == VIR_DOMAIN_EVENT_ID_LIFECYCLE)
-            ((virConnectDomainEventCallback)(void (*)(void))c->cb)(c->conn, dom, m->event,
-                                                                   m->detail, c->opaque);
+        const Modvirt__DomainEventLifecycleMsg *l = (const Modvirt__DomainEventLifecycleMsg *)m;
+        if (kind)
+            kind->run(c->cb, c->conn, dom, m, c->opaque);
+        else if (c->old_cb)
+            c->old_cb(c->conn, dom, l->event, l->detail, c->opaque);
+        else
+            CALLBACK_AS(virConnectDomainEventCallback, c->cb)(c->conn, dom, l->event, l->detail,
+                                                              c->opaque);
         virDomainFree(dom);
     }
     pthread_mutex_lock(&ev->lock);
@@ -210,7 +295,7 @@ static void run_event(virConnectPtr conn, mvc_events *ev, qev *q)
 cleanup:
     (void)conn;
     if (m)
-        protobuf_c_message_free_unpacked(&m->base, NULL);
+        protobuf_c_message_free_unpacked(m, NULL);
     mv_error_clear(&err);
 }
 
@@ -326,7 +411,7 @@ static int do_register(virConnectPtr conn, virDomainPtr dom, int event_id,
         mvc_check_nonnull(NULL, "cb", fn, &err);
         goto fail;
     }
-    if (event_id < 0 || event_id > VIR_DOMAIN_EVENT_ID_GRAPHICS) {
+    if (event_id < 0 || event_id > VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE) {
         mv_error_set(&err, VIR_ERR_INVALID_ARG, VIR_FROM_EVENT, "unsupported event ID %d",
                      event_id);
         goto fail;

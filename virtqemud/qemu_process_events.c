@@ -1,6 +1,7 @@
 /* qemu_process_events.c: what happens to a run between start and stop — the pidfd
- * watcher, QMP events (SHUTDOWN and libvirt's fake reboot, STOP/RESUME, GUEST_PANICKED),
- * and the threads that act on them under the domain's job. */
+ * watcher, QMP events (SHUTDOWN and libvirt's fake reboot, STOP/RESUME, GUEST_PANICKED,
+ * and RESET, RTC_CHANGE, WATCHDOG, BALLOON_CHANGE as libvirt's domain events), and the
+ * threads that act on them under the domain's job. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include <modvirt/modvirt-events.h>
 #include "common/daemon/daemon.h"
 #include "common/log.h"
+#include "common/proc.h"
 #include "virtqemud/qemu_process_internal.h"
 
 /* ---- the loop side: pidfd watcher, posting to the loop --------------------------------- */
@@ -400,6 +402,136 @@ static void autodestroy(qemu_vm *vm)
     mv_error_clear(&err);
 }
 
+/* ---- domain events other than lifecycle (proto/domain_events.def) --------------------- */
+
+/* Emits one about vm; msg's domain is the run's. */
+static void emit_event(qemu_vm *vm, int event_id, uint32_t proc, ProtobufCMessage *msg,
+                       Modvirt__Domain **dom_field)
+{
+    Modvirt__Domain dom = MODVIRT__DOMAIN__INIT;
+    mv_daemon *d = vm->runs->s->daemon;
+
+    if (!d)
+        return;
+    dom.name = vm->name;
+    dom.uuid.data = vm->uuid;
+    dom.uuid.len = MV_UUID_BUFLEN;
+    dom.id = vm->id;
+    *dom_field = &dom;
+    if (mv_daemon_emit_event(d, event_id, proc, vm->name, vm->uuid, msg) < 0)
+        MV_DEBUG("domain '%s': event %s dropped (the daemon is stopping)", vm->name,
+                 mv_proc_name(proc));
+    *dom_field = NULL;
+}
+
+/* QMP RESET: the guest's machine was reset — it rebooted in place, virDomainReset, or the
+ * fake reboot's system_reset. libvirt reports each as VIR_DOMAIN_EVENT_ID_REBOOT. */
+static void on_reset(qemu_vm *vm)
+{
+    Modvirt__DomainEventRebootMsg msg = MODVIRT__DOMAIN_EVENT_REBOOT_MSG__INIT;
+
+    /* The guest rebooted by itself: a reboot asked for is done (libvirt). */
+    pthread_mutex_lock(&vm->lock);
+    if (!vm->paused_shutdown)
+        vm->fake_reboot = false;
+    pthread_mutex_unlock(&vm->lock);
+    emit_event(vm, VIR_DOMAIN_EVENT_ID_REBOOT, MV_PROC_DOMAIN_EVENT_REBOOT, &msg.base, &msg.dom);
+}
+
+/* QMP RTC_CHANGE: the guest set its clock; offset is its distance from the host's UTC
+ * in seconds, which libvirt passes on as it is. */
+static void on_rtc_change(qemu_vm *vm, json_object *data)
+{
+    Modvirt__DomainEventRtcChangeMsg msg = MODVIRT__DOMAIN_EVENT_RTC_CHANGE_MSG__INIT;
+    json_object *offset;
+
+    if (!data || !json_object_object_get_ex(data, "offset", &offset))
+        return;
+    msg.utc_offset = json_object_get_int64(offset);
+    emit_event(vm, VIR_DOMAIN_EVENT_ID_RTC_CHANGE, MV_PROC_DOMAIN_EVENT_RTC_CHANGE, &msg.base,
+               &msg.dom);
+}
+
+/* QMP WATCHDOG: the action QEMU took, in libvirt's virDomainEventWatchdogAction. */
+static void on_watchdog(qemu_vm *vm, json_object *data)
+{
+    static const char *const actions[] = {
+        [VIR_DOMAIN_EVENT_WATCHDOG_NONE] = "none",
+        [VIR_DOMAIN_EVENT_WATCHDOG_PAUSE] = "pause",
+        [VIR_DOMAIN_EVENT_WATCHDOG_RESET] = "reset",
+        [VIR_DOMAIN_EVENT_WATCHDOG_POWEROFF] = "poweroff",
+        [VIR_DOMAIN_EVENT_WATCHDOG_SHUTDOWN] = "shutdown",
+        [VIR_DOMAIN_EVENT_WATCHDOG_DEBUG] = "debug",
+        [VIR_DOMAIN_EVENT_WATCHDOG_INJECTNMI] = "inject-nmi",
+    };
+    Modvirt__DomainEventWatchdogMsg msg = MODVIRT__DOMAIN_EVENT_WATCHDOG_MSG__INIT;
+    json_object *action;
+    const char *word;
+
+    if (!data || !json_object_object_get_ex(data, "action", &action))
+        return;
+    word = json_object_get_string(action);
+    /* an action this table does not know is none, as libvirt's monitor reads it */
+    msg.action = VIR_DOMAIN_EVENT_WATCHDOG_NONE;
+    for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+        if (word && strcmp(word, actions[i]) == 0)
+            msg.action = (int32_t)i;
+    emit_event(vm, VIR_DOMAIN_EVENT_ID_WATCHDOG, MV_PROC_DOMAIN_EVENT_WATCHDOG, &msg.base,
+               &msg.dom);
+}
+
+/* QMP BALLOON_CHANGE (actual in bytes): remembered here, published by a thread that
+ * takes the job (QEMU_WORK_BALLOON). */
+static void on_balloon_change(qemu_vm *vm, json_object *data)
+{
+    json_object *actual;
+
+    if (!data || !json_object_object_get_ex(data, "actual", &actual))
+        return;
+    pthread_mutex_lock(&vm->lock);
+    vm->balloon_kib = (unsigned long long)json_object_get_int64(actual) / 1024;
+    pthread_mutex_unlock(&vm->lock);
+    qemu_vm_start_work(vm, QEMU_WORK_BALLOON);
+}
+
+/* Under the job: the guest's current memory becomes what the balloon left it, in the live
+ * definition (GetInfo's memory, the live XML's currentMemory, the status file), then the
+ * event — as libvirt does, so a program told of the change reads the new size. The
+ * latest value is taken, so threads that run in any order publish the last one last; one
+ * that finds it published already has nothing to say. */
+static void publish_balloon(qemu_vm *vm)
+{
+    qemu_state *s = vm->runs->s;
+    qemu_domsnap *old = qemu_domobj_snapshot(vm->obj), *snap = NULL;
+    Modvirt__DomainEventBalloonChangeMsg msg = MODVIRT__DOMAIN_EVENT_BALLOON_CHANGE_MSG__INIT;
+    mv_error err = MV_ERROR_INIT;
+    unsigned long long kib;
+
+    pthread_mutex_lock(&vm->lock);
+    kib = vm->balloon_kib;
+    pthread_mutex_unlock(&vm->lock);
+    if (!old || !kib || old->def->current_memory_kib == kib)
+        goto cleanup;
+    if (!(snap = qemu_domsnap_copy(old, &err)))
+        goto cleanup;
+    snap->def->current_memory_kib = kib;
+    if (qemu_vm_write_status(vm, snap, &err) < 0) {
+        MV_WARN("domain '%s': %s", vm->name, err.message);
+        mv_error_clear(&err);
+    }
+    qemu_domlist_publish(s->doms, vm->obj, snap);
+    MV_DEBUG("domain '%s': balloon now leaves it %llu KiB", vm->name, kib);
+    msg.actual = kib;
+    emit_event(vm, VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE, MV_PROC_DOMAIN_EVENT_BALLOON_CHANGE,
+               &msg.base, &msg.dom);
+
+cleanup:
+    if (mv_error_is_set(&err))
+        MV_WARN("domain '%s': balloon change not published: %s", vm->name, err.message);
+    mv_error_clear(&err);
+    qemu_domsnap_unref(old);
+}
+
 /* ---- a thread per piece of work -------------------------------------------------------- */
 
 typedef struct work_arg {
@@ -446,6 +578,9 @@ static void *work_main(void *opaque)
             break;
         case QEMU_WORK_AUTODESTROY:
             autodestroy(vm);
+            break;
+        case QEMU_WORK_BALLOON:
+            publish_balloon(vm);
             break;
         case QEMU_WORK_POWEROFF:
             break;
@@ -564,11 +699,13 @@ static void on_mon_event(qemu_mon *mon, const char *name, json_object *data, voi
     if (strcmp(name, "SHUTDOWN") == 0) {
         on_shutdown(vm, data);
     } else if (strcmp(name, "RESET") == 0) {
-        /* The guest rebooted by itself: a reboot asked for is done (libvirt). */
-        pthread_mutex_lock(&vm->lock);
-        if (!vm->paused_shutdown)
-            vm->fake_reboot = false;
-        pthread_mutex_unlock(&vm->lock);
+        on_reset(vm);
+    } else if (strcmp(name, "RTC_CHANGE") == 0) {
+        on_rtc_change(vm, data);
+    } else if (strcmp(name, "WATCHDOG") == 0) {
+        on_watchdog(vm, data);
+    } else if (strcmp(name, "BALLOON_CHANGE") == 0) {
+        on_balloon_change(vm, data);
     } else if (strcmp(name, "STOP") == 0 || strcmp(name, "RESUME") == 0) {
         qemu_vm_start_work(vm, QEMU_WORK_SYNC);
     } else if (strcmp(name, "GUEST_PANICKED") == 0) {

@@ -69,6 +69,7 @@ struct qemu_vm {
     int *ports;           /* display ports to give back at stop */
     size_t nports;
     mv_domain_def *boot_def; /* the definition it started from (persistent ones) */
+    unsigned long long balloon_kib; /* QEMU's last BALLOON_CHANGE (under lock); 0: none */
 };
 
 /* A new run of obj as domain id (one reference); its paths under runs->dir. */
@@ -113,6 +114,7 @@ typedef enum qemu_vm_work {
     QEMU_WORK_FAKE_REBOOT, /* SHUTDOWN while a reboot is due: system_reset + cont */
     QEMU_WORK_POWEROFF,    /* SHUTDOWN: end the process (no job: SIGTERM, then SIGKILL) */
     QEMU_WORK_AUTODESTROY, /* the connection that started it closed: destroy */
+    QEMU_WORK_BALLOON,     /* BALLOON_CHANGE: publish balloon_kib as the memory, event */
 } qemu_vm_work;
 
 void qemu_vm_start_work(qemu_vm *vm, qemu_vm_work what);

@@ -137,8 +137,9 @@ typedef enum {
     VIR_DOMAIN_EVENT_CRASHED_CRASHLOADED = 1,
 } virDomainEventCrashedDetailType;
 
-/* Which event a registration wants. Only LIFECYCLE is emitted by modvirt's drivers so
- * far; registering for another is accepted and simply receives nothing yet. */
+/* Which event a registration wants. virtqemud emits LIFECYCLE, REBOOT, RTC_CHANGE,
+ * WATCHDOG and BALLOON_CHANGE; registering for another is accepted and simply receives
+ * nothing yet. */
 typedef enum {
     VIR_DOMAIN_EVENT_ID_LIFECYCLE = 0,
     VIR_DOMAIN_EVENT_ID_REBOOT = 1,
@@ -146,6 +147,27 @@ typedef enum {
     VIR_DOMAIN_EVENT_ID_WATCHDOG = 3,
     VIR_DOMAIN_EVENT_ID_IO_ERROR = 4,
     VIR_DOMAIN_EVENT_ID_GRAPHICS = 5,
+    VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON = 6,
+    VIR_DOMAIN_EVENT_ID_CONTROL_ERROR = 7,
+    VIR_DOMAIN_EVENT_ID_BLOCK_JOB = 8,
+    VIR_DOMAIN_EVENT_ID_DISK_CHANGE = 9,
+    VIR_DOMAIN_EVENT_ID_TRAY_CHANGE = 10,
+    VIR_DOMAIN_EVENT_ID_PMWAKEUP = 11,
+    VIR_DOMAIN_EVENT_ID_PMSUSPEND = 12,
+    VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE = 13,
+    VIR_DOMAIN_EVENT_ID_PMSUSPEND_DISK = 14,
+    VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED = 15,
+    VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2 = 16,
+    VIR_DOMAIN_EVENT_ID_TUNABLE = 17,
+    VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE = 18,
+    VIR_DOMAIN_EVENT_ID_DEVICE_ADDED = 19,
+    VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION = 20,
+    VIR_DOMAIN_EVENT_ID_JOB_COMPLETED = 21,
+    VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED = 22,
+    VIR_DOMAIN_EVENT_ID_METADATA_CHANGE = 23,
+    VIR_DOMAIN_EVENT_ID_BLOCK_THRESHOLD = 24,
+    VIR_DOMAIN_EVENT_ID_MEMORY_FAILURE = 25,
+    VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE = 26,
 #ifdef VIR_ENUM_SENTINELS
     VIR_DOMAIN_EVENT_ID_LAST
 #endif
@@ -156,6 +178,35 @@ typedef int (*virConnectDomainEventCallback)(virConnectPtr conn, virDomainPtr do
                                              int detail, void *opaque);
 typedef void (*virConnectDomainEventGenericCallback)(virConnectPtr conn, virDomainPtr dom,
                                                      void *opaque);
+/* VIR_DOMAIN_EVENT_ID_REBOOT runs the generic callback above. The others' callbacks, to be
+ * passed through VIR_DOMAIN_EVENT_CALLBACK(): */
+/* VIR_DOMAIN_EVENT_ID_RTC_CHANGE: utcoffset is how many seconds the guest's clock now runs
+ * ahead of UTC. */
+typedef void (*virConnectDomainEventRTCChangeCallback)(virConnectPtr conn, virDomainPtr dom,
+                                                       long long utcoffset, void *opaque);
+
+/* VIR_DOMAIN_EVENT_ID_WATCHDOG: what the guest's watchdog device did when it fired. */
+typedef enum {
+    VIR_DOMAIN_EVENT_WATCHDOG_NONE = 0,
+    VIR_DOMAIN_EVENT_WATCHDOG_PAUSE = 1,
+    VIR_DOMAIN_EVENT_WATCHDOG_RESET = 2,
+    VIR_DOMAIN_EVENT_WATCHDOG_POWEROFF = 3,
+    VIR_DOMAIN_EVENT_WATCHDOG_SHUTDOWN = 4,
+    VIR_DOMAIN_EVENT_WATCHDOG_DEBUG = 5,
+    VIR_DOMAIN_EVENT_WATCHDOG_INJECTNMI = 6,
+#ifdef VIR_ENUM_SENTINELS
+    VIR_DOMAIN_EVENT_WATCHDOG_LAST
+#endif
+} virDomainEventWatchdogAction;
+typedef void (*virConnectDomainEventWatchdogCallback)(virConnectPtr conn, virDomainPtr dom,
+                                                      int action, void *opaque);
+
+/* VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE: actual is the memory (KiB) the guest has now that
+ * its balloon moved; virDomainGetInfo's memory says the same from then on. */
+typedef void (*virConnectDomainEventBalloonChangeCallback)(virConnectPtr conn, virDomainPtr dom,
+                                                           unsigned long long actual,
+                                                           void *opaque);
+
 /* through void (*)(void), so that -Wcast-function-type (in -Wextra) stays quiet */
 #define VIR_DOMAIN_EVENT_CALLBACK(cb) ((virConnectDomainEventGenericCallback)(void (*)(void))(cb))
 
