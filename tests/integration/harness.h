@@ -131,6 +131,8 @@ int mvt_notify_wait(int fd, const char *line, int timeout_ms, pid_t *sender, cha
  * pid (our child), or -1 with the process, if it started, killed and reaped. */
 pid_t mvt_spawn_ready(const mvt_env *e, const char *const *argv, const char *log_path,
                       int timeout_ms);
+/* The resident memory (VmRSS) of process pid in KiB, or -1. */
+long mvt_rss_kib(pid_t pid);
 /* Waits up to timeout_ms (inotify on its folder, which must exist) for path to exist. */
 int mvt_wait_path(const char *path, int timeout_ms);
 

@@ -1,6 +1,6 @@
 /* harness_proc.c: processes a test starts in the background — spawning them, awaiting
- * their exit or their sd_notify READY, and waiting for the files they create (see
- * harness.h). */
+ * their exit or their sd_notify READY, waiting for the files they create, and reading
+ * their resident memory (see harness.h). */
 #include "harness.h"
 
 #include <errno.h>
@@ -205,4 +205,15 @@ int mvt_wait_path(const char *path, int timeout_ms)
 cleanup:
     close(fd);
     return ret;
+}
+
+long mvt_rss_kib(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    char *s = mvt_read_file(path);
+    const char *p = s ? strstr(s, "VmRSS:") : NULL;
+    long kib = p ? strtol(p + strlen("VmRSS:"), NULL, 10) : -1;
+    free(s);
+    return kib;
 }

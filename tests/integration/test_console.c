@@ -18,48 +18,17 @@
 #include "common/stream_window.h"
 #include "harness.h"
 #include "harness_guest.h"
+#include "harness_life.h"
 
 #define URI "qemu:///system"
 
 static mvt_guest guest;
 
-typedef struct fixture {
-    mvt_env env;
-    virConnectPtr conn;
-} fixture;
-
-static int setup(void **state)
+/* The tiny guest `name`, started and seen running. */
+static virDomainPtr start_guest(mvt_life *f, const char *name)
 {
-    fixture *f = calloc(1, sizeof(*f));
-    if (!f || mvt_setup(&f->env) < 0) {
-        free(f);
-        return -1;
-    }
-    if (virEventRegisterDefaultImpl() < 0 || !(f->conn = virConnectOpen(URI))) {
-        mvt_teardown(&f->env);
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    virConnectClose(f->conn);
-    mvt_guest_kill_all(&f->env);
-    mvt_teardown(&f->env);
-    free(f);
-    return 0;
-}
-
-static virDomainPtr start_guest(fixture *f, const char *name)
-{
-    virDomainPtr dom = mvt_guest_define(f->conn, &guest, name);
-    assert_non_null(dom);
-    assert_int_equal(virDomainCreate(dom), 0);
-    assert_int_equal(mvt_guest_wait_state(dom, VIR_DOMAIN_RUNNING, -1, 30000, NULL, NULL), 0);
+    virDomainPtr dom = mvt_life_start_guest(f->conn, &guest, name, 0);
+    mvt_life_wait_state(dom, VIR_DOMAIN_RUNNING, -1, 30000);
     return dom;
 }
 
@@ -123,7 +92,7 @@ static bool stream_over(const reader *r)
 
 static void test_console_both_ways(void **state)
 {
-    fixture *f = *state;
+    mvt_life *f = *state;
     virDomainPtr dom = start_guest(f, "con1");
     reader r = {0};
 
@@ -169,7 +138,7 @@ static void test_console_both_ways(void **state)
 
 static void test_console_named_devices(void **state)
 {
-    fixture *f = *state;
+    mvt_life *f = *state;
     virDomainPtr dom = start_guest(f, "con2");
     virStreamPtr st = virStreamNew(f->conn, 0);
     assert_non_null(st);
@@ -239,7 +208,7 @@ static bool read_marker(virStreamPtr st)
  * (the proxy aborts it), and the restarted daemon serves the re-attached guest's console. */
 static void test_console_daemon_killed(void **state)
 {
-    fixture *f = *state;
+    mvt_life *f = *state;
     virDomainPtr dom = start_guest(f, "con4");
     virStreamPtr st = virStreamNew(f->conn, 0);
     assert_non_null(st);
@@ -269,7 +238,7 @@ static void test_console_daemon_killed(void **state)
 
 static void test_vmctl_console(void **state)
 {
-    fixture *f = *state;
+    mvt_life *f = *state;
     virDomainPtr dom = start_guest(f, "con3");
     mvt_result r;
     const char *argv[] = {"vmctl", "-c", URI, "console", "con3", NULL};
@@ -350,18 +319,6 @@ static void seq_read(virStreamPtr st, seqcheck *c, size_t until)
     }
 }
 
-/* VmRSS of pid in KiB, or -1. */
-static long rss_kib(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    char *s = mvt_read_file(path);
-    const char *p = s ? strstr(s, "VmRSS:") : NULL;
-    long v = p ? strtol(p + 6, NULL, 10) : -1;
-    free(s);
-    return v;
-}
-
 /* A WRITABLE callback that sends all it may: every WRITABLE must let it send. */
 typedef struct writer {
     virStreamPtr st;
@@ -402,7 +359,7 @@ static void run_for(int ms)
  * reads again, every line comes, in order. */
 static void test_console_flow_control(void **state)
 {
-    fixture *f = *state;
+    mvt_life *f = *state;
     char *xml = mvt_guest_xml(&guest, "flood");
     assert_non_null(xml);
     char *flood = mvt_guest_subst(xml, "<cmdline>console=ttyS0 quiet panic=-1</cmdline>",
@@ -440,7 +397,7 @@ static void test_console_flow_control(void **state)
     pid_t qemud = mvt_daemon_pid(&f->env, "virtqemud");
     assert_true(proxy > 0 && qemud > 0);
     poll(NULL, 0, (int)fill_ms);
-    long rss0[3] = {rss_kib(getpid()), rss_kib(proxy), rss_kib(qemud)};
+    long rss0[3] = {mvt_rss_kib(getpid()), mvt_rss_kib(proxy), mvt_rss_kib(qemud)};
     long long until = mvt_now_ms() + pause_ms - fill_ms, worst_call = 0;
     while (mvt_now_ms() < until) {
         /* the connection's calls are not held back by the stalled stream */
@@ -452,7 +409,7 @@ static void test_console_flow_control(void **state)
             worst_call = mvt_now_ms() - c0;
         poll(NULL, 0, 200);
     }
-    long rss1[3] = {rss_kib(getpid()), rss_kib(proxy), rss_kib(qemud)};
+    long rss1[3] = {mvt_rss_kib(getpid()), mvt_rss_kib(proxy), mvt_rss_kib(qemud)};
     printf("guest prints %lld KiB/s; not read for %lld ms; RSS KiB client %ld -> %ld, "
            "virtproxyd %ld -> %ld, virtqemud %ld -> %ld; slowest call meanwhile %lld ms\n",
            rate / 1024, pause_ms, rss0[0], rss1[0], rss0[1], rss1[1], rss0[2], rss1[2], worst_call);
@@ -508,12 +465,13 @@ int main(void)
 {
     if (mvt_guest_prepare(&guest) < 0)
         return 77;
+    /* before any connection, as libvirt requires for events and streams */
+    if (virEventRegisterDefaultImpl() < 0)
+        return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_console_both_ways, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_console_named_devices, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_console_daemon_killed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_vmctl_console, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_console_flow_control, setup, teardown),
+        MVT_LIFE_TEST(test_console_both_ways),     MVT_LIFE_TEST(test_console_named_devices),
+        MVT_LIFE_TEST(test_console_daemon_killed), MVT_LIFE_TEST(test_vmctl_console),
+        MVT_LIFE_TEST(test_console_flow_control),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -273,17 +273,6 @@ static uint32_t collect(const mvt_socket *t, mvt_raw *r, uint32_t count, uint8_t
     return lost;
 }
 
-static long rss_kib(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    char *s = mvt_read_file(path);
-    const char *p = s ? strstr(s, "VmRSS:") : NULL;
-    long kib = p ? strtol(p + 6, NULL, 10) : -1;
-    free(s);
-    return kib;
-}
-
 static void flood_without_reading(mvt_sockets *w, const mvt_socket *t)
 {
     mvt_raw r;
@@ -292,7 +281,7 @@ static void flood_without_reading(mvt_sockets *w, const mvt_socket *t)
     uint32_t sent = open_and_flood(w, t, &r, &rest, &rest_len);
     /* the daemons pushed back long before taking FLOOD_CAP; they serve everyone else */
     print_message("    %s: stalled after %u calls; RSS virtproxyd %ld KiB, virtqemud %ld KiB\n",
-                  t->sock, sent, rss_kib(w->proxy), rss_kib(w->qemud));
+                  t->sock, sent, mvt_rss_kib(w->proxy), mvt_rss_kib(w->qemud));
     expect_serving(w, "a client flooding without reading");
     /* nothing was dropped: every call is answered, in order, once it reads */
     assert_int_equal(collect(t, &r, sent, rest, rest_len, false), 0);
