@@ -27,37 +27,9 @@
 #include "harness.h"
 #include "harness_api.h"
 #include "harness_guest.h"
-
-#define URI "qemu:///system"
-#define BOOT_MS 60000
+#include "harness_life.h"
 
 static mvt_guest guest;
-
-typedef struct fixture {
-    mvt_env env;
-    virConnectPtr conn;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof(*f));
-    if (!f || mvt_setup(&f->env) < 0 || !(f->conn = virConnectOpen(URI))) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    virConnectClose(f->conn);
-    mvt_guest_kill_all(&f->env);
-    mvt_teardown(&f->env);
-    free(f);
-    return 0;
-}
 
 /* The tiny guest's XML with `extra` added to its devices and `tail` after them. */
 static char *guest_with(const char *name, const char *extra, const char *tail)
@@ -76,7 +48,7 @@ static char *guest_with(const char *name, const char *extra, const char *tail)
 
 /* Defines guest_with(name, extra, tail) on f's connection; the test fails when it is
  * refused. */
-static virDomainPtr define_with(fixture *f, const char *name, const char *extra, const char *tail)
+static virDomainPtr define_with(mvt_life *f, const char *name, const char *extra, const char *tail)
 {
     char *xml = guest_with(name, extra, tail);
     assert_non_null(xml);
@@ -85,18 +57,6 @@ static virDomainPtr define_with(fixture *f, const char *name, const char *extra,
     if (!dom)
         fail_msg("define %s: %s", name, virGetLastErrorMessage());
     return dom;
-}
-
-static void start_or_skip(virDomainPtr dom)
-{
-    if (virDomainCreate(dom) == 0)
-        return;
-    mvt_api_error err;
-    mvt_api_error_take(&err);
-    virDomainFree(dom);
-    if (err.code == VIR_ERR_NO_SUPPORT)
-        skip();
-    fail_msg("start: %s", err.message);
 }
 
 static const char virt_manager_devices[] =
@@ -123,7 +83,7 @@ static const char virt_manager_devices[] =
  * the live XML, and the guest still answers on its serial console. */
 static void test_virt_manager_devices(void **state)
 {
-    fixture *f = *state;
+    mvt_life *f = *state;
     char *xml = guest_with("vm", virt_manager_devices, "  <seclabel type='none' model='none'/>\n");
     assert_non_null(xml);
     assert_int_equal(mvt_write(&f->env, "vm.xml", xml), 0);
@@ -131,10 +91,10 @@ static void test_virt_manager_devices(void **state)
     free(xml);
     if (!dom)
         fail_msg("define: %s", virGetLastErrorMessage());
-    start_or_skip(dom);
+    mvt_life_start(dom, 0);
     char *pty = mvt_guest_pty(dom);
     assert_non_null(pty);
-    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
+    assert_int_equal(mvt_guest_wait_marker(pty, MVT_LIFE_BOOT_MS), 0);
     free(pty);
     char *live = virDomainGetXMLDesc(dom, 0);
     assert_non_null(live);
@@ -158,7 +118,7 @@ static void test_virt_manager_devices(void **state)
 
 /* The defined tiny guest `name` with `from` replaced by `to` in its XML; NULL + the
  * define's error left for the caller when it is refused. */
-static virDomainPtr define_subst(fixture *f, const char *name, const char *from, const char *to)
+static virDomainPtr define_subst(mvt_life *f, const char *name, const char *from, const char *to)
 {
     char *xml = mvt_guest_xml(&guest, name);
     char *x2 = xml ? mvt_guest_subst(xml, from, to) : NULL;
@@ -204,11 +164,11 @@ static int threads_allowed(pid_t pid, const char *want)
 /* <vcpu cpuset='0'>: every thread of the guest's QEMU may run on host CPU 0 only. */
 static void test_vcpu_cpuset(void **state)
 {
-    fixture *f = *state;
+    mvt_life *f = *state;
     virDomainPtr dom = define_subst(f, "pinned", "<vcpu>1</vcpu>", "<vcpu cpuset='0'>1</vcpu>");
     if (!dom)
         fail_msg("define: %s", virGetLastErrorMessage());
-    start_or_skip(dom);
+    mvt_life_start(dom, 0);
     pid_t qemu = mvt_guest_qemu_pid(&f->env, "pinned");
     assert_true(qemu > 0);
     /* QEMU runs a main thread, an RCU thread and a vCPU thread at least. */
@@ -219,7 +179,7 @@ static void test_vcpu_cpuset(void **state)
 
 /* Defines the tiny guest `name` with `from` replaced by `to`, and checks that its start
  * fails naming `needle` and leaves it shut off with no QEMU behind. */
-static void start_fails_naming(fixture *f, const char *name, const char *from, const char *to,
+static void start_fails_naming(mvt_life *f, const char *name, const char *from, const char *to,
                                const char *needle)
 {
     virDomainPtr dom = define_subst(f, name, from, to);
@@ -241,7 +201,7 @@ static void start_fails_naming(fixture *f, const char *name, const char *from, c
  * lacks fails the start naming it, and leaves no QEMU behind. */
 static void test_vcpu_cpuset_invalid(void **state)
 {
-    fixture *f = *state;
+    mvt_life *f = *state;
     virDomainPtr dom = define_subst(f, "badset", "<vcpu>1</vcpu>", "<vcpu cpuset='0-x'>1</vcpu>");
     assert_null(dom);
     assert_non_null(strstr(virGetLastErrorMessage(), "'0-x'"));
@@ -254,13 +214,13 @@ static void test_vcpu_cpuset_invalid(void **state)
  * state folder, copied from OVMF's template, and the live XML names it. */
 static void test_efi_nvram(void **state)
 {
-    fixture *f = *state;
+    mvt_life *f = *state;
     if (access("/usr/share/qemu/firmware/60-edk2-x86_64.json", R_OK) < 0)
         skip(); /* Debian's ovmf package is not installed */
     virDomainPtr dom = define_subst(f, "uefi", "<os>", "<os firmware='efi'>");
     if (!dom)
         fail_msg("define: %s", virGetLastErrorMessage());
-    start_or_skip(dom);
+    mvt_life_start(dom, 0);
     char *vars = mvt_path(&f->env, "var/lib/modvirt/qemu/nvram/uefi_VARS.fd");
     struct stat st;
     assert_int_equal(stat(vars, &st), 0);
@@ -335,7 +295,7 @@ static int rfb_open(int port, char *types, size_t size)
  * challenge, DES-encrypted with the password (8 bytes, each bit-reversed) as the key —
  * done by `openssl enc` (its legacy provider has DES). The server's SecurityResult (0:
  * accepted), or -1 when the exchange failed. */
-static int rfb_auth(fixture *f, int fd, const char *password)
+static int rfb_auth(mvt_life *f, int fd, const char *password)
 {
     unsigned char type = 2, challenge[16], key[8] = {0}, result[4];
     char hex[17];
@@ -399,7 +359,7 @@ static bool cmdline_has(pid_t pid, const char *needle)
  * VIR_DOMAIN_XML_SECURE. Without a password the server offers no authentication. */
 static void test_vnc_password(void **state)
 {
-    fixture *f = *state;
+    mvt_life *f = *state;
     /* name, graphics, the types offered, the result of logging in with sesame42 */
     static const struct {
         const char *name, *graphics, *types;
@@ -424,7 +384,7 @@ static void test_vnc_password(void **state)
         skip(); /* nothing here computes RFB's DES response without it */
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         virDomainPtr dom = define_with(f, cases[i].name, cases[i].graphics, "");
-        start_or_skip(dom);
+        mvt_life_start(dom, 0);
         pid_t qemu = mvt_guest_qemu_pid(&f->env, cases[i].name);
         assert_true(qemu > 0);
         assert_false(cmdline_has(qemu, "sesame42"));
@@ -528,7 +488,7 @@ static int qmp_wait_balloon(int fd, long long want, int timeout_ms, long long *l
  * reports 64 MiB used of 128. */
 static void test_balloon(void **state)
 {
-    fixture *f = *state;
+    mvt_life *f = *state;
     char *qmp = mvt_path(&f->env, "qmp2.sock");
     char devices[512];
     snprintf(devices, sizeof(devices),
@@ -555,11 +515,11 @@ static void test_balloon(void **state)
     free(x3);
     if (!dom)
         fail_msg("define: %s", virGetLastErrorMessage());
-    start_or_skip(dom);
+    mvt_life_start(dom, 0);
     int fd = qmp_open(qmp);
     assert_true(fd >= 0);
     long long actual = -1;
-    if (qmp_wait_balloon(fd, 64LL << 20, BOOT_MS, &actual) < 0)
+    if (qmp_wait_balloon(fd, 64LL << 20, MVT_LIFE_BOOT_MS, &actual) < 0)
         fail_msg("the guest's balloon stayed at %lld bytes, not %lld", actual, 64LL << 20);
     close(fd);
     virDomainInfo info;
@@ -580,7 +540,7 @@ static char *argv0_of(pid_t pid)
 }
 
 /* Restarts virtqemud with `conf` as its virtqemud.conf (the next call starts it). */
-static void restart_qemud(fixture *f, const char *conf)
+static void restart_qemud(mvt_life *f, const char *conf)
 {
     pid_t qemud = mvt_daemon_pid(&f->env, "virtqemud");
     assert_true(qemud > 0);
@@ -589,9 +549,9 @@ static void restart_qemud(fixture *f, const char *conf)
 }
 
 /* Starts dom and checks the qemu it runs is `binary`, then destroys it. */
-static void runs_binary(fixture *f, virDomainPtr dom, const char *binary)
+static void runs_binary(mvt_life *f, virDomainPtr dom, const char *binary)
 {
-    start_or_skip(dom);
+    mvt_life_start(dom, 0);
     pid_t qemu = mvt_guest_qemu_pid(&f->env, virDomainGetName(dom));
     assert_true(qemu > 0);
     char *argv0 = argv0_of(qemu);
@@ -607,7 +567,7 @@ static void runs_binary(fixture *f, virDomainPtr dom, const char *binary)
  * it, and one that does not probe as a QEMU fails the start naming it. */
 static void test_emulator(void **state)
 {
-    fixture *f = *state;
+    mvt_life *f = *state;
     /* A second QEMU binary at a path of its own: a hard link, else a copy (realpath
      * would see through a symbolic link), in a bin/ next to the host's lib/ and share/,
      * where a relocated QEMU looks for its modules and firmware (../lib, ../share). */
@@ -665,7 +625,7 @@ static void test_emulator(void **state)
  * what happens to connected clients); never on the command line. */
 static void test_spice_password(void **state)
 {
-    fixture *f = *state;
+    mvt_life *f = *state;
     virDomainPtr dom = define_with(f, "spicy",
                                    "    <graphics type='spice' autoport='yes' passwd='sesame42'"
                                    " passwdValidTo='2999-01-01T00:00:00' connected='disconnect'>\n"
@@ -673,7 +633,7 @@ static void test_spice_password(void **state)
                                    "    </graphics>\n"
                                    "    <video><model type='qxl'/></video>\n",
                                    "");
-    start_or_skip(dom);
+    mvt_life_start(dom, 0);
     pid_t qemu = mvt_guest_qemu_pid(&f->env, "spicy");
     assert_true(qemu > 0);
     assert_false(cmdline_has(qemu, "sesame42"));
@@ -696,7 +656,7 @@ static char *first_mac(virDomainPtr dom, unsigned int flags)
  * kept in the definition, so every boot uses the same one. */
 static void test_define_mac(void **state)
 {
-    fixture *f = *state;
+    mvt_life *f = *state;
     virDomainPtr dom = define_with(
         f, "macs", "    <interface type='user'><model type='virtio'/></interface>\n", "");
     char *mac = first_mac(dom, VIR_DOMAIN_XML_INACTIVE);
@@ -707,7 +667,7 @@ static void test_define_mac(void **state)
     assert_non_null(stored);
     assert_non_null(strstr(stored, mac));
     for (int boot = 0; boot < 2; boot++) {
-        start_or_skip(dom);
+        mvt_life_start(dom, 0);
         mvt_result r;
         assert_int_equal(mvt_vmctl(&r, "-q", "domiflist", "macs", NULL), 0);
         assert_int_equal(r.status, 0);
@@ -725,7 +685,7 @@ static void test_define_mac(void **state)
 /* SELinux and AppArmor labels are refused by name; DAC and none are taken. */
 static void test_seclabels(void **state)
 {
-    fixture *f = *state;
+    mvt_life *f = *state;
     char *xml =
         guest_with("selinux", "", "  <seclabel type='dynamic' model='selinux' relabel='yes'/>\n");
     assert_non_null(xml);
@@ -754,7 +714,7 @@ static void test_seclabels(void **state)
     free(xml);
     if (!dom)
         fail_msg("dac: %s", virGetLastErrorMessage());
-    start_or_skip(dom);
+    mvt_life_start(dom, 0);
     assert_int_equal(virDomainDestroy(dom), 0);
     virDomainFree(dom);
 }
@@ -762,53 +722,36 @@ static void test_seclabels(void **state)
 /* on_reboot='destroy': a reboot the guest asks for ends it. */
 static void test_on_reboot_destroy(void **state)
 {
-    fixture *f = *state;
-    char *xml = mvt_guest_xml(&guest, "noreboot");
-    assert_non_null(xml);
-    char *x2 =
-        mvt_guest_subst(xml, "<on_reboot>restart</on_reboot>", "<on_reboot>destroy</on_reboot>");
+    mvt_life *f = *state;
+    char *xml = mvt_life_guest_xml(&guest, "noreboot", "<on_reboot>restart</on_reboot>",
+                                   "<on_reboot>destroy</on_reboot>");
+    char *pty = NULL;
+    virDomainPtr dom = mvt_life_boot(f->conn, xml, &pty);
     free(xml);
-    assert_non_null(x2);
-    virDomainPtr dom = virDomainDefineXML(f->conn, x2);
-    free(x2);
-    assert_non_null(dom);
-    start_or_skip(dom);
-    char *pty = mvt_guest_pty(dom);
-    assert_non_null(pty);
-    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
     assert_int_equal(mvt_guest_send(pty, "reboot"), 0);
     free(pty);
-    int s = -1, r = -1;
-    if (mvt_guest_wait_state(dom, VIR_DOMAIN_SHUTOFF, -1, 30000, &s, &r) < 0)
-        fail_msg("state %d reason %d after the guest rebooted", s, r);
+    mvt_life_wait_state(dom, VIR_DOMAIN_SHUTOFF, -1, 30000);
     virDomainFree(dom);
 }
 
 /* A guest that panics with a pvpanic device (<panic model='isa'/>): on_crash='destroy'
  * ends it as shut off (crashed), on_crash='preserve' keeps it as crashed (panicked). */
-static void panic_case(fixture *f, const char *name, const char *on_crash, int state, int reason)
+static void panic_case(mvt_life *f, const char *name, const char *on_crash, int state, int reason)
 {
     char *xml = guest_with(name, "    <panic model='isa'/>\n", "");
     assert_non_null(xml);
     char tag[64];
     snprintf(tag, sizeof(tag), "<on_crash>%s</on_crash>", on_crash);
+    assert_non_null(strstr(xml, "<on_crash>destroy</on_crash>"));
     char *x2 = mvt_guest_subst(xml, "<on_crash>destroy</on_crash>", tag);
     free(xml);
     assert_non_null(x2);
-    virDomainPtr dom = virDomainDefineXML(f->conn, x2);
+    char *pty = NULL;
+    virDomainPtr dom = mvt_life_boot(f->conn, x2, &pty);
     free(x2);
-    if (!dom)
-        fail_msg("define: %s", virGetLastErrorMessage());
-    start_or_skip(dom);
-    char *pty = mvt_guest_pty(dom);
-    assert_non_null(pty);
-    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
     assert_int_equal(mvt_guest_send(pty, "panic"), 0);
     free(pty);
-    int s = -1, r = -1;
-    if (mvt_guest_wait_state(dom, state, reason, 30000, &s, &r) < 0)
-        fail_msg("%s: state %d reason %d after a panic, expected %d reason %d", on_crash, s, r,
-                 state, reason);
+    mvt_life_wait_state(dom, state, reason, 30000);
     if (state != VIR_DOMAIN_SHUTOFF)
         assert_int_equal(virDomainDestroy(dom), 0);
     virDomainFree(dom);
@@ -816,7 +759,7 @@ static void panic_case(fixture *f, const char *name, const char *on_crash, int s
 
 static void test_panic(void **state)
 {
-    fixture *f = *state;
+    mvt_life *f = *state;
     panic_case(f, "crash1", "destroy", VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_CRASHED);
     panic_case(f, "crash2", "preserve", VIR_DOMAIN_CRASHED, VIR_DOMAIN_CRASHED_PANICKED);
 }
@@ -824,7 +767,7 @@ static void test_panic(void **state)
 /* Autostart: once per host boot (the run folder's marker), when virtqemud starts. */
 static void test_autostart(void **state)
 {
-    fixture *f = *state;
+    mvt_life *f = *state;
     virDomainPtr dom = mvt_guest_define(f->conn, &guest, "auto");
     assert_non_null(dom);
     assert_int_equal(virDomainSetAutostart(dom, 1), 0);
@@ -858,13 +801,13 @@ static void test_autostart(void **state)
 /* list shows running guests with their ids, then the rest. */
 static void test_list_ids(void **state)
 {
-    fixture *f = *state;
+    mvt_life *f = *state;
     virDomainPtr a = mvt_guest_define(f->conn, &guest, "alpha");
     virDomainPtr b = mvt_guest_define(f->conn, &guest, "beta");
     assert_non_null(a);
     assert_non_null(b);
     virDomainFree(b);
-    start_or_skip(a);
+    mvt_life_start(a, 0);
     char want[256];
     snprintf(want, sizeof(want),
              " Id   Name    State\n"
@@ -888,20 +831,20 @@ int main(int argc, char **argv)
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_virt_manager_devices, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_seclabels, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_on_reboot_destroy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_panic, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_autostart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_list_ids, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_vcpu_cpuset, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_vcpu_cpuset_invalid, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_efi_nvram, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_vnc_password, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_spice_password, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_balloon, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_emulator, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_define_mac, setup, teardown),
+        MVT_LIFE_TEST(test_virt_manager_devices),
+        MVT_LIFE_TEST(test_seclabels),
+        MVT_LIFE_TEST(test_on_reboot_destroy),
+        MVT_LIFE_TEST(test_panic),
+        MVT_LIFE_TEST(test_autostart),
+        MVT_LIFE_TEST(test_list_ids),
+        MVT_LIFE_TEST(test_vcpu_cpuset),
+        MVT_LIFE_TEST(test_vcpu_cpuset_invalid),
+        MVT_LIFE_TEST(test_efi_nvram),
+        MVT_LIFE_TEST(test_vnc_password),
+        MVT_LIFE_TEST(test_spice_password),
+        MVT_LIFE_TEST(test_balloon),
+        MVT_LIFE_TEST(test_emulator),
+        MVT_LIFE_TEST(test_define_mac),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
