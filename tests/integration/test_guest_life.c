@@ -16,8 +16,7 @@
 #include "harness_api.h"
 #include "harness_guest.h"
 #include "harness_life.h"
-
-#define BOOT_MS 60000 /* TCG on a busy 2-core machine */
+#include "harness_vmctl.h"
 
 static mvt_guest guest;
 
@@ -29,15 +28,17 @@ static virDomainPtr start_guest(fixture *f, const char *name, unsigned int flags
     virDomainPtr dom = mvt_guest_define(f->conn, &guest, name);
     assert_non_null(dom);
     assert_int_equal((int)virDomainGetID(dom), -1);
-    int rc = flags ? virDomainCreateWithFlags(dom, flags) : virDomainCreate(dom);
-    if (rc < 0 && virGetLastErrorCode() == VIR_ERR_NO_SUPPORT) {
-        /* a build whose virtqemud does not run guests yet */
-        virDomainFree(dom);
-        skip();
-    }
-    if (rc < 0)
-        fail_msg("start %s: %s", name, virGetLastErrorMessage());
+    mvt_life_start(dom, flags);
     assert_true((int)virDomainGetID(dom) > 0);
+    return dom;
+}
+
+/* start_guest, then the marker read on its serial console: booted, its pty in *pty. */
+static virDomainPtr boot_guest(fixture *f, const char *name, char **pty)
+{
+    virDomainPtr dom = start_guest(f, name, 0);
+    assert_non_null(*pty = mvt_guest_pty(dom));
+    assert_int_equal(mvt_guest_wait_marker(*pty, MVT_LIFE_BOOT_MS), 0);
     return dom;
 }
 
@@ -52,7 +53,7 @@ static void test_boot_and_destroy(void **state)
     assert_int_equal(virDomainIsActive(dom), 1);
     char *pty = mvt_guest_pty(dom);
     assert_non_null(pty);
-    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
+    assert_int_equal(mvt_guest_wait_marker(pty, MVT_LIFE_BOOT_MS), 0);
     printf("boot: marker after %lld ms\n", mvt_now_ms() - t0);
     free(pty);
 
@@ -87,7 +88,7 @@ static void test_suspend_resume(void **state)
     mvt_life_assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_UNPAUSED);
     char *pty = mvt_guest_pty(dom);
     assert_non_null(pty);
-    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
+    assert_int_equal(mvt_guest_wait_marker(pty, MVT_LIFE_BOOT_MS), 0);
     free(pty);
     assert_int_equal(virDomainDestroy(dom), 0);
     virDomainFree(dom);
@@ -108,11 +109,9 @@ static void test_start_paused(void **state)
 static void test_acpi_shutdown(void **state)
 {
     fixture *f = *state;
-    virDomainPtr dom = start_guest(f, "acpi", 0);
-    char *pty = mvt_guest_pty(dom);
-    assert_non_null(pty);
-    /* the button only works once the guest's init listens for it */
-    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
+    char *pty = NULL;
+    /* booted: the button only works once the guest's init listens for it */
+    virDomainPtr dom = boot_guest(f, "acpi", &pty);
     free(pty);
     assert_int_equal(virDomainShutdownFlags(dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN), 0);
     mvt_life_wait_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SHUTDOWN, 30000);
@@ -123,10 +122,8 @@ static void test_acpi_shutdown(void **state)
 static void test_guest_poweroff(void **state)
 {
     fixture *f = *state;
-    virDomainPtr dom = start_guest(f, "self", 0);
-    char *pty = mvt_guest_pty(dom);
-    assert_non_null(pty);
-    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
+    char *pty = NULL;
+    virDomainPtr dom = boot_guest(f, "self", &pty);
     assert_int_equal(mvt_guest_send(pty, "poweroff"), 0);
     free(pty);
     mvt_life_wait_state(dom, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SHUTDOWN, 30000);
@@ -153,17 +150,15 @@ static void test_qemu_killed(void **state)
 static void test_reset_reboot(void **state)
 {
     fixture *f = *state;
-    virDomainPtr dom = start_guest(f, "reset", 0);
-    char *pty = mvt_guest_pty(dom);
-    assert_non_null(pty);
-    assert_int_equal(mvt_guest_wait_marker(pty, BOOT_MS), 0);
+    char *pty = NULL;
+    virDomainPtr dom = boot_guest(f, "reset", &pty);
     int id = (int)virDomainGetID(dom);
     pid_t pid = mvt_guest_qemu_pid(&f->env, "reset");
     assert_int_equal(virDomainReset(dom, 0), 0);
-    assert_int_equal(mvt_life_wait_boot(pty, BOOT_MS), 0);
+    assert_int_equal(mvt_life_wait_boot(pty, MVT_LIFE_BOOT_MS), 0);
     mvt_life_assert_state(dom, VIR_DOMAIN_RUNNING, -1);
     assert_int_equal(virDomainReboot(dom, 0), 0);
-    assert_int_equal(mvt_life_wait_boot(pty, BOOT_MS), 0);
+    assert_int_equal(mvt_life_wait_boot(pty, MVT_LIFE_BOOT_MS), 0);
     mvt_life_assert_state(dom, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
     assert_int_equal((int)virDomainGetID(dom), id);
     assert_int_equal(mvt_guest_qemu_pid(&f->env, "reset"), pid);
@@ -180,8 +175,6 @@ static void test_transient(void **state)
     assert_non_null(xml);
     virDomainPtr dom = virDomainCreateXML(f->conn, xml, 0);
     free(xml);
-    if (!dom && virGetLastErrorCode() == VIR_ERR_NO_SUPPORT)
-        skip();
     if (!dom)
         fail_msg("create XML: %s", virGetLastErrorMessage());
     assert_true((int)virDomainGetID(dom) > 0);
@@ -193,62 +186,32 @@ static void test_transient(void **state)
     assert_int_equal(virGetLastErrorCode(), VIR_ERR_NO_DOMAIN);
 }
 
-/* vmctl's lifecycle commands print virsh's lines. */
+/* vmctl's lifecycle commands print virsh's lines; a start of a running domain is
+ * refused by vmctl itself, as virsh does. */
 static void test_vmctl_lifecycle(void **state)
 {
     fixture *f = *state;
     char *xml = mvt_guest_xml(&guest, "cli");
     assert_non_null(xml);
-    assert_int_equal(mvt_write(&f->env, "cli.xml", xml), 0);
+    mvt_vmctl_define(&f->env, NULL, "cli", xml);
     free(xml);
-    char *file = mvt_path(&f->env, "cli.xml");
-    mvt_result r;
-    assert_int_equal(mvt_vmctl(&r, "define", file, NULL), 0);
-    assert_int_equal(r.status, 0);
-    mvt_result_free(&r);
-
-    static const struct {
-        const char *args[4];
-        const char *out;
-    } steps[] = {
-        {{"start", "cli", NULL}, "Domain 'cli' started\n\n"},
-        {{"domstate", "cli", "--reason", NULL}, "running (booted)\n\n"},
-        {{"suspend", "cli", NULL}, "Domain 'cli' suspended\n\n"},
-        {{"domstate", "cli", NULL}, "paused\n\n"},
-        {{"resume", "cli", NULL}, "Domain 'cli' resumed\n\n"},
-        {{"reset", "cli", NULL}, "Domain 'cli' was reset\n\n"},
-        {{"destroy", "cli", NULL}, "Domain 'cli' destroyed\n\n"},
-        {{"domstate", "cli", "--reason", NULL}, "shut off (destroyed)\n\n"},
-        {{"start", "cli", "--paused", NULL}, "Domain 'cli' started\n\n"},
-        {{"domstate", "cli", NULL}, "paused\n\n"},
-        {{"destroy", "cli", NULL}, "Domain 'cli' destroyed\n\n"},
+    static const mvt_vmctl_case steps[] = {
+        {{"start", "cli"}, .out = "Domain 'cli' started\n\n"},
+        {{"domstate", "cli", "--reason"}, .out = "running (booted)\n\n"},
+        {{"suspend", "cli"}, .out = "Domain 'cli' suspended\n\n"},
+        {{"domstate", "cli"}, .out = "paused\n\n"},
+        {{"resume", "cli"}, .out = "Domain 'cli' resumed\n\n"},
+        {{"reset", "cli"}, .out = "Domain 'cli' was reset\n\n"},
+        {{"destroy", "cli"}, .out = "Domain 'cli' destroyed\n\n"},
+        {{"domstate", "cli", "--reason"}, .out = "shut off (destroyed)\n\n"},
+        {{"start", "cli", "--paused"}, .out = "Domain 'cli' started\n\n"},
+        {{"domstate", "cli"}, .out = "paused\n\n"},
+        {{"destroy", "cli"}, .out = "Domain 'cli' destroyed\n\n"},
+        {{"start", "cli"}, .out = "Domain 'cli' started\n\n"},
+        {{"start", "cli"}, .out = "\n", .err = "error: Domain is already active\n", .status = 1},
+        {{"shutdown", "cli", "--mode", "acpi"}, .out = "Domain 'cli' is being shutdown\n\n"},
     };
-    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-        const char *argv[6] = {"vmctl",          steps[i].args[0], steps[i].args[1],
-                               steps[i].args[2], steps[i].args[3], NULL};
-        assert_int_equal(mvt_run(&r, argv, NULL, 60000), 0);
-        if (i == 0 && strstr(r.err, "not supported")) {
-            mvt_result_free(&r);
-            free(file);
-            skip();
-        }
-        if (r.status != 0 || strcmp(r.out, steps[i].out) != 0)
-            fail_msg("vmctl %s: status %d out '%s' err '%s'", steps[i].args[0], r.status, r.out,
-                     r.err);
-        mvt_result_free(&r);
-    }
-    /* start of a running domain is refused by vmctl itself, as virsh does */
-    assert_int_equal(mvt_vmctl(&r, "start", "cli", NULL), 0);
-    assert_int_equal(r.status, 0);
-    mvt_result_free(&r);
-    assert_int_equal(mvt_vmctl(&r, "start", "cli", NULL), 0);
-    assert_int_equal(r.status, 1);
-    assert_string_equal(r.err, "error: Domain is already active\n");
-    mvt_result_free(&r);
-    assert_int_equal(mvt_vmctl(&r, "shutdown", "cli", "--mode", "acpi", NULL), 0);
-    assert_string_equal(r.out, "Domain 'cli' is being shutdown\n\n");
-    mvt_result_free(&r);
-    free(file);
+    mvt_vmctl_cases(steps, sizeof(steps) / sizeof(steps[0]));
 }
 
 int main(void)
