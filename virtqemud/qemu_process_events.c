@@ -496,9 +496,9 @@ static void on_balloon_change(qemu_vm *vm, json_object *data)
 
 /* Under the job: the guest's current memory becomes what the balloon left it, in the live
  * definition (GetInfo's memory, the live XML's currentMemory, the status file), then the
- * event — as libvirt does, so a program told of the change reads the new size. The
- * latest value is taken, so threads that run in any order publish the last one last; one
- * that finds it published already has nothing to say. */
+ * event — as libvirt does, so a program told of the change reads the new size. Each thread
+ * claims the latest value, so threads that run in any order publish the last one last; one
+ * that finds nothing left to claim has nothing to say. */
 static void publish_balloon(qemu_vm *vm)
 {
     qemu_state *s = vm->runs->s;
@@ -509,8 +509,9 @@ static void publish_balloon(qemu_vm *vm)
 
     pthread_mutex_lock(&vm->lock);
     kib = vm->balloon_kib;
+    vm->balloon_kib = 0;
     pthread_mutex_unlock(&vm->lock);
-    if (!old || !kib || old->def->current_memory_kib == kib)
+    if (!old || !kib)
         goto cleanup;
     if (!(snap = qemu_domsnap_copy(old, &err)))
         goto cleanup;

@@ -69,7 +69,7 @@ struct qemu_vm {
     int *ports;           /* display ports to give back at stop */
     size_t nports;
     mv_domain_def *boot_def; /* the definition it started from (persistent ones) */
-    unsigned long long balloon_kib; /* QEMU's last BALLOON_CHANGE (under lock); 0: none */
+    unsigned long long balloon_kib; /* a BALLOON_CHANGE not yet published (lock); 0: none */
 };
 
 /* A new run of obj as domain id (one reference); its paths under runs->dir. */

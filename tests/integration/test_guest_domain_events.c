@@ -1,0 +1,275 @@
+/* test_guest_domain_events.c: libvirt's domain events beside lifecycle on a real tiny
+ * guest — REBOOT for every reset (virDomainReset, virDomainReboot's fake reboot, the
+ * guest's own reboot) and BALLOON_CHANGE with GetInfo's memory following the balloon,
+ * through the C API and `vmctl event`. The balloon is moved through a second QMP socket
+ * the test asks QEMU for. Skipped (77) when the tiny guest cannot be built. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "harness.h"
+#include "harness_api.h"
+#include "harness_guest.h"
+#include "harness_life.h"
+
+static mvt_guest guest;
+
+/* What one registration saw: how many events, and per balloon event its actual and
+ * GetInfo's memory read inside the callback (libvirt publishes before it tells). */
+typedef struct seen {
+    int n;
+    unsigned long long actual[64];
+    unsigned long long info_mem[64];
+    char domain[64];
+} seen;
+
+static void on_reboot(virConnectPtr conn, virDomainPtr dom, void *opaque)
+{
+    seen *s = opaque;
+    (void)conn;
+    snprintf(s->domain, sizeof(s->domain), "%s", virDomainGetName(dom));
+    s->n++;
+}
+
+static void on_balloon(virConnectPtr conn, virDomainPtr dom, unsigned long long actual,
+                       void *opaque)
+{
+    seen *s = opaque;
+    virDomainInfo info = {0};
+    (void)conn;
+    if (s->n >= 64)
+        return;
+    virDomainGetInfo(dom, &info);
+    s->actual[s->n] = actual;
+    s->info_mem[s->n] = info.memory;
+    s->n++;
+}
+
+/* Runs the event loop until s has at least n events (and, when want > 0, the last balloon
+ * event says want), or timeout_ms pass. 0 or -1. */
+static int wait_seen(seen *s, int n, unsigned long long want, int timeout_ms)
+{
+    int timer = virEventAddTimeout(50, mvt_life_tick, NULL, NULL);
+    long long deadline = mvt_now_ms() + timeout_ms;
+    int rc = -1;
+    while (mvt_now_ms() < deadline) {
+        if (s->n >= n && (!want || s->actual[s->n - 1] == want)) {
+            rc = 0;
+            break;
+        }
+        if (virEventRunDefaultImpl() < 0)
+            break;
+    }
+    virEventRemoveTimeout(timer);
+    return rc;
+}
+
+/* `vmctl [--json] event --domain NAME --event EVENT` (ends after the first event), with
+ * poke() done again until it has: the moment vmctl has registered is not visible from
+ * here, so the cause is repeated instead of waited out. Its output (malloc'd). */
+static char *vmctl_first_event(mvt_life *f, bool json, const char *name, const char *event,
+                               void (*poke)(void *arg), void *arg)
+{
+    char *log = mvt_path(&f->env, "event.log");
+    const char *text[] = {"vmctl", "event", "--domain", name, "--event", event, NULL};
+    const char *js[] = {"vmctl", "--json", "event", "--domain", name, "--event", event, NULL};
+    assert_non_null(log);
+    unlink(log);
+    pid_t pid = mvt_spawn(json ? js : text, log);
+    assert_true(pid > 0);
+    int status = -1;
+    for (int i = 0; i < 20 && status < 0; i++) {
+        poke(arg);
+        status = mvt_wait_exit(pid, 2000);
+    }
+    if (status < 0) {
+        mvt_kill_wait(pid, SIGKILL, 5000);
+        mvt_wait_exit(pid, 5000);
+        fail_msg("vmctl event --event %s saw nothing in 20 tries", event);
+    }
+    assert_int_equal(status, 0);
+    char *out = mvt_read_file(log);
+    assert_non_null(out);
+    free(log);
+    return out;
+}
+
+/* ---- REBOOT ---------------------------------------------------------------------------- */
+
+static void reset(void *dom)
+{
+    assert_int_equal(virDomainReset(dom, 0), 0);
+}
+
+/* The guest booted again after an action (its marker printed unasked), and the REBOOT
+ * events of that action's resets have all been run: they were sent before the reply of a
+ * call made after the boot, on the same connection. How many came. */
+static int rebooted(mvt_life *f, virDomainPtr dom, const char *pty, seen *s)
+{
+    int before = s->n, st = -1, reason = -1;
+    (void)f;
+    assert_int_equal(mvt_life_wait_boot(pty, MVT_LIFE_BOOT_MS), 0);
+    assert_int_equal(virDomainGetState(dom, &st, &reason, 0), 0);
+    assert_int_equal(wait_seen(s, before + 1, 0, 10000), 0);
+    return s->n - before;
+}
+
+/* Every QEMU RESET is a REBOOT event, as in libvirt — after virDomainReset, virDomainReboot
+ * (the guest's power-off that becomes a reset in place) and a reboot the guest does itself.
+ * (SeaBIOS answers a warm reset with resets of its own, each an event too, so an action
+ * gives one or more.) None of them is a lifecycle event. vmctl prints virsh's line, or its
+ * JSON object. */
+static void test_reboot_events(void **state)
+{
+    mvt_life *f = *state;
+    seen s = {0};
+    mvt_life_seen life = {0};
+    char *pty = NULL, *xml = mvt_life_guest_xml(&guest, "rbev", NULL, NULL);
+    virDomainPtr dom = mvt_life_boot(f->conn, xml, &pty);
+    free(xml);
+    int cb = virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_REBOOT,
+                                              on_reboot, &s, NULL);
+    assert_true(cb >= 0);
+    int lcb = mvt_life_watch(f->conn, dom, &life);
+
+    assert_int_equal(virDomainReset(dom, 0), 0);
+    assert_true(rebooted(f, dom, pty, &s) >= 1);
+    assert_string_equal(s.domain, "rbev");
+    assert_int_equal(virDomainReboot(dom, 0), 0);
+    assert_true(rebooted(f, dom, pty, &s) >= 1);
+    assert_int_equal(mvt_guest_send(pty, "reboot"), 0);
+    assert_true(rebooted(f, dom, pty, &s) >= 1);
+    /* a suspend's event is the first lifecycle event there is */
+    assert_int_equal(virDomainSuspend(dom), 0);
+    assert_int_equal(mvt_life_wait_event(&life, VIR_DOMAIN_EVENT_SUSPENDED,
+                                         VIR_DOMAIN_EVENT_SUSPENDED_PAUSED, 10000),
+                     0);
+    assert_int_equal(life.n, 1);
+    assert_int_equal(virDomainResume(dom), 0);
+    assert_int_equal(virConnectDomainEventDeregisterAny(f->conn, cb), 0);
+    assert_int_equal(virConnectDomainEventDeregisterAny(f->conn, lcb), 0);
+
+    char *out = vmctl_first_event(f, false, "rbev", "reboot", reset, dom);
+    assert_string_equal(out, "event 'reboot' for domain 'rbev'\nevents received: 1\n\n");
+    free(out);
+    out = vmctl_first_event(f, true, "rbev", "reboot", reset, dom);
+    assert_string_equal(out, "{\"event\":\"reboot\",\"domain\":\"rbev\"}\n"
+                             "{\"events_received\":1,\"end\":\"done\"}\n");
+    free(out);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    free(pty);
+    virDomainFree(dom);
+}
+
+/* ---- BALLOON_CHANGE --------------------------------------------------------------------- */
+
+typedef struct balloon_ctl {
+    int qmp;     /* the test's own QMP connection to the guest's QEMU */
+    long toggle; /* which target the next poke asks for */
+} balloon_ctl;
+
+/* Asks QEMU for a balloon target of mib MiB, through the test's QMP socket. */
+static void balloon_to(int qmp, long mib)
+{
+    char cmd[128];
+    int n = snprintf(cmd, sizeof(cmd),
+                     "{\"execute\": \"balloon\", \"arguments\": {\"value\": %lld}}\n",
+                     (long long)mib << 20);
+    assert_int_equal(write(qmp, cmd, (size_t)n), n);
+    assert_int_equal(mvt_life_qmp_wait(qmp, "\"return\"", 10000), 0);
+}
+
+static void balloon_toggle(void *arg)
+{
+    balloon_ctl *b = arg;
+    balloon_to(b->qmp, b->toggle++ % 2 ? 128 : 112);
+}
+
+/* The guest gives memory back to its balloon: BALLOON_CHANGE says how much it has (KiB),
+ * and by then GetInfo's memory and the live XML's currentMemory say the same; the
+ * definition keeps its own. vmctl --json prints {"event":"balloon-change",...}. */
+static void test_balloon_events(void **state)
+{
+    mvt_life *f = *state;
+    seen s = {0};
+    char qmp_arg[512];
+    /* beside the daemon's monitor, so mvt_life_qmp_open finds it as guest "bl-test"'s */
+    snprintf(qmp_arg, sizeof(qmp_arg),
+             "    <memballoon model='virtio'/>\n  </devices>\n"
+             "  <qemu:commandline>\n"
+             "    <qemu:arg value='-qmp'/>\n"
+             "    <qemu:arg value='unix:%s/qemu/bl-test.monitor,server=on,wait=off'/>\n"
+             "  </qemu:commandline>\n",
+             f->env.run_dir);
+    char *x1 = mvt_life_guest_xml(&guest, "bl", "  </devices>\n", qmp_arg);
+    char *xml = mvt_guest_subst(x1, "<domain type='qemu'>",
+                                "<domain type='qemu' "
+                                "xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>");
+    free(x1);
+    assert_non_null(xml);
+    char *pty = NULL;
+    virDomainPtr dom = mvt_life_boot(f->conn, xml, &pty);
+    free(xml);
+    virDomainInfo info;
+    assert_int_equal(virDomainGetInfo(dom, &info), 0);
+    assert_int_equal(info.memory, 128 * 1024);
+    int cb = virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE,
+                                              VIR_DOMAIN_EVENT_CALLBACK(on_balloon), &s, NULL);
+    assert_true(cb >= 0);
+    balloon_ctl b = {.qmp = mvt_life_qmp_open(&f->env, "bl-test")};
+    assert_true(b.qmp >= 0);
+
+    balloon_to(b.qmp, 96);
+    if (wait_seen(&s, 1, 96 * 1024, MVT_LIFE_BOOT_MS) < 0)
+        fail_msg("%d balloon events, the last %llu KiB; expected one of %d KiB", s.n,
+                 s.n ? s.actual[s.n - 1] : 0, 96 * 1024);
+    for (int i = 0; i < s.n; i++)
+        if (s.info_mem[i] != s.actual[i])
+            fail_msg("event %d: balloon at %llu KiB, GetInfo's memory %llu KiB", i, s.actual[i],
+                     s.info_mem[i]);
+    assert_int_equal(virDomainGetInfo(dom, &info), 0);
+    assert_int_equal(info.memory, 96 * 1024);
+    assert_int_equal(info.maxMem, 128 * 1024);
+    char *live = virDomainGetXMLDesc(dom, 0);
+    char *inactive = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+    assert_non_null(live);
+    assert_non_null(inactive);
+    assert_non_null(strstr(live, ">98304</currentMemory>"));
+    assert_null(strstr(inactive, ">98304</currentMemory>"));
+    free(live);
+    free(inactive);
+    assert_int_equal(virConnectDomainEventDeregisterAny(f->conn, cb), 0);
+
+    char *out = vmctl_first_event(f, true, "bl", "balloon-change", balloon_toggle, &b);
+    const char *head = "{\"event\":\"balloon-change\",\"domain\":\"bl\",\"actual_kib\":";
+    if (strncmp(out, head, strlen(head)) != 0 ||
+        !strstr(out, "}\n{\"events_received\":1,\"end\":\"done\"}\n"))
+        fail_msg("vmctl --json event printed: %s", out);
+    long long kib = atoll(out + strlen(head));
+    assert_true(kib > 96 * 1024 && kib <= 128 * 1024);
+    free(out);
+    close(b.qmp);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    free(pty);
+    virDomainFree(dom);
+}
+
+int main(void)
+{
+    if (mvt_guest_prepare(&guest) < 0)
+        return 77;
+    /* before any connection, as libvirt requires for events */
+    if (virEventRegisterDefaultImpl() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        MVT_LIFE_TEST(test_reboot_events),
+        MVT_LIFE_TEST(test_balloon_events),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
