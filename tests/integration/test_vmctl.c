@@ -36,21 +36,13 @@ static char *write_domain(const mvt_env *e, const char *name, const char *uuid)
     return mvt_path(e, rel);
 }
 
-/* Asserts a successful run: exit 0, nothing on stderr, exactly `out` on stdout. */
-static void expect_out(mvt_result *r, const char *out)
-{
-    mvt_expect(r, 0, out, "");
-}
-
+/* Defines `name` (write_domain's definition) with vmctl, checking virsh's message. */
 static void define_ok(const mvt_env *e, const char *name, const char *uuid)
 {
-    mvt_result r;
-    char *path = write_domain(e, name, uuid);
-    char want[512];
-    snprintf(want, sizeof(want), "Domain '%s' defined from %s\n\n", name, path);
-    assert_int_equal(mvt_vmctl(&r, "define", path, NULL), 0);
-    expect_out(&r, want);
-    free(path);
+    char *xml = mvt_domain_xml_sized(name, uuid, 128, 0, 2);
+    assert_non_null(xml);
+    mvt_vmctl_define(e, NULL, name, xml);
+    free(xml);
 }
 
 static void define_four(const mvt_env *e)
@@ -68,7 +60,7 @@ static void test_define_list_dumpxml_undefine(void **state)
 
     /* a bare root: the first command starts virtproxyd, which starts virtqemud */
     assert_int_equal(mvt_vmctl(&r, "list", "--all", NULL), 0);
-    expect_out(&r, " Id   Name   State\n--------------------\n\n");
+    mvt_expect_ok(&r, " Id   Name   State\n--------------------\n\n");
     assert_true(mvt_daemon_pid(e, "virtproxyd") > 0);
     assert_true(mvt_daemon_pid(e, "virtqemud") > 0);
 
@@ -79,16 +71,16 @@ static void test_define_list_dumpxml_undefine(void **state)
 
     /* list alone shows running domains only */
     assert_int_equal(mvt_vmctl(&r, "list", NULL), 0);
-    expect_out(&r, " Id   Name   State\n--------------------\n\n");
+    mvt_expect_ok(&r, " Id   Name   State\n--------------------\n\n");
     assert_int_equal(mvt_vmctl(&r, "list", "--all", NULL), 0);
-    expect_out(&r, " Id   Name   State\n"
-                   "-----------------------\n"
-                   " -    demo   shut off\n"
-                   "\n");
+    mvt_expect_ok(&r, " Id   Name   State\n"
+                      "-----------------------\n"
+                      " -    demo   shut off\n"
+                      "\n");
     assert_int_equal(mvt_vmctl(&r, "-q", "list", "--inactive", NULL), 0);
-    expect_out(&r, " Id   Name   State\n"
-                   "-----------------------\n"
-                   " -    demo   shut off\n");
+    mvt_expect_ok(&r, " Id   Name   State\n"
+                      "-----------------------\n"
+                      " -    demo   shut off\n");
 
     assert_int_equal(mvt_vmctl(&r, "dumpxml", "demo", NULL), 0);
     assert_int_equal(r.status, 0);
@@ -105,7 +97,7 @@ static void test_define_list_dumpxml_undefine(void **state)
     char *live = strdup(r.out);
     mvt_result_free(&r);
     assert_int_equal(mvt_vmctl(&r, "dumpxml", "--inactive", "demo", NULL), 0);
-    expect_out(&r, live);
+    mvt_expect_ok(&r, live);
     /* what dumpxml prints defines the same domain again, unchanged */
     live[strlen(live) - 1] = '\0';
     assert_int_equal(mvt_write(e, "again.xml", live), 0);
@@ -113,15 +105,15 @@ static void test_define_list_dumpxml_undefine(void **state)
     char want[512];
     snprintf(want, sizeof(want), "Domain 'demo' defined from %s\n\n", again);
     assert_int_equal(mvt_vmctl(&r, "define", again, NULL), 0);
-    expect_out(&r, want);
+    mvt_expect_ok(&r, want);
     assert_int_equal(mvt_vmctl(&r, "-q", "dumpxml", "demo", NULL), 0);
-    expect_out(&r, live);
+    mvt_expect_ok(&r, live);
 
     assert_int_equal(mvt_vmctl(&r, "undefine", "demo", NULL), 0);
-    expect_out(&r, "Domain 'demo' has been undefined\n\n");
+    mvt_expect_ok(&r, "Domain 'demo' has been undefined\n\n");
     assert_int_equal(stat(stored, &st), -1);
     assert_int_equal(mvt_vmctl(&r, "list", "--all", NULL), 0);
-    expect_out(&r, " Id   Name   State\n--------------------\n\n");
+    mvt_expect_ok(&r, " Id   Name   State\n--------------------\n\n");
     free(again);
     free(live);
     free(stored);
@@ -143,46 +135,46 @@ static void test_json_anywhere(void **state)
                            "  }\n"
                            "]\n";
     assert_int_equal(mvt_vmctl(&r, "--json", "list", "--all", NULL), 0);
-    expect_out(&r, list_doc);
+    mvt_expect_ok(&r, list_doc);
     assert_int_equal(mvt_vmctl(&r, "list", "--json", "--all", NULL), 0);
-    expect_out(&r, list_doc);
+    mvt_expect_ok(&r, list_doc);
     assert_int_equal(mvt_vmctl(&r, "list", "--all", "--json", NULL), 0);
-    expect_out(&r, list_doc);
+    mvt_expect_ok(&r, list_doc);
     /* --name changes the text, not the document */
     assert_int_equal(mvt_vmctl(&r, "list", "--all", "--name", "--json", NULL), 0);
-    expect_out(&r, list_doc);
+    mvt_expect_ok(&r, list_doc);
     assert_int_equal(mvt_vmctl(&r, "--json", "list", NULL), 0);
-    expect_out(&r, "[\n]\n");
+    mvt_expect_ok(&r, "[\n]\n");
 
     assert_int_equal(mvt_vmctl(&r, "dominfo", "demo", "--json", NULL), 0);
-    expect_out(&r, "{\n"
-                   "  \"id\": null,\n"
-                   "  \"name\": \"demo\",\n"
-                   "  \"uuid\": \"" UUID_DEMO "\",\n"
-                   "  \"os_type\": \"hvm\",\n"
-                   "  \"state\": \"shut off\",\n"
-                   "  \"cpus\": 2,\n"
-                   "  \"max_memory\": 131072,\n"
-                   "  \"used_memory\": 131072,\n"
-                   "  \"persistent\": true,\n"
-                   "  \"autostart\": false,\n"
-                   "  \"managed_save\": false\n"
-                   "}\n");
+    mvt_expect_ok(&r, "{\n"
+                      "  \"id\": null,\n"
+                      "  \"name\": \"demo\",\n"
+                      "  \"uuid\": \"" UUID_DEMO "\",\n"
+                      "  \"os_type\": \"hvm\",\n"
+                      "  \"state\": \"shut off\",\n"
+                      "  \"cpus\": 2,\n"
+                      "  \"max_memory\": 131072,\n"
+                      "  \"used_memory\": 131072,\n"
+                      "  \"persistent\": true,\n"
+                      "  \"autostart\": false,\n"
+                      "  \"managed_save\": false\n"
+                      "}\n");
     assert_int_equal(mvt_vmctl(&r, "--json", "domstate", "demo", NULL), 0);
-    expect_out(&r, "{\n  \"state\": \"shut off\",\n  \"reason\": \"unknown\"\n}\n");
+    mvt_expect_ok(&r, "{\n  \"state\": \"shut off\",\n  \"reason\": \"unknown\"\n}\n");
     assert_int_equal(mvt_vmctl(&r, "--json", "domuuid", "demo", NULL), 0);
-    expect_out(&r, "{\n  \"uuid\": \"" UUID_DEMO "\"\n}\n");
+    mvt_expect_ok(&r, "{\n  \"uuid\": \"" UUID_DEMO "\"\n}\n");
     assert_int_equal(mvt_vmctl(&r, "--json", "domid", "demo", NULL), 0);
-    expect_out(&r, "{\n  \"id\": null\n}\n");
+    mvt_expect_ok(&r, "{\n  \"id\": null\n}\n");
     assert_int_equal(mvt_vmctl(&r, "--json", "domname", UUID_DEMO, NULL), 0);
-    expect_out(&r, "{\n  \"name\": \"demo\"\n}\n");
+    mvt_expect_ok(&r, "{\n  \"name\": \"demo\"\n}\n");
     assert_int_equal(mvt_vmctl(&r, "--json", "autostart", "demo", NULL), 0);
-    expect_out(&r, "{\n  \"name\": \"demo\",\n  \"autostart\": true\n}\n");
+    mvt_expect_ok(&r, "{\n  \"name\": \"demo\",\n  \"autostart\": true\n}\n");
     assert_int_equal(mvt_vmctl(&r, "--json", "uri", NULL), 0);
-    expect_out(&r, geteuid() == 0 ? "{\n  \"uri\": \"qemu:///system\"\n}\n"
-                                  : "{\n  \"uri\": \"qemu:///session\"\n}\n");
+    mvt_expect_ok(&r, geteuid() == 0 ? "{\n  \"uri\": \"qemu:///system\"\n}\n"
+                                     : "{\n  \"uri\": \"qemu:///session\"\n}\n");
     assert_int_equal(mvt_vmctl(&r, "--json", "-v", NULL), 0);
-    expect_out(&r, "{\n  \"version\": \"0.1.0\"\n}\n");
+    mvt_expect_ok(&r, "{\n  \"version\": \"0.1.0\"\n}\n");
 
     /* dumpxml's document carries the very text the plain command prints */
     assert_int_equal(mvt_vmctl(&r, "-q", "dumpxml", "demo", NULL), 0);
@@ -190,8 +182,8 @@ static void test_json_anywhere(void **state)
     mvt_result_free(&r);
     assert_int_equal(mvt_vmctl(&r, "dumpxml", "--json", "demo", NULL), 0);
     assert_int_equal(r.status, 0);
-    assert_true(strncmp(r.out, "{\n  \"name\": \"demo\",\n  \"xml\": \"<domain type='qemu'>\\n",
-                        52) == 0);
+    assert_true(
+        strncmp(r.out, "{\n  \"name\": \"demo\",\n  \"xml\": \"<domain type='qemu'>\\n", 52) == 0);
     assert_int_equal(mvt_count_lines_with(r.out, "<uuid>" UUID_DEMO "</uuid>\\n"), 1);
     mvt_result_free(&r);
     free(xml);
@@ -210,9 +202,9 @@ static void test_json_anywhere(void **state)
     snprintf(want, sizeof(want),
              "{\n  \"name\": \"json2\",\n  \"uuid\": \"" UUID_ALPHA "\",\n  \"file\": \"%s\"\n}\n",
              path);
-    expect_out(&r, want);
+    mvt_expect_ok(&r, want);
     assert_int_equal(mvt_vmctl(&r, "undefine", "json2", "--json", NULL), 0);
-    expect_out(&r, "{\n  \"name\": \"json2\",\n  \"undefined\": true\n}\n");
+    mvt_expect_ok(&r, "{\n  \"name\": \"json2\",\n  \"undefined\": true\n}\n");
     free(path);
 }
 
@@ -310,7 +302,7 @@ static void test_autostart(void **state)
     char *link = mvt_path(e, "etc/modvirt/qemu/autostart/demo.xml");
 
     assert_int_equal(mvt_vmctl(&r, "autostart", "demo", NULL), 0);
-    expect_out(&r, "Domain 'demo' marked as autostarted\n\n");
+    mvt_expect_ok(&r, "Domain 'demo' marked as autostarted\n\n");
     assert_int_equal(lstat(link, &st), 0);
     assert_true(S_ISLNK(st.st_mode));
     assert_int_equal(mvt_vmctl(&r, "dominfo", "demo", NULL), 0);
@@ -318,24 +310,24 @@ static void test_autostart(void **state)
     mvt_result_free(&r);
     /* marking twice is no error */
     assert_int_equal(mvt_vmctl(&r, "autostart", "demo", NULL), 0);
-    expect_out(&r, "Domain 'demo' marked as autostarted\n\n");
+    mvt_expect_ok(&r, "Domain 'demo' marked as autostarted\n\n");
 
     /* the flag is the daemon's state on disk: it survives a restart of virtqemud */
     pid_t qemud = mvt_daemon_pid(e, "virtqemud");
     assert_true(qemud > 0);
     assert_int_equal(mvt_kill_wait(qemud, SIGTERM, 10000), 0);
     assert_int_equal(mvt_vmctl(&r, "list", "--all", "--autostart", "--name", NULL), 0);
-    expect_out(&r, "demo\n\n");
+    mvt_expect_ok(&r, "demo\n\n");
     assert_true(mvt_daemon_pid(e, "virtqemud") != qemud);
 
     assert_int_equal(mvt_vmctl(&r, "autostart", "--disable", "demo", NULL), 0);
-    expect_out(&r, "Domain 'demo' unmarked as autostarted\n\n");
+    mvt_expect_ok(&r, "Domain 'demo' unmarked as autostarted\n\n");
     assert_int_equal(lstat(link, &st), -1);
     assert_int_equal(mvt_vmctl(&r, "dominfo", "demo", NULL), 0);
     assert_int_equal(mvt_count_lines_with(r.out, "Autostart:      disable"), 1);
     mvt_result_free(&r);
     assert_int_equal(mvt_vmctl(&r, "list", "--all", "--autostart", "--name", NULL), 0);
-    expect_out(&r, "\n");
+    mvt_expect_ok(&r, "\n");
     free(link);
 }
 
@@ -369,17 +361,17 @@ static void test_host_commands(void **state)
     (void)state;
     mvt_result r;
     assert_int_equal(mvt_vmctl(&r, "uri", NULL), 0);
-    expect_out(&r, geteuid() == 0 ? "qemu:///system\n\n" : "qemu:///session\n\n");
+    mvt_expect_ok(&r, geteuid() == 0 ? "qemu:///system\n\n" : "qemu:///session\n\n");
     assert_int_equal(mvt_vmctl(&r, "-c", "qemu:///system", "uri", NULL), 0);
-    expect_out(&r, "qemu:///system\n\n");
+    mvt_expect_ok(&r, "qemu:///system\n\n");
     assert_int_equal(mvt_vmctl(&r, "--connect=qemu+unix:///system", "uri", NULL), 0);
-    expect_out(&r, "qemu:///system\n\n");
+    mvt_expect_ok(&r, "qemu:///system\n\n");
 
     char host[256], want[512];
     assert_int_equal(gethostname(host, sizeof(host)), 0);
     snprintf(want, sizeof(want), "%s\n\n", host);
     assert_int_equal(mvt_vmctl(&r, "hostname", NULL), 0);
-    expect_out(&r, want);
+    mvt_expect_ok(&r, want);
 
     char qemu[64];
     host_qemu_version(qemu, sizeof(qemu));
@@ -391,7 +383,7 @@ static void test_host_commands(void **state)
                  "Using API: QEMU 9.0.0\n"
                  "Running hypervisor: %s\n\n",
                  qemu);
-        expect_out(&r, want);
+        mvt_expect_ok(&r, want);
     } else {
         assert_int_equal(mvt_count_lines_with(r.out, "Using API: QEMU 9.0.0"), 1);
         mvt_result_free(&r);
@@ -407,18 +399,18 @@ static void test_host_commands(void **state)
     assert_non_null(strstr(r.out, want));
     snprintf(want, sizeof(want), "Memory size:         %lld KiB\n\n", meminfo_total_kib());
     assert_non_null(strstr(r.out, want));
-    const char *labels[] = {"CPU frequency:       ", "CPU socket(s):       ",
-                            "Core(s) per socket:  ", "Thread(s) per core:  ",
-                            "NUMA cell(s):        "};
+    const char *labels[] = {
+        "CPU frequency:       ", "CPU socket(s):       ", "Core(s) per socket:  ",
+        "Thread(s) per core:  ", "NUMA cell(s):        "};
     for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
         assert_int_equal(mvt_count_lines_with(r.out, labels[i]), 1);
     assert_int_equal(mvt_count_lines_with(r.out, ":"), 8);
     mvt_result_free(&r);
 
     assert_int_equal(mvt_vmctl(&r, "-v", NULL), 0);
-    expect_out(&r, "0.1.0\n");
+    mvt_expect_ok(&r, "0.1.0\n");
     assert_int_equal(mvt_vmctl(&r, "--version", NULL), 0);
-    expect_out(&r, "0.1.0\n");
+    mvt_expect_ok(&r, "0.1.0\n");
 }
 
 static void test_help(void **state)
@@ -428,9 +420,9 @@ static void test_help(void **state)
     assert_int_equal(mvt_vmctl(&r, "help", NULL), 0);
     assert_int_equal(r.status, 0);
     assert_true(strncmp(r.out, "Grouped commands:\n\n", 19) == 0);
-    const char *cmds[] = {"autostart", "define", "domid", "domname", "domuuid", "dumpxml",
-                          "edit", "undefine", "dominfo", "domstate", "list", "hostname",
-                          "nodeinfo", "uri", "version", "help"};
+    const char *cmds[] = {"autostart", "define",   "domid",   "domname",  "domuuid", "dumpxml",
+                          "edit",      "undefine", "dominfo", "domstate", "list",    "hostname",
+                          "nodeinfo",  "uri",      "version", "help"};
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         char line[64];
         snprintf(line, sizeof(line), "    %-31s", cmds[i]);
@@ -468,7 +460,8 @@ static void test_help(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_define_list_dumpxml_undefine, mvt_setup_state, mvt_teardown_state),
+        cmocka_unit_test_setup_teardown(test_define_list_dumpxml_undefine, mvt_setup_state,
+                                        mvt_teardown_state),
         cmocka_unit_test_setup_teardown(test_json_anywhere, mvt_setup_state, mvt_teardown_state),
         cmocka_unit_test_setup_teardown(test_list_filters, mvt_setup_state, mvt_teardown_state),
         cmocka_unit_test_setup_teardown(test_domain_queries, mvt_setup_state, mvt_teardown_state),

@@ -42,8 +42,7 @@ static int teardown(void **state)
 }
 
 /* Writes <root>/<file> holding a definition; returns its path (malloc'd). */
-static char *write_domain(const mvt_env *e, const char *file, const char *name,
-                          const char *uuid)
+static char *write_domain(const mvt_env *e, const char *file, const char *name, const char *uuid)
 {
     char *xml = mvt_domain_xml_sized(name, uuid, 128, 0, 2);
     assert_non_null(xml);
@@ -52,14 +51,13 @@ static char *write_domain(const mvt_env *e, const char *file, const char *name,
     return mvt_path(e, file);
 }
 
+/* Defines demo (write_domain's definition) with vmctl, checking virsh's message. */
 static void define_demo(const mvt_env *e)
 {
-    char *path = write_domain(e, "demo.xml", "demo", UUID_DEMO);
-    mvt_result r;
-    assert_int_equal(mvt_vmctl(&r, "-q", "define", path, NULL), 0);
-    assert_int_equal(r.status, 0);
-    mvt_result_free(&r);
-    free(path);
+    char *xml = mvt_domain_xml_sized("demo", UUID_DEMO, 128, 0, 2);
+    assert_non_null(xml);
+    mvt_vmctl_define(e, NULL, "demo", xml);
+    free(xml);
 }
 
 /* Asserts exit 1, exactly `err` on stderr and `out` on stdout. A command that ran and
@@ -67,6 +65,23 @@ static void define_demo(const mvt_env *e)
 static void expect_fail(mvt_result *r, const char *out, const char *err)
 {
     mvt_expect(r, 1, out, err);
+}
+
+/* Writes <root>/<file> defining name and uuid and runs `vmctl [opt] define` on it, which
+ * must fail with virsh's "Failed to define domain from FILE" line, then `reason`. */
+static void define_refused(const mvt_env *e, const char *opt, const char *file, const char *name,
+                           const char *uuid, const char *reason)
+{
+    char *path = write_domain(e, file, name, uuid);
+    char want[1024];
+    snprintf(want, sizeof(want), "error: Failed to define domain from %s\n%s", path, reason);
+    mvt_result r;
+    if (opt)
+        assert_int_equal(mvt_vmctl(&r, opt, "define", path, NULL), 0);
+    else
+        assert_int_equal(mvt_vmctl(&r, "define", path, NULL), 0);
+    expect_fail(&r, "\n", want);
+    free(path);
 }
 
 static void test_usage_errors(void **state)
@@ -98,7 +113,7 @@ static void test_unknown_domain(void **state)
     mvt_env *e = *state;
     mvt_result r;
     define_demo(e);
-    const char *cmds[] = {"dominfo", "domstate", "domuuid", "domid", "domname",
+    const char *cmds[] = {"dominfo", "domstate", "domuuid",   "domid", "domname",
                           "dumpxml", "undefine", "autostart", "edit"};
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         assert_int_equal(mvt_vmctl(&r, cmds[i], "nosuch", NULL), 0);
@@ -157,12 +172,8 @@ static void test_bad_names(void **state)
         const char *name;
         const char *why; /* a fragment the reason must hold */
     } cases[] = {
-        {"a/b", "'/'"},
-        {"../escape", "'.'"},
-        {"x/../../escape", "'/'"},
-        {"..", "'.'"},
-        {".hidden", "'.'"},
-        {long_name, "200"},
+        {"a/b", "'/'"}, {"../escape", "'.'"}, {"x/../../escape", "'/'"},
+        {"..", "'.'"},  {".hidden", "'.'"},   {long_name, "200"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *path = write_domain(e, "bad.xml", cases[i].name, UUID_OTHER);
@@ -170,8 +181,8 @@ static void test_bad_names(void **state)
         assert_int_equal(r.status, 1);
         assert_string_equal(r.out, "\n");
         char first[512];
-        snprintf(first, sizeof(first), "error: Failed to define domain from %s\nerror: XML error: ",
-                 path);
+        snprintf(first, sizeof(first),
+                 "error: Failed to define domain from %s\nerror: XML error: ", path);
         assert_true(strncmp(r.err, first, strlen(first)) == 0);
         /* one reason line, naming the offending name and the rule */
         assert_int_equal(mvt_count_lines_with(r.err, "error: "), 2);
@@ -209,14 +220,9 @@ static void test_readonly_refused(void **state)
     mvt_env *e = *state;
     mvt_result r;
     define_demo(e);
-    char *path = write_domain(e, "other.xml", "other", UUID_OTHER);
-    char want[512];
-    snprintf(want, sizeof(want),
-             "error: Failed to define domain from %s\n"
-             "error: operation forbidden: read only access prevents virDomainDefineXMLFlags\n",
-             path);
-    assert_int_equal(mvt_vmctl(&r, "-r", "define", path, NULL), 0);
-    expect_fail(&r, "\n", want);
+    define_refused(e, "-r", "other.xml", "other", UUID_OTHER,
+                   "error: operation forbidden: read only access prevents "
+                   "virDomainDefineXMLFlags\n");
     assert_int_equal(mvt_vmctl(&r, "--readonly", "undefine", "demo", NULL), 0);
     expect_fail(&r, "\n",
                 "error: Failed to undefine domain 'demo'\n"
@@ -230,8 +236,7 @@ static void test_readonly_refused(void **state)
                 "error: Failed to unmark domain 'demo' as autostarted\n"
                 "error: operation forbidden: read only access prevents virDomainSetAutostart\n");
     assert_int_equal(mvt_vmctl(&r, "-r", "dumpxml", "--security-info", "demo", NULL), 0);
-    expect_fail(&r, "\n",
-                "error: operation forbidden: virDomainGetXMLDesc with secure flag\n");
+    expect_fail(&r, "\n", "error: operation forbidden: virDomainGetXMLDesc with secure flag\n");
 
     /* reads work, and nothing changed */
     assert_int_equal(mvt_vmctl(&r, "-r", "-q", "list", "--all", "--name", NULL), 0);
@@ -244,7 +249,6 @@ static void test_readonly_refused(void **state)
     assert_int_equal(mvt_vmctl(&r, "-r", "dominfo", "demo", NULL), 0);
     assert_int_equal(mvt_count_lines_with(r.out, "Autostart:      disable"), 1);
     mvt_result_free(&r);
-    free(path);
 }
 
 static void test_define_conflicts(void **state)
@@ -253,25 +257,13 @@ static void test_define_conflicts(void **state)
     mvt_result r;
     define_demo(e);
     /* the same name with another UUID */
-    char *path = write_domain(e, "dup.xml", "demo", UUID_OTHER);
-    char want[512];
-    snprintf(want, sizeof(want),
-             "error: Failed to define domain from %s\n"
-             "error: operation failed: domain 'demo' already exists with uuid " UUID_DEMO "\n",
-             path);
-    assert_int_equal(mvt_vmctl(&r, "define", path, NULL), 0);
-    expect_fail(&r, "\n", want);
-    free(path);
+    define_refused(e, NULL, "dup.xml", "demo", UUID_OTHER,
+                   "error: operation failed: domain 'demo' already exists with uuid " UUID_DEMO
+                   "\n");
     /* the same UUID with another name */
-    path = write_domain(e, "dup.xml", "renamed", UUID_DEMO);
-    snprintf(want, sizeof(want),
-             "error: Failed to define domain from %s\n"
-             "error: operation failed: domain 'demo' is already defined with uuid " UUID_DEMO
-             "\n",
-             path);
-    assert_int_equal(mvt_vmctl(&r, "define", path, NULL), 0);
-    expect_fail(&r, "\n", want);
-    free(path);
+    define_refused(e, NULL, "dup.xml", "renamed", UUID_DEMO,
+                   "error: operation failed: domain 'demo' is already defined with uuid " UUID_DEMO
+                   "\n");
 
     assert_int_equal(mvt_vmctl(&r, "-q", "list", "--all", "--uuid", "--name", NULL), 0);
     assert_string_equal(r.out, UUID_DEMO " demo\n");
@@ -337,11 +329,12 @@ static void test_edit(void **state)
     setenv("EDITOR", "sed -i -e s|<name>demo<|<name>demo2<|", 1);
     assert_int_equal(mvt_vmctl(&r, "edit", "demo", NULL), 0);
     assert_int_equal(r.status, 1);
-    assert_true(strncmp(r.err,
-                        "error: operation failed: domain 'demo' is already defined with uuid "
-                        UUID_DEMO "\n",
-                        strlen("error: operation failed: domain 'demo' is already defined "
-                               "with uuid " UUID_DEMO "\n")) == 0);
+    assert_true(
+        strncmp(r.err,
+                "error: operation failed: domain 'demo' is already defined with uuid " UUID_DEMO
+                "\n",
+                strlen("error: operation failed: domain 'demo' is already defined "
+                       "with uuid " UUID_DEMO "\n")) == 0);
     mvt_result_free(&r);
 
     /* an editor that fails, or is missing */
