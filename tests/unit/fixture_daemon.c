@@ -127,15 +127,20 @@ void fx_peer_send_raw(fx_peer *p, const void *data, size_t len)
     assert_int_equal(send(p->fd, data, len, MSG_NOSIGNAL), (ssize_t)len);
 }
 
+void fx_peer_send_spec(fx_peer *p, const mv_frame_spec *spec)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(mv_frame_build(spec, &buf, &len, NULL), 0);
+    fx_peer_send_raw(p, buf, len);
+    free(buf);
+}
+
 void fx_peer_send(fx_peer *p, uint32_t serial, Modvirt__FrameKind kind, uint32_t proc,
                   const ProtobufCMessage *body, const mv_error *e)
 {
     mv_frame_spec spec = {.serial = serial, .kind = kind, .proc = proc, .body = body, .error = e};
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    assert_int_equal(mv_frame_build(&spec, &buf, &len, NULL), 0);
-    fx_peer_send_raw(p, buf, len);
-    free(buf);
+    fx_peer_send_spec(p, &spec);
 }
 
 void fx_peer_call(fx_peer *p, uint32_t serial, uint32_t proc, const ProtobufCMessage *body)
@@ -143,8 +148,11 @@ void fx_peer_call(fx_peer *p, uint32_t serial, uint32_t proc, const ProtobufCMes
     fx_peer_send(p, serial, MODVIRT__FRAME_KIND__FRAME_CALL, proc, body, NULL);
 }
 
-Modvirt__Envelope *fx_peer_next(fx_peer *p, int timeout_ms)
+/* The next frame; NULL with *timed_out set when none comes within timeout_ms, NULL alone
+ * when the other side closed. */
+static Modvirt__Envelope *peer_read(fx_peer *p, int timeout_ms, bool *timed_out)
 {
+    *timed_out = false;
     for (;;) {
         const uint8_t *b = NULL;
         size_t len = 0;
@@ -160,13 +168,33 @@ Modvirt__Envelope *fx_peer_next(fx_peer *p, int timeout_ms)
         size_t avail = 0;
         uint8_t *space = mv_frame_reader_space(&p->r, 65536, &avail);
         struct pollfd pf = {.fd = p->fd, .events = POLLIN};
-        if (poll(&pf, 1, timeout_ms) != 1)
-            fail_msg("no frame within %d ms", timeout_ms);
+        if (poll(&pf, 1, timeout_ms) != 1) {
+            *timed_out = true;
+            return NULL;
+        }
         ssize_t n = recv(p->fd, space, avail, 0);
         if (n <= 0)
             return NULL;
         mv_frame_reader_commit(&p->r, (size_t)n);
     }
+}
+
+Modvirt__Envelope *fx_peer_next(fx_peer *p, int timeout_ms)
+{
+    bool timed_out;
+    Modvirt__Envelope *env = peer_read(p, timeout_ms, &timed_out);
+    if (timed_out)
+        fail_msg("no frame within %d ms", timeout_ms);
+    return env;
+}
+
+Modvirt__Envelope *fx_peer_poll(fx_peer *p, int timeout_ms)
+{
+    bool timed_out;
+    Modvirt__Envelope *env = peer_read(p, timeout_ms, &timed_out);
+    if (!env && !timed_out)
+        fail_msg("the other side closed");
+    return env;
 }
 
 Modvirt__Envelope *fx_peer_expect_reply(fx_peer *p, uint32_t serial)

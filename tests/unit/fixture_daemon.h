@@ -54,11 +54,16 @@ void fx_peer_send_raw(fx_peer *p, const void *data, size_t len);
 /* Sends one frame (e: the error of an ERROR frame, else NULL). */
 void fx_peer_send(fx_peer *p, uint32_t serial, Modvirt__FrameKind kind, uint32_t proc,
                   const ProtobufCMessage *body, const mv_error *e);
+/* Sends the frame spec describes (stream data, credit: anything mv_frame_build takes). */
+void fx_peer_send_spec(fx_peer *p, const mv_frame_spec *spec);
 /* Sends a CALL frame. */
 void fx_peer_call(fx_peer *p, uint32_t serial, uint32_t proc, const ProtobufCMessage *body);
 /* The next frame, unpacked (free with mv_envelope_free), its bytes kept in p->last; NULL
  * when the other side closed. The test fails when none comes within timeout_ms. */
 Modvirt__Envelope *fx_peer_next(fx_peer *p, int timeout_ms);
+/* The same, but NULL when none comes within timeout_ms (to show that nothing does); the
+ * test fails when the other side closed. */
+Modvirt__Envelope *fx_peer_poll(fx_peer *p, int timeout_ms);
 /* The next frame must be the REPLY to serial; returns it (free with mv_envelope_free). */
 Modvirt__Envelope *fx_peer_expect_reply(fx_peer *p, uint32_t serial);
 /* The next frame must be an ERROR for serial with this code and text in its message. */

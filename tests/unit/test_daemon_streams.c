@@ -28,6 +28,7 @@
 #include "common/frame.h"
 #include "common/proc.h"
 #include "common/stream_window.h"
+#include "fixture_daemon.h"
 
 /* ---- the test driver ---- */
 
@@ -99,145 +100,44 @@ static const mv_driver t_driver = {
 
 /* ---- the daemon on a thread ---- */
 
-static char root[64];
+static fx_daemon runtime;
 static char sock_path[256];
-static pthread_t daemon_thread;
-static int daemon_status = -1;
-static int notify_fd = -1;
 
-static void *run_daemon(void *arg)
+static int run_daemon(void *opaque)
 {
     char *argv[] = {"virtqemud", NULL};
-    (void)arg;
-    daemon_status = mv_daemon_main(1, argv, &t_driver);
-    return NULL;
-}
-
-static void wait_ready(void)
-{
-    char buf[512];
-    for (;;) {
-        struct pollfd p = {.fd = notify_fd, .events = POLLIN};
-        assert_int_equal(poll(&p, 1, 20000), 1);
-        ssize_t n = recv(notify_fd, buf, sizeof(buf) - 1, 0);
-        assert_true(n > 0);
-        buf[n] = '\0';
-        if (strstr(buf, "READY=1"))
-            return;
-        if (strstr(buf, "STOPPING=1"))
-            fail_msg("daemon failed to start: %s", buf);
-    }
+    (void)opaque;
+    return mv_daemon_main(1, argv, &t_driver);
 }
 
 static int setup(void **state)
 {
-    snprintf(root, sizeof(root), "/tmp/test_daemon_streams.XXXXXX");
-    if (!mkdtemp(root))
+    if (fx_daemon_root(&runtime, "test_daemon_streams") < 0)
         return -1;
-    setenv("MODVIRT_ROOT", root, 1);
-    unsetenv("LISTEN_FDS");
-    unsetenv("LISTEN_PID");
-    snprintf(sock_path, sizeof(sock_path), "%s/run/modvirt/virtqemud-sock", root);
-    char notify_path[128];
-    snprintf(notify_path, sizeof(notify_path), "%s/notify", root);
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    strcpy(a.sun_path, notify_path);
-    notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (notify_fd < 0 || bind(notify_fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-        return -1;
-    setenv("NOTIFY_SOCKET", notify_path, 1);
-    if (pthread_create(&daemon_thread, NULL, run_daemon, NULL) != 0)
-        return -1;
-    wait_ready();
-    return 0;
+    snprintf(sock_path, sizeof(sock_path), "%s/virtqemud-sock", runtime.run_dir);
+    return fx_daemon_start(&runtime, run_daemon, NULL);
 }
 
 static int teardown(void **state)
 {
-    kill(getpid(), SIGTERM);
-    pthread_join(daemon_thread, NULL);
-    close(notify_fd);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-    if (system(cmd) != 0)
-        return -1;
-    return daemon_status == 0 ? 0 : -1;
+    return fx_daemon_stop(&runtime);
 }
 
 /* ---- a raw client ---- */
 
-typedef struct client {
-    int fd;
-    mv_frame_reader rd;
-} client;
-
-static void send_frame(client *c, const mv_frame_spec *spec)
+/* Connects to the daemon and opens qemu:///system (serial 1). */
+static void client_open(fx_peer *c)
 {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    assert_int_equal(mv_frame_build(spec, &buf, &len, NULL), 0);
-    for (size_t off = 0; off < len;) {
-        ssize_t n = send(c->fd, buf + off, len - off, MSG_NOSIGNAL);
-        assert_true(n > 0);
-        off += (size_t)n;
-    }
-    free(buf);
-}
-
-static void call(client *c, uint32_t serial, uint32_t proc, const ProtobufCMessage *body)
-{
-    mv_frame_spec spec = {
-        .serial = serial, .kind = MODVIRT__FRAME_KIND__FRAME_CALL, .proc = proc, .body = body};
-    send_frame(c, &spec);
-}
-
-/* The next frame (within 10 s), or NULL at the deadline. */
-static Modvirt__Envelope *next_frame(client *c, int timeout_ms)
-{
-    for (;;) {
-        const uint8_t *payload = NULL;
-        size_t len = 0;
-        int got = mv_frame_reader_next(&c->rd, &payload, &len, NULL);
-        assert_true(got >= 0);
-        if (got > 0)
-            return mv_envelope_unpack(payload, len, NULL);
-        struct pollfd p = {.fd = c->fd, .events = POLLIN};
-        if (poll(&p, 1, timeout_ms) != 1)
-            return NULL;
-        size_t avail = 0;
-        uint8_t *space = mv_frame_reader_space(&c->rd, 65536, &avail);
-        ssize_t n = read(c->fd, space, avail);
-        assert_true(n > 0);
-        mv_frame_reader_commit(&c->rd, (size_t)n);
-    }
-}
-
-static void client_open(client *c)
-{
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    strcpy(a.sun_path, sock_path);
-    c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(c->fd >= 0);
-    assert_int_equal(connect(c->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    mv_frame_reader_init(&c->rd, 0);
+    fx_peer_connect(c, sock_path);
     Modvirt__ConnectOpenArgs o = MODVIRT__CONNECT_OPEN_ARGS__INIT;
     o.uri = "qemu:///system";
-    call(c, 1, MV_PROC_CONNECT_OPEN, &o.base);
-    Modvirt__Envelope *env = next_frame(c, 10000);
-    assert_non_null(env);
-    assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_REPLY);
-    mv_envelope_free(env);
-}
-
-static void client_close(client *c)
-{
-    close(c->fd);
-    mv_frame_reader_free(&c->rd);
+    fx_peer_call(c, 1, MV_PROC_CONNECT_OPEN, &o.base);
+    mv_envelope_free(fx_peer_expect_reply(c, 1));
 }
 
 /* ---- events ---- */
 
-static uint64_t reg(client *c, uint32_t serial, int id, const char *dom)
+static uint64_t reg(fx_peer *c, uint32_t serial, int id, const char *dom)
 {
     Modvirt__EventRegisterArgs a = MODVIRT__EVENT_REGISTER_ARGS__INIT;
     Modvirt__Domain d = MODVIRT__DOMAIN__INIT;
@@ -246,8 +146,8 @@ static uint64_t reg(client *c, uint32_t serial, int id, const char *dom)
         d.name = (char *)dom;
         a.dom = &d;
     }
-    call(c, serial, MV_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY, &a.base);
-    Modvirt__Envelope *env = next_frame(c, 10000);
+    fx_peer_call(c, serial, MV_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY, &a.base);
+    Modvirt__Envelope *env = fx_peer_poll(c, 10000);
     assert_non_null(env);
     assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_REPLY);
     uint64_t seq = env->seq;
@@ -257,17 +157,17 @@ static uint64_t reg(client *c, uint32_t serial, int id, const char *dom)
 
 /* Defines `name` (the driver emits its event), then collects frames until the reply:
  * returns the callback ids the events carried, in *ids (count returned). */
-static int define_collect(client *c, uint32_t serial, const char *name, int *ids, uint64_t *seq)
+static int define_collect(fx_peer *c, uint32_t serial, const char *name, int *ids, uint64_t *seq)
 {
     Modvirt__DomainDefineArgs a = MODVIRT__DOMAIN_DEFINE_ARGS__INIT;
     a.xml = (char *)name;
-    call(c, serial, MV_PROC_DOMAIN_DEFINE_XML, &a.base);
+    fx_peer_call(c, serial, MV_PROC_DOMAIN_DEFINE_XML, &a.base);
     int n = 0;
     bool replied = false;
     /* the event is posted before the reply is queued, but may be written after it: wait
      * for both the reply and (when any registration matches) the events */
     for (;;) {
-        Modvirt__Envelope *env = next_frame(c, replied ? 300 : 10000);
+        Modvirt__Envelope *env = fx_peer_poll(c, replied ? 300 : 10000);
         if (!env)
             break;
         if (env->kind == MODVIRT__FRAME_KIND__FRAME_REPLY) {
@@ -292,7 +192,7 @@ static int define_collect(client *c, uint32_t serial, const char *name, int *ids
 
 static void test_registrations(void **state)
 {
-    client c;
+    fx_peer c;
     int ids[4];
     uint64_t seq = 0, base;
     client_open(&c);
@@ -308,12 +208,12 @@ static void test_registrations(void **state)
 
     Modvirt__EventDeregisterArgs d = MODVIRT__EVENT_DEREGISTER_ARGS__INIT;
     d.callback_id = 5;
-    call(&c, 6, MV_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, &d.base);
-    Modvirt__Envelope *env = next_frame(&c, 10000);
+    fx_peer_call(&c, 6, MV_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, &d.base);
+    Modvirt__Envelope *env = fx_peer_poll(&c, 10000);
     assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_REPLY);
     mv_envelope_free(env);
-    call(&c, 7, MV_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, &d.base); /* twice: unknown */
-    env = next_frame(&c, 10000);
+    fx_peer_call(&c, 7, MV_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, &d.base); /* twice: unknown */
+    env = fx_peer_poll(&c, 10000);
     assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_ERROR);
     assert_non_null(strstr(env->error->message, "no callback 5"));
     mv_envelope_free(env);
@@ -324,20 +224,20 @@ static void test_registrations(void **state)
     assert_int_equal(seq, base + 4); /* "a" was numbered too, unseen */
 
     /* a second connection registering now gets only what comes next */
-    client c2;
+    fx_peer c2;
     client_open(&c2);
     assert_int_equal(reg(&c2, 2, 1, NULL), base + 4);
-    client_close(&c2);
-    client_close(&c);
+    fx_peer_close(&c2);
+    fx_peer_close(&c);
 }
 
 /* ---- streams ---- */
 
-static uint32_t open_console(client *c, uint32_t serial)
+static uint32_t open_console(fx_peer *c, uint32_t serial)
 {
     Modvirt__DomainOpenConsoleArgs a = MODVIRT__DOMAIN_OPEN_CONSOLE_ARGS__INIT;
-    call(c, serial, MV_PROC_DOMAIN_OPEN_CONSOLE, &a.base);
-    Modvirt__Envelope *env = next_frame(c, 10000);
+    fx_peer_call(c, serial, MV_PROC_DOMAIN_OPEN_CONSOLE, &a.base);
+    Modvirt__Envelope *env = fx_peer_poll(c, 10000);
     assert_non_null(env);
     assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_REPLY);
     mv_envelope_free(env);
@@ -345,7 +245,7 @@ static uint32_t open_console(client *c, uint32_t serial)
     return serial;
 }
 
-static void stream_send(client *c, uint32_t serial, Modvirt__StreamStatus st, const void *data,
+static void stream_send(fx_peer *c, uint32_t serial, Modvirt__StreamStatus st, const void *data,
                         size_t len)
 {
     mv_frame_spec spec = {.serial = serial,
@@ -354,7 +254,7 @@ static void stream_send(client *c, uint32_t serial, Modvirt__StreamStatus st, co
                           .stream_status = st,
                           .raw_body = data,
                           .raw_body_len = len};
-    send_frame(c, &spec);
+    fx_peer_send_spec(c, &spec);
 }
 
 static void read_exact(int fd, char *buf, size_t len)
@@ -370,13 +270,13 @@ static void read_exact(int fd, char *buf, size_t len)
 
 static void test_stream_both_ways(void **state)
 {
-    client c;
+    fx_peer c;
     client_open(&c);
     uint32_t s = open_console(&c, 40);
     int peer = peer_fd;
 
     assert_int_equal(write(peer, "hello", 5), 5);
-    Modvirt__Envelope *env = next_frame(&c, 10000);
+    Modvirt__Envelope *env = fx_peer_poll(&c, 10000);
     assert_non_null(env);
     assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_STREAM);
     assert_int_equal(env->serial, s);
@@ -392,7 +292,7 @@ static void test_stream_both_ways(void **state)
 
     /* a frame for a stream that is not open is answered with an abort */
     stream_send(&c, 999, MODVIRT__STREAM_STATUS__STREAM_CONTINUE, "x", 1);
-    env = next_frame(&c, 10000);
+    env = fx_peer_poll(&c, 10000);
     assert_int_equal(env->serial, 999);
     assert_int_equal(env->stream_status, MODVIRT__STREAM_STATUS__STREAM_ABORT);
     mv_envelope_free(env);
@@ -402,7 +302,7 @@ static void test_stream_both_ways(void **state)
     stream_send(&c, s, MODVIRT__STREAM_STATUS__STREAM_FINISH, NULL, 0);
     read_exact(peer, buf, 3);
     assert_memory_equal(buf, "bye", 3);
-    env = next_frame(&c, 10000);
+    env = fx_peer_poll(&c, 10000);
     assert_int_equal(env->serial, s);
     assert_int_equal(env->stream_status, MODVIRT__STREAM_STATUS__STREAM_FINISH);
     mv_envelope_free(env);
@@ -410,34 +310,34 @@ static void test_stream_both_ways(void **state)
     assert_int_equal(poll(&p, 1, 10000), 1);
     assert_int_equal(read(peer, buf, 1), 0);
     close(peer);
-    client_close(&c);
+    fx_peer_close(&c);
 }
 
 static void test_stream_source_ends(void **state)
 {
-    client c;
+    fx_peer c;
     client_open(&c);
     uint32_t s = open_console(&c, 41);
     close(peer_fd);
-    Modvirt__Envelope *env = next_frame(&c, 10000);
+    Modvirt__Envelope *env = fx_peer_poll(&c, 10000);
     assert_non_null(env);
     assert_int_equal(env->serial, s);
     assert_int_equal(env->stream_status, MODVIRT__STREAM_STATUS__STREAM_FINISH);
     mv_envelope_free(env);
     /* after the end, the serial is no stream */
     stream_send(&c, s, MODVIRT__STREAM_STATUS__STREAM_CONTINUE, "x", 1);
-    env = next_frame(&c, 10000);
+    env = fx_peer_poll(&c, 10000);
     assert_int_equal(env->stream_status, MODVIRT__STREAM_STATUS__STREAM_ABORT);
     mv_envelope_free(env);
-    client_close(&c);
+    fx_peer_close(&c);
 }
 
-static void send_credit(client *c, uint32_t serial, uint64_t bytes)
+static void send_credit(fx_peer *c, uint32_t serial, uint64_t bytes)
 {
     mv_frame_spec spec;
     Modvirt__StreamCredit msg;
     mv_stream_credit_spec(&spec, &msg, serial, MV_PROC_DOMAIN_OPEN_CONSOLE, bytes);
-    send_frame(c, &spec);
+    fx_peer_send_spec(c, &spec);
 }
 
 /* Byte i of the test pattern. */
@@ -470,11 +370,11 @@ static void write_until_stalled(int fd, size_t *written, int stall_ms)
 /* Takes stream frames of serial s, checking their bytes against the pattern from *got on,
  * until `want` bytes came, or until none came for quiet_ms when want is 0. With credit,
  * credits every byte taken, as the library does. Another frame (a reply) sets *other. */
-static void take_stream(client *c, uint32_t s, size_t *got, size_t want, int quiet_ms, bool credit,
+static void take_stream(fx_peer *c, uint32_t s, size_t *got, size_t want, int quiet_ms, bool credit,
                         bool *other)
 {
     while (!want || *got < want) {
-        Modvirt__Envelope *env = next_frame(c, want ? 10000 : quiet_ms);
+        Modvirt__Envelope *env = fx_peer_poll(c, want ? 10000 : quiet_ms);
         if (!env) {
             assert_int_equal(want, 0);
             return;
@@ -505,7 +405,7 @@ static void take_stream(client *c, uint32_t s, size_t *got, size_t want, int qui
  * client credits what it took, every byte arrives in order. */
 static void test_stream_flow_control(void **state)
 {
-    client c;
+    fx_peer c;
     console_pty = false;
     client_open(&c);
     uint32_t s = open_console(&c, 42);
@@ -523,8 +423,8 @@ static void test_stream_flow_control(void **state)
     /* the stalled stream holds back no call on the same connection */
     Modvirt__DomainDefineArgs a = MODVIRT__DOMAIN_DEFINE_ARGS__INIT;
     a.xml = (char *)"x";
-    call(&c, 43, MV_PROC_DOMAIN_DEFINE_XML, &a.base);
-    Modvirt__Envelope *env = next_frame(&c, 5000);
+    fx_peer_call(&c, 43, MV_PROC_DOMAIN_DEFINE_XML, &a.base);
+    Modvirt__Envelope *env = fx_peer_poll(&c, 5000);
     assert_non_null(env);
     assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_REPLY);
     assert_int_equal(env->serial, 43);
@@ -541,14 +441,14 @@ static void test_stream_flow_control(void **state)
     assert_int_equal(got, written);
     stream_send(&c, s, MODVIRT__STREAM_STATUS__STREAM_ABORT, NULL, 0);
     close(peer);
-    client_close(&c);
+    fx_peer_close(&c);
 }
 
 /* The other way: the daemon credits the client's data as the fd takes it, and a client
  * that sends more than its window is aborted, naming the window. */
 static void test_stream_client_window(void **state)
 {
-    client c;
+    fx_peer c;
     console_pty = false;
     client_open(&c);
     uint32_t s = open_console(&c, 50);
@@ -564,7 +464,7 @@ static void test_stream_client_window(void **state)
     assert_memory_equal(sink, data, sizeof(sink));
     uint64_t credited = 0;
     while (credited <= sizeof(data) - MV_STREAM_CREDIT_BATCH) {
-        Modvirt__Envelope *env = next_frame(&c, 10000);
+        Modvirt__Envelope *env = fx_peer_poll(&c, 10000);
         assert_non_null(env);
         assert_int_equal(env->stream_status, MODVIRT__STREAM_STATUS__STREAM_CREDIT);
         uint64_t b = 0;
@@ -574,17 +474,17 @@ static void test_stream_client_window(void **state)
         mv_envelope_free(env);
     }
     assert_true(credited <= sizeof(data));
-    assert_null(next_frame(&c, 200)); /* and no more */
+    assert_null(fx_peer_poll(&c, 200)); /* and no more */
 
     /* two windows while the peer reads nothing: the socket takes less than one, so the
      * credit for it cannot cover the second: aborted */
     stream_send(&c, s, MODVIRT__STREAM_STATUS__STREAM_CONTINUE, data, sizeof(data));
     stream_send(&c, s, MODVIRT__STREAM_STATUS__STREAM_CONTINUE, data, sizeof(data));
-    Modvirt__Envelope *env = next_frame(&c, 10000);
+    Modvirt__Envelope *env = fx_peer_poll(&c, 10000);
     assert_non_null(env);
     while (env->stream_status == MODVIRT__STREAM_STATUS__STREAM_CREDIT) {
         mv_envelope_free(env); /* the peer's socket buffer took some meanwhile */
-        env = next_frame(&c, 10000);
+        env = fx_peer_poll(&c, 10000);
         assert_non_null(env);
     }
     assert_int_equal(env->stream_status, MODVIRT__STREAM_STATUS__STREAM_ABORT);
@@ -592,14 +492,14 @@ static void test_stream_client_window(void **state)
     assert_non_null(strstr(env->error->message, "window"));
     mv_envelope_free(env);
     close(peer);
-    client_close(&c);
+    fx_peer_close(&c);
 }
 
 /* The next frame of stream s that is not data: its status (data is counted in *data). */
-static int stream_end_status(client *c, uint32_t s, size_t *data, char **msg)
+static int stream_end_status(fx_peer *c, uint32_t s, size_t *data, char **msg)
 {
     for (;;) {
-        Modvirt__Envelope *env = next_frame(c, 10000);
+        Modvirt__Envelope *env = fx_peer_poll(c, 10000);
         assert_non_null(env);
         assert_int_equal(env->serial, s);
         int st = env->stream_status;
@@ -621,7 +521,7 @@ static int stream_end_status(client *c, uint32_t s, size_t *data, char **msg)
  * never an error. */
 static void test_stream_pty_hangup(void **state)
 {
-    client c;
+    fx_peer c;
     console_pty = true;
     client_open(&c);
     uint32_t serial = 60;
@@ -653,7 +553,7 @@ static void test_stream_pty_hangup(void **state)
                      msg ? msg : "");
         free(msg);
     }
-    client_close(&c);
+    fx_peer_close(&c);
 }
 
 /* A real error of the source stays an error: a socket reset by its peer (closed with
@@ -664,7 +564,7 @@ static void test_stream_pty_hangup(void **state)
  * followed by "the stream's source failed: Input/output error" was the old answer). */
 static void test_stream_source_error(void **state)
 {
-    client c;
+    fx_peer c;
     console_pty = false;
     client_open(&c);
     uint32_t s = open_console(&c, 70);
@@ -686,7 +586,7 @@ static void test_stream_source_error(void **state)
     send_credit(&c, s, got);
     char *msg = NULL;
     for (;;) {
-        Modvirt__Envelope *env = next_frame(&c, 10000);
+        Modvirt__Envelope *env = fx_peer_poll(&c, 10000);
         assert_non_null(env);
         assert_int_equal(env->serial, s);
         int st = env->stream_status;
@@ -707,7 +607,7 @@ static void test_stream_source_error(void **state)
     assert_int_equal(got, written);
     assert_non_null(strstr(msg, "Connection reset by peer"));
     free(msg);
-    client_close(&c);
+    fx_peer_close(&c);
 }
 
 int main(void)
