@@ -12,52 +12,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/hash.h"
 #include "common/store.h"
 #include "virtqemud/qemu_driver.h"
+#include "fixture_qemu.h"
 
 static char corpus_dir[PATH_MAX];
 
-typedef struct fixture {
-    char root[64];
-    mv_paths paths;
-    qemu_config cfg;
-    qemu_state *s;
-} fixture;
+typedef fx_qemu fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    snprintf(f->root, sizeof(f->root), "/tmp/mvqcorp.XXXXXX");
-    if (!mkdtemp(f->root))
+    if (!f || fx_qemu_root(f, "mvqcorp") < 0) {
+        free(f);
         return -1;
-    setenv("MODVIRT_ROOT", f->root, 1);
-    if (mv_paths_init(&f->paths, NULL) < 0 ||
-        qemu_state_open(&f->paths, &f->cfg, &f->s, NULL) < 0)
-        return -1;
+    }
+    fx_qemu_open(f);
     *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    char *argv[] = {"rm", "-rf", f->root, NULL};
-    pid_t pid;
-    int status;
-
-    qemu_state_free(f->s);
-    qemu_config_clear(&f->cfg);
-    mv_paths_free(&f->paths);
-    if ((pid = fork()) == 0) {
-        execvp("rm", argv);
-        _exit(127);
-    }
-    waitpid(pid, &status, 0);
-    free(f);
+    fx_qemu_free(*state);
+    free(*state);
     return 0;
 }
 
@@ -172,9 +153,7 @@ static void test_corpus_defines_and_survives_restart(void **state)
     assert_true(defined > 0);
 
     /* A restart loads every definition back, unchanged. */
-    qemu_state_free(f->s);
-    f->s = NULL;
-    assert_int_equal(qemu_state_open(&f->paths, &f->cfg, &f->s, NULL), 0);
+    fx_qemu_restart(f);
     assert_int_equal(qemu_query_count(f->s, false), mv_hash_count(last_xml));
     qemu_domsnap **snaps = NULL;
     size_t n = 0;

@@ -9,7 +9,6 @@
 #include <cmocka.h>
 
 #include <ctype.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,55 +18,28 @@
 #include "common/domain/domain_conf.h"
 #include "virtqemud/qemu_driver.h"
 #include "virtqemud/qemu_process_internal.h"
+#include "fixture_qemu.h"
 
-typedef struct fixture {
-    char root[64];
-    mv_paths paths;
-    qemu_config cfg;
-    qemu_state *s;
-} fixture;
-
-static void open_state(fixture *f)
-{
-    mv_error err = MV_ERROR_INIT;
-    if (qemu_state_open(&f->paths, &f->cfg, &f->s, &err) < 0)
-        fail_msg("state open: %s", err.message);
-}
+typedef fx_qemu fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    mv_error err = MV_ERROR_INIT;
-
-    snprintf(f->root, sizeof(f->root), "/tmp/mvqdef.XXXXXX");
-    if (!f || !mkdtemp(f->root))
+    if (!f || fx_qemu_root(f, "mvqdef") < 0) {
+        free(f);
         return -1;
-    setenv("MODVIRT_ROOT", f->root, 1);
-    if (mv_paths_init(&f->paths, &err) < 0)
-        return -1;
+    }
     /* Any executable serves as the configured binary: define never runs it. */
     f->cfg.qemu_binary = strdup("/bin/sh");
-    open_state(f);
+    fx_qemu_open(f);
     *state = f;
     return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st;
-    (void)type;
-    (void)ftw;
-    return remove(path) < 0 ? -1 : 0;
-}
-
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    qemu_state_free(f->s);
-    qemu_config_clear(&f->cfg);
-    nftw(f->root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    mv_paths_free(&f->paths);
-    free(f);
+    fx_qemu_free(*state);
+    free(*state);
     return 0;
 }
 
@@ -132,9 +104,7 @@ static void test_defaults_filled(void **state)
     assert_true(is_qemu_mac(def->nets[2].mac));
     assert_string_not_equal(def->nets[0].mac, def->nets[2].mac);
 
-    qemu_state_free(f->s);
-    f->s = NULL;
-    open_state(f);
+    fx_qemu_restart(f);
     qemu_domsnap *snap = qemu_query_by_name(f->s, "filled", &err);
     assert_non_null(snap);
     assert_string_equal(snap->def->emulator, def->emulator);

@@ -14,33 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/store.h"
 #include "virtqemud/qemu_driver.h"
+#include "fixture_qemu.h"
 
-typedef struct fixture {
-    char root[64];
-    mv_paths paths;
-    qemu_config cfg;
-    qemu_state *s;
-} fixture;
+typedef fx_qemu fixture;
 
 /* ---- helpers ---------------------------------------------------------------------------- */
-
-static void rm_rf(const char *path)
-{
-    char *argv[] = {"rm", "-rf", (char *)path, NULL};
-    pid_t pid = fork();
-    int status;
-    if (pid == 0) {
-        execvp("rm", argv);
-        _exit(127);
-    }
-    waitpid(pid, &status, 0);
-}
 
 static char *domain_xml(const char *name, const char *uuid, const char *type, const char *title)
 {
@@ -87,22 +70,6 @@ static int define_err(qemu_state *s, const char *xml, unsigned int flags, mv_err
     return -1;
 }
 
-static void state_open(fixture *f)
-{
-    mv_error err = MV_ERROR_INIT;
-    if (qemu_state_open(&f->paths, &f->cfg, &f->s, &err) < 0)
-        fail_msg("state open: %s", err.message);
-}
-
-/* A daemon restart, as far as the driver can tell: everything in memory is dropped and
- * loaded again from the files. */
-static void restart(fixture *f)
-{
-    qemu_state_free(f->s);
-    f->s = NULL;
-    state_open(f);
-}
-
 static char *config_path(fixture *f, const char *rel)
 {
     char *dir = mv_path_join(f->paths.config_dir, "qemu");
@@ -144,14 +111,10 @@ static size_t list_count(qemu_state *s, unsigned int flags)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    mv_error err = MV_ERROR_INIT;
-
-    snprintf(f->root, sizeof(f->root), "/tmp/mvqdom.XXXXXX");
-    if (!mkdtemp(f->root))
+    if (!f || fx_qemu_root(f, "mvqdom") < 0) {
+        free(f);
         return -1;
-    setenv("MODVIRT_ROOT", f->root, 1);
-    if (mv_paths_init(&f->paths, &err) < 0)
-        return -1;
+    }
     /* A fake qemu keeps start-up fast and independent of the host's packages. */
     char bin[128];
     snprintf(bin, sizeof(bin), "%s/qemu-fake", f->root);
@@ -160,19 +123,15 @@ static int setup(void **state)
     fclose(fp);
     chmod(bin, 0755);
     f->cfg.qemu_binary = strdup(bin);
-    state_open(f);
+    fx_qemu_open(f);
     *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    qemu_state_free(f->s);
-    qemu_config_clear(&f->cfg);
-    rm_rf(f->root);
-    mv_paths_free(&f->paths);
-    free(f);
+    fx_qemu_free(*state);
+    free(*state);
     return 0;
 }
 
@@ -552,7 +511,7 @@ static void test_autostart(void **state)
     assert_true(snap->autostart);
     qemu_domsnap_unref(snap);
 
-    restart(f);
+    fx_qemu_restart(f);
     assert_non_null(snap = qemu_query_by_name(f->s, "alpha", &err));
     assert_true(snap->autostart);
     assert_string_equal(snap->def->title, "updated");
@@ -560,7 +519,7 @@ static void test_autostart(void **state)
 
     assert_int_equal(qemu_domain_set_autostart(f->s, uuid, "alpha", false, &err), 0);
     assert_false(file_exists(f, "autostart/alpha.xml"));
-    restart(f);
+    fx_qemu_restart(f);
     assert_non_null(snap = qemu_query_by_name(f->s, "alpha", &err));
     assert_false(snap->autostart);
     qemu_domsnap_unref(snap);
@@ -594,7 +553,7 @@ static void test_restart_loads_and_skips_broken(void **state)
                       "<domain type='qemu'><name>unknown</name><memory>1</memory>"
                       "<os><type>hvm</type></os><frobnicate/></domain>");
 
-    restart(f);
+    fx_qemu_restart(f);
     assert_int_equal(list_count(f->s, 0), 2);
     assert_non_null(snap = qemu_query_by_name(f->s, "alpha", &err));
     assert_string_equal(snap->def->title, "kept");
@@ -608,7 +567,7 @@ static void test_restart_loads_and_skips_broken(void **state)
 
     /* A broken file's name can be defined over. */
     define_ok(f->s, "broken", "c7a5fdbd-edaf-9455-926a-d65c16db180d", NULL);
-    restart(f);
+    fx_qemu_restart(f);
     assert_int_equal(list_count(f->s, 0), 3);
     mv_error_clear(&err);
 }
@@ -623,7 +582,7 @@ static void test_qemu_binary_config(void **state)
     assert_int_equal(f->s->version, 7002022);
     assert_int_equal(mv_conf_parse(text, strlen(text), "virtqemud.conf", &section, 1, &err), 0);
     assert_string_equal(f->cfg.qemu_binary, "/nonexistent/qemu-system-x86_64");
-    restart(f);
+    fx_qemu_restart(f);
     /* A missing binary does not stop the driver; the version call explains it. */
     assert_null(f->s->binary);
     assert_int_equal(f->s->version, 0);
@@ -655,7 +614,7 @@ static void test_thousand_domains(void **state)
     }
     assert_int_equal(list_count(f->s, 0), 1000);
     assert_int_equal(qemu_query_count(f->s, false), 1000);
-    restart(f);
+    fx_qemu_restart(f);
     assert_int_equal(list_count(f->s, VIR_CONNECT_LIST_DOMAINS_PERSISTENT), 1000);
     for (int i = 0; i < 1000; i++) {
         snprintf(name, sizeof(name), "dom%04d", i);
@@ -750,7 +709,7 @@ static void test_concurrent_defines_and_reads(void **state)
     assert_int_equal(r.problems, 0);
     assert_true(r.rounds > 0);
     assert_int_equal(list_count(f->s, 0), WRITERS * EACH);
-    restart(f);
+    fx_qemu_restart(f);
     assert_int_equal(list_count(f->s, 0), WRITERS * EACH);
 }
 
