@@ -12,16 +12,23 @@
 
 #include "fixture_qemu.h"
 
-int fx_qemu_root(fx_qemu *f, const char *name)
+fx_qemu *fx_qemu_new(const char *name)
 {
-    memset(f, 0, sizeof(*f));
+    fx_qemu *f = calloc(1, sizeof(*f));
+    if (!f)
+        return NULL;
     snprintf(f->root, sizeof(f->root), "/tmp/%s.XXXXXX", name);
     if (!mkdtemp(f->root)) {
-        f->root[0] = '\0';
-        return -1;
+        free(f);
+        return NULL;
     }
     setenv("MODVIRT_ROOT", f->root, 1);
-    return mv_paths_init(&f->paths, NULL);
+    if (mv_paths_init(&f->paths, NULL) < 0) {
+        void *state = f;
+        fx_qemu_teardown(&state);
+        return NULL;
+    }
+    return f;
 }
 
 void fx_qemu_open(fx_qemu *f)
@@ -44,13 +51,23 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
     return remove(path) < 0 ? -1 : 0;
 }
 
-void fx_qemu_free(fx_qemu *f)
+int fx_qemu_setup(void **state)
 {
+    fx_qemu *f = fx_qemu_new("fx_qemu");
+    if (!f)
+        return -1;
+    *state = f;
+    fx_qemu_open(f);
+    return 0;
+}
+
+int fx_qemu_teardown(void **state)
+{
+    fx_qemu *f = *state;
     qemu_state_free(f->s);
-    f->s = NULL;
     qemu_config_clear(&f->cfg);
-    if (f->root[0])
-        nftw(f->root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    f->root[0] = '\0';
+    int rc = nftw(f->root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     mv_paths_free(&f->paths);
+    free(f);
+    return rc < 0 ? -1 : 0;
 }

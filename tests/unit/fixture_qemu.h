@@ -10,19 +10,22 @@
 typedef struct fx_qemu {
     char root[64]; /* /tmp/<name>.XXXXXX */
     mv_paths paths;
-    qemu_config cfg; /* set what a test configures between fx_qemu_root and fx_qemu_open */
+    qemu_config cfg; /* what a test configures, before fx_qemu_open */
     qemu_state *s;
 } fx_qemu;
 
-/* Creates /tmp/<name>.XXXXXX, exports it as MODVIRT_ROOT and resolves the paths under it;
- * no state yet. 0 or -1. */
-int fx_qemu_root(fx_qemu *f, const char *name);
+/* A new fixture: /tmp/<name>.XXXXXX created and exported as MODVIRT_ROOT, the paths
+ * under it resolved; no state yet (set f->cfg, then fx_qemu_open). NULL on failure. */
+fx_qemu *fx_qemu_new(const char *name);
 /* Opens the driver's state on f's paths and config; the test fails when it cannot. */
 void fx_qemu_open(fx_qemu *f);
 /* A daemon restart, as far as the driver can tell: everything in memory is dropped and
  * loaded again from the files. */
 void fx_qemu_restart(fx_qemu *f);
-/* Frees the state and the config and removes the root. */
-void fx_qemu_free(fx_qemu *f);
+
+/* cmocka set-up (a new fx_qemu with no emulator configured, its state open, in *state)
+ * and tear-down (state and config freed, the root removed, the fixture freed). */
+int fx_qemu_setup(void **state);
+int fx_qemu_teardown(void **state);
 
 #endif

@@ -23,25 +23,6 @@ static char corpus_dir[PATH_MAX];
 
 typedef fx_qemu fixture;
 
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof(*f));
-    if (!f || fx_qemu_root(f, "mvqcorp") < 0) {
-        free(f);
-        return -1;
-    }
-    fx_qemu_open(f);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx_qemu_free(*state);
-    free(*state);
-    return 0;
-}
-
 static int by_name(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -178,7 +159,7 @@ int main(void)
 {
     const char *corpus = getenv("MODVIRT_CORPUS");
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_corpus_defines_and_survives_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corpus_defines_and_survives_restart, fx_qemu_setup, fx_qemu_teardown),
     };
 
     snprintf(corpus_dir, sizeof(corpus_dir), "%s/qemu", corpus ? corpus : MODVIRT_CORPUS_DEFAULT);

@@ -24,22 +24,13 @@ typedef fx_qemu fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof(*f));
-    if (!f || fx_qemu_root(f, "mvqdef") < 0) {
-        free(f);
+    fixture *f = fx_qemu_new("mvqdef");
+    if (!f)
         return -1;
-    }
     /* Any executable serves as the configured binary: define never runs it. */
     f->cfg.qemu_binary = strdup("/bin/sh");
     fx_qemu_open(f);
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx_qemu_free(*state);
-    free(*state);
     return 0;
 }
 
@@ -217,9 +208,9 @@ static void test_live_filled(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_defaults_filled, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_emulator_checked, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_vnc_password_length, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_defaults_filled, setup, fx_qemu_teardown),
+        cmocka_unit_test_setup_teardown(test_emulator_checked, setup, fx_qemu_teardown),
+        cmocka_unit_test_setup_teardown(test_vnc_password_length, setup, fx_qemu_teardown),
         cmocka_unit_test(test_live_filled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -110,11 +110,9 @@ static size_t list_count(qemu_state *s, unsigned int flags)
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof(*f));
-    if (!f || fx_qemu_root(f, "mvqdom") < 0) {
-        free(f);
+    fixture *f = fx_qemu_new("mvqdom");
+    if (!f)
         return -1;
-    }
     /* A fake qemu keeps start-up fast and independent of the host's packages. */
     char bin[128];
     snprintf(bin, sizeof(bin), "%s/qemu-fake", f->root);
@@ -125,13 +123,6 @@ static int setup(void **state)
     f->cfg.qemu_binary = strdup(bin);
     fx_qemu_open(f);
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx_qemu_free(*state);
-    free(*state);
     return 0;
 }
 
@@ -908,7 +899,7 @@ static void test_canonical_uri(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fx_qemu_teardown)
     const struct CMUnitTest tests[] = {
         T(test_define_new),
         T(test_define_update),
