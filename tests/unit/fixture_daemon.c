@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/daemon/daemon.h"
 #include "common/spawn.h"
 #include "fixture_daemon.h"
 
@@ -75,6 +76,18 @@ int fx_daemon_start(fx_daemon *d, int (*run)(void *opaque), void *opaque)
     d->started = true;
     wait_ready(d);
     return 0;
+}
+
+static int run_driver(void *opaque)
+{
+    const mv_driver *drv = opaque;
+    char *argv[] = {(char *)drv->daemon_name, NULL};
+    return mv_daemon_main(1, argv, drv);
+}
+
+int fx_daemon_start_driver(fx_daemon *d, const mv_driver *drv)
+{
+    return fx_daemon_start(d, run_driver, (void *)drv);
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

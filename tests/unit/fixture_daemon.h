@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/daemon/driver.h"
 #include "common/error.h"
 #include "common/frame.h"
 
@@ -31,6 +32,9 @@ int fx_daemon_root(fx_daemon *d, const char *name);
 /* Runs run(opaque) on a thread and returns once it has sent READY=1; the test fails when
  * it sends STOPPING=1 first or nothing within 20 s. 0, or -1 when no thread could start. */
 int fx_daemon_start(fx_daemon *d, int (*run)(void *opaque), void *opaque);
+/* fx_daemon_start of the shared daemon runtime (mv_daemon_main) serving drv, named
+ * drv->daemon_name: its socket is <run_dir>/<daemon_name>-sock. */
+int fx_daemon_start_driver(fx_daemon *d, const mv_driver *drv);
 /* SIGTERM (libuv hands it to the daemon's loop), joins the thread, closes the notify
  * socket, removes the root. 0 when the daemon's main returned 0. */
 int fx_daemon_stop(fx_daemon *d);

@@ -103,19 +103,12 @@ static const mv_driver t_driver = {
 static fx_daemon runtime;
 static char sock_path[256];
 
-static int run_daemon(void *opaque)
-{
-    char *argv[] = {"virtqemud", NULL};
-    (void)opaque;
-    return mv_daemon_main(1, argv, &t_driver);
-}
-
 static int setup(void **state)
 {
     if (fx_daemon_root(&runtime, "test_daemon_streams") < 0)
         return -1;
     snprintf(sock_path, sizeof(sock_path), "%s/virtqemud-sock", runtime.run_dir);
-    return fx_daemon_start(&runtime, run_daemon, NULL);
+    return fx_daemon_start_driver(&runtime, &t_driver);
 }
 
 static int teardown(void **state)
