@@ -18,6 +18,8 @@
 # drive guest-initiated shutdowns, resets and crashes (a panic reaches QEMU through
 # pvpanic when the domain has <panic model='isa'/>). "net ADDR/PREFIX PEER" gives eth0
 # (a virtio NIC) ADDR and answers NET-OK PEER once PEER answered a ping, else NET-FAILED.
+# "rtc SECONDS" sets the guest's clock that far ahead and writes it to the RTC (QEMU's
+# RTC_CHANGE); "watchdog" starts an i6300esb watchdog to fire at once (QEMU's WATCHDOG).
 set -euo pipefail
 
 MARKER=MODVIRT-TINY-GUEST-READY
@@ -134,6 +136,26 @@ done
       poweroff) poweroff -f ;;
       reboot) reboot -f ;;
       panic) echo c >/proc/sysrq-trigger ;;
+      # 'rtc SECONDS': the clock set SECONDS ahead, and written to the RTC (QEMU: RTC_CHANGE)
+      rtc\ *)
+        set -- \$line
+        date -s "@\$((\$(date +%s) + \$2))" >/dev/null && hwclock -w -u ;;
+      # 'watchdog': the i6300esb watchdog (8086:25ab; the kernel has no driver for it) set
+      # to fire at once and started (QEMU: WATCHDOG, then the domain's <watchdog action>)
+      watchdog)
+        for d in /sys/bus/pci/devices/*; do
+          [ "\$(cat \$d/vendor):\$(cat \$d/device)" = 0x8086:0x25ab ] || continue
+          echo 1 >\$d/enable
+          set -- \$(head -n 1 \$d/resource)
+          bar=\$((\$1))
+          # each timer: the unlock sequence at 0x0c, then one tick
+          for t in 0 4; do
+            devmem \$((bar + 12)) 16 0x80 && devmem \$((bar + 12)) 16 0x86 &&
+              devmem \$((bar + t)) 32 1
+          done
+          # config space 0x68 bit 1 enables it
+          printf '\\002' | dd of=\$d/config bs=1 seek=104 count=1 2>/dev/null
+        done ;;
       # 'net ADDR/PREFIX PEER': eth0 up with ADDR, one echo reply from PEER within 10 s
       net\ *)
         set -- \$line

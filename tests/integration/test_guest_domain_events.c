@@ -1,7 +1,7 @@
 /* test_guest_domain_events.c: libvirt's domain events beside lifecycle on a real tiny
  * guest — REBOOT for every reset (virDomainReset, virDomainReboot's fake reboot, the
- * guest's own reboot) and BALLOON_CHANGE with GetInfo's memory following the balloon,
- * through the C API and `vmctl event`. The balloon is moved through a second QMP socket
+ * guest's own reboot), BALLOON_CHANGE with GetInfo's memory following the balloon,
+ * RTC_CHANGE and WATCHDOG from the guest, through the C API and `vmctl event`. The balloon is moved through a second QMP socket
  * the test asks QEMU for. Skipped (77) when the tiny guest cannot be built. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -167,6 +167,87 @@ static void test_reboot_events(void **state)
     virDomainFree(dom);
 }
 
+/* ---- RTC_CHANGE and WATCHDOG --------------------------------------------------------------- */
+
+typedef struct guest_line {
+    const char *pty;
+    const char *line;
+} guest_line;
+
+static void type_line(void *arg)
+{
+    guest_line *g = arg;
+    assert_int_equal(mvt_guest_send(g->pty, g->line), 0);
+}
+
+static void on_rtc(virConnectPtr conn, virDomainPtr dom, long long utcoffset, void *opaque)
+{
+    seen *s = opaque;
+    (void)conn, (void)dom;
+    if (s->n < 64)
+        s->actual[s->n++] = (unsigned long long)utcoffset;
+}
+
+static void on_watchdog(virConnectPtr conn, virDomainPtr dom, int action, void *opaque)
+{
+    seen *s = opaque;
+    (void)conn, (void)dom;
+    if (s->n < 64)
+        s->actual[s->n++] = (unsigned long long)action;
+}
+
+/* The guest sets its clock an hour ahead and writes the RTC: RTC_CHANGE with about 3600
+ * (seconds pass between its two reads of the clock). Its i6300esb watchdog fires with
+ * action none: WATCHDOG, none, and the guest runs on. vmctl prints both as virsh does. */
+static void test_rtc_watchdog_events(void **state)
+{
+    mvt_life *f = *state;
+    seen rtc = {0}, wd = {0};
+    char *pty = NULL;
+    char *xml = mvt_life_guest_xml(&guest, "wdg", "  </devices>\n",
+                                   "    <watchdog model='i6300esb' action='none'/>\n"
+                                   "  </devices>\n");
+    virDomainPtr dom = mvt_life_boot(f->conn, xml, &pty);
+    free(xml);
+    int rcb = virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_RTC_CHANGE,
+                                               VIR_DOMAIN_EVENT_CALLBACK(on_rtc), &rtc, NULL);
+    int wcb = virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_WATCHDOG,
+                                               VIR_DOMAIN_EVENT_CALLBACK(on_watchdog), &wd, NULL);
+    assert_true(rcb >= 0 && wcb >= 0);
+
+    assert_int_equal(mvt_guest_send(pty, "rtc 3600"), 0);
+    assert_int_equal(wait_seen(&rtc, 1, 0, 10000), 0);
+    long long offset = (long long)rtc.actual[0];
+    if (offset < 3590 || offset > 3610)
+        fail_msg("RTC_CHANGE offset %lld, expected about 3600", offset);
+    assert_int_equal(mvt_guest_send(pty, "watchdog"), 0);
+    assert_int_equal(wait_seen(&wd, 1, 0, 10000), 0);
+    assert_int_equal((int)wd.actual[0], VIR_DOMAIN_EVENT_WATCHDOG_NONE);
+    mvt_life_assert_state(dom, VIR_DOMAIN_RUNNING, -1);
+    assert_int_equal(mvt_guest_send(pty, "still-here"), 0);
+    assert_int_equal(virConnectDomainEventDeregisterAny(f->conn, rcb), 0);
+    assert_int_equal(virConnectDomainEventDeregisterAny(f->conn, wcb), 0);
+
+    guest_line wdl = {pty, "watchdog"}, rtcl = {pty, "rtc 60"};
+    char *out = vmctl_first_event(f, false, "wdg", "watchdog", type_line, &wdl);
+    assert_string_equal(out, "event 'watchdog' for domain 'wdg': none\nevents received: 1\n\n");
+    free(out);
+    out = vmctl_first_event(f, true, "wdg", "watchdog", type_line, &wdl);
+    assert_string_equal(out, "{\"event\":\"watchdog\",\"domain\":\"wdg\",\"action\":\"none\"}\n"
+                             "{\"events_received\":1,\"end\":\"done\"}\n");
+    free(out);
+    /* each line moves the clock another minute ahead */
+    out = vmctl_first_event(f, false, "wdg", "rtc-change", type_line, &rtcl);
+    const char *head = "event 'rtc-change' for domain 'wdg': ";
+    if (strncmp(out, head, strlen(head)) != 0 || atoll(out + strlen(head)) < 3600 ||
+        !strstr(out, "\nevents received: 1\n"))
+        fail_msg("vmctl event printed: %s", out);
+    free(out);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    free(pty);
+    virDomainFree(dom);
+}
+
 /* ---- BALLOON_CHANGE --------------------------------------------------------------------- */
 
 typedef struct balloon_ctl {
@@ -270,6 +351,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         MVT_LIFE_TEST(test_reboot_events),
         MVT_LIFE_TEST(test_balloon_events),
+        MVT_LIFE_TEST(test_rtc_watchdog_events),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
