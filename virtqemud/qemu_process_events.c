@@ -151,10 +151,18 @@ static void sync_state(qemu_vm *vm)
             qemu_process_emit(s, snap->def, vm->id, VIR_DOMAIN_EVENT_RESUMED,
                               VIR_DOMAIN_EVENT_RESUMED_UNPAUSED);
     } else if (!is_running && snap->state == VIR_DOMAIN_RUNNING && !shutting) {
-        if (qemu_process_set_state(s, vm->obj, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_UNKNOWN,
+        /* QEMU's run state says why, where libvirt has a reason and detail for it */
+        const char *why = status ? json_object_get_string(status) : NULL;
+        bool wd = why && strcmp(why, "watchdog") == 0, io = why && strcmp(why, "io-error") == 0;
+        if (qemu_process_set_state(s, vm->obj, VIR_DOMAIN_PAUSED,
+                                   wd   ? VIR_DOMAIN_PAUSED_WATCHDOG
+                                   : io ? VIR_DOMAIN_PAUSED_IOERROR
+                                        : VIR_DOMAIN_PAUSED_UNKNOWN,
                                    &err) == 0)
             qemu_process_emit(s, snap->def, vm->id, VIR_DOMAIN_EVENT_SUSPENDED,
-                              VIR_DOMAIN_EVENT_SUSPENDED_PAUSED);
+                              wd   ? VIR_DOMAIN_EVENT_SUSPENDED_WATCHDOG
+                              : io ? VIR_DOMAIN_EVENT_SUSPENDED_IOERROR
+                                   : VIR_DOMAIN_EVENT_SUSPENDED_PAUSED);
     }
 
 cleanup:

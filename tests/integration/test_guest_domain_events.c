@@ -248,6 +248,37 @@ static void test_rtc_watchdog_events(void **state)
     virDomainFree(dom);
 }
 
+/* A watchdog whose action is pause: WATCHDOG says pause, and the pause that follows is
+ * libvirt's — paused, reason watchdog, lifecycle event suspended/watchdog. */
+static void test_watchdog_pause(void **state)
+{
+    mvt_life *f = *state;
+    seen wd = {0};
+    mvt_life_seen life = {0};
+    char *pty = NULL;
+    char *xml = mvt_life_guest_xml(&guest, "wdp", "  </devices>\n",
+                                   "    <watchdog model='i6300esb' action='pause'/>\n"
+                                   "  </devices>\n");
+    virDomainPtr dom = mvt_life_boot(f->conn, xml, &pty);
+    free(xml);
+    int wcb = virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_WATCHDOG,
+                                               VIR_DOMAIN_EVENT_CALLBACK(on_watchdog), &wd, NULL);
+    assert_true(wcb >= 0);
+    int lcb = mvt_life_watch(f->conn, dom, &life);
+    assert_int_equal(mvt_guest_send(pty, "watchdog"), 0);
+    assert_int_equal(mvt_life_wait_event(&life, VIR_DOMAIN_EVENT_SUSPENDED,
+                                         VIR_DOMAIN_EVENT_SUSPENDED_WATCHDOG, 10000),
+                     0);
+    assert_int_equal(wait_seen(&wd, 1, 0, 10000), 0);
+    assert_int_equal((int)wd.actual[0], VIR_DOMAIN_EVENT_WATCHDOG_PAUSE);
+    mvt_life_assert_state(dom, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_WATCHDOG);
+    assert_int_equal(virConnectDomainEventDeregisterAny(f->conn, wcb), 0);
+    assert_int_equal(virConnectDomainEventDeregisterAny(f->conn, lcb), 0);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    free(pty);
+    virDomainFree(dom);
+}
+
 /* ---- BALLOON_CHANGE --------------------------------------------------------------------- */
 
 typedef struct balloon_ctl {
@@ -352,6 +383,7 @@ int main(void)
         MVT_LIFE_TEST(test_reboot_events),
         MVT_LIFE_TEST(test_balloon_events),
         MVT_LIFE_TEST(test_rtc_watchdog_events),
+        MVT_LIFE_TEST(test_watchdog_pause),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
