@@ -196,6 +196,23 @@ static void on_watchdog(virConnectPtr conn, virDomainPtr dom, int action, void *
         s->actual[s->n++] = (unsigned long long)action;
 }
 
+/* Boots the tiny guest `name` with an i6300esb watchdog whose action is `action`, its
+ * WATCHDOG events recorded in wd (registration *cb). */
+static virDomainPtr boot_watchdog(mvt_life *f, const char *name, const char *action, char **pty,
+                                  seen *wd, int *cb)
+{
+    char devices[128];
+    snprintf(devices, sizeof(devices),
+             "    <watchdog model='i6300esb' action='%s'/>\n  </devices>\n", action);
+    char *xml = mvt_life_guest_xml(&guest, name, "  </devices>\n", devices);
+    virDomainPtr dom = mvt_life_boot(f->conn, xml, pty);
+    free(xml);
+    *cb = virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_WATCHDOG,
+                                           VIR_DOMAIN_EVENT_CALLBACK(on_watchdog), wd, NULL);
+    assert_true(*cb >= 0);
+    return dom;
+}
+
 /* The guest sets its clock an hour ahead and writes the RTC: RTC_CHANGE with about 3600
  * (seconds pass between its two reads of the clock). Its i6300esb watchdog fires with
  * action none: WATCHDOG, none, and the guest runs on. vmctl prints both as virsh does. */
@@ -204,16 +221,11 @@ static void test_rtc_watchdog_events(void **state)
     mvt_life *f = *state;
     seen rtc = {0}, wd = {0};
     char *pty = NULL;
-    char *xml = mvt_life_guest_xml(&guest, "wdg", "  </devices>\n",
-                                   "    <watchdog model='i6300esb' action='none'/>\n"
-                                   "  </devices>\n");
-    virDomainPtr dom = mvt_life_boot(f->conn, xml, &pty);
-    free(xml);
+    int wcb = -1;
+    virDomainPtr dom = boot_watchdog(f, "wdg", "none", &pty, &wd, &wcb);
     int rcb = virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_RTC_CHANGE,
                                                VIR_DOMAIN_EVENT_CALLBACK(on_rtc), &rtc, NULL);
-    int wcb = virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_WATCHDOG,
-                                               VIR_DOMAIN_EVENT_CALLBACK(on_watchdog), &wd, NULL);
-    assert_true(rcb >= 0 && wcb >= 0);
+    assert_true(rcb >= 0);
 
     assert_int_equal(mvt_guest_send(pty, "rtc 3600"), 0);
     assert_int_equal(wait_seen(&rtc, 1, 0, 10000), 0);
@@ -256,14 +268,8 @@ static void test_watchdog_pause(void **state)
     seen wd = {0};
     mvt_life_seen life = {0};
     char *pty = NULL;
-    char *xml = mvt_life_guest_xml(&guest, "wdp", "  </devices>\n",
-                                   "    <watchdog model='i6300esb' action='pause'/>\n"
-                                   "  </devices>\n");
-    virDomainPtr dom = mvt_life_boot(f->conn, xml, &pty);
-    free(xml);
-    int wcb = virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_WATCHDOG,
-                                               VIR_DOMAIN_EVENT_CALLBACK(on_watchdog), &wd, NULL);
-    assert_true(wcb >= 0);
+    int wcb = -1;
+    virDomainPtr dom = boot_watchdog(f, "wdp", "pause", &pty, &wd, &wcb);
     int lcb = mvt_life_watch(f->conn, dom, &life);
     assert_int_equal(mvt_guest_send(pty, "watchdog"), 0);
     assert_int_equal(mvt_life_wait_event(&life, VIR_DOMAIN_EVENT_SUSPENDED,
