@@ -96,7 +96,8 @@ static inline char *mvt_guest_xml(const mvt_guest *g, const char *name)
 }
 
 /* Defines the tiny guest `name` on conn; the handle or NULL. */
-static inline virDomainPtr mvt_guest_define(virConnectPtr conn, const mvt_guest *g, const char *name)
+static inline virDomainPtr mvt_guest_define(virConnectPtr conn, const mvt_guest *g,
+                                            const char *name)
 {
     char *xml = mvt_guest_xml(g, name);
     virDomainPtr dom = xml ? virDomainDefineXML(conn, xml) : NULL;
@@ -108,7 +109,7 @@ static inline virDomainPtr mvt_guest_define(virConnectPtr conn, const mvt_guest 
  * The state is asked every 10 ms: a test that registers for lifecycle events waits on
  * those instead. 0, or -1 at the deadline (*got_state / *got_reason say where it was). */
 static inline int mvt_guest_wait_state(virDomainPtr dom, int state, int reason, int timeout_ms,
-                                int *got_state, int *got_reason)
+                                       int *got_state, int *got_reason)
 {
     long long deadline = mvt_now_ms() + timeout_ms;
     int s = -1, r = -1;
@@ -161,41 +162,75 @@ static inline int mvt_guest_pty_open(const char *pty)
     return fd;
 }
 
-/* Reads the marker from the guest's serial pty: sends a newline every 300 ms (the guest
- * answers each line with the marker; what it printed before anyone listened is gone, as
- * on any pty) until the marker arrives. 0, or -1 at the deadline. */
-static inline int mvt_guest_wait_marker(const char *pty, int timeout_ms)
+/* Reads and drops what the pty says until it has been quiet for quiet_ms (at most
+ * max_ms in all). */
+static inline void mvt_guest_drain(int fd, int quiet_ms, int max_ms)
+{
+    long long deadline = mvt_now_ms() + max_ms;
+    char buf[512];
+    while (mvt_now_ms() < deadline) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, quiet_ms) <= 0)
+            return;
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n == 0 || (n < 0 && errno != EAGAIN))
+            return;
+    }
+}
+
+/* Reads the guest's serial pty until the marker comes: 0, or -1 at the deadline or when
+ * the pty fails. With nudge, a newline is typed every 300 ms (the guest answers each line
+ * with the marker; what it printed before anyone listened is gone, as on any pty);
+ * without, nothing is typed, so only the guest's own boot prints it. */
+static inline int mvt_guest_read_marker(const char *pty, int timeout_ms, bool nudge)
 {
     int fd = mvt_guest_pty_open(pty);
     if (fd < 0)
         return -1;
-    long long deadline = mvt_now_ms() + timeout_ms;
+    long long deadline = mvt_now_ms() + timeout_ms, next_nudge = mvt_now_ms();
     char buf[4096];
     size_t len = 0;
     int rc = -1;
     while (rc < 0 && mvt_now_ms() < deadline) {
-        if (write(fd, "\n", 1) < 0 && errno != EAGAIN)
-            break;
+        if (nudge && mvt_now_ms() >= next_nudge) {
+            if (write(fd, "\n", 1) < 0 && errno != EAGAIN)
+                break;
+            next_nudge = mvt_now_ms() + 300;
+        }
+        long long until = nudge && next_nudge < deadline ? next_nudge : deadline;
         struct pollfd p = {fd, POLLIN, 0};
-        long long until = mvt_now_ms() + 300;
-        while (mvt_now_ms() < until && poll(&p, 1, (int)(until - mvt_now_ms())) > 0) {
-            ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
-            if (n <= 0)
-                break;
-            len += (size_t)n;
-            buf[len] = '\0';
-            if (strstr(buf, MVT_GUEST_MARKER)) {
-                rc = 0;
-                break;
-            }
-            if (len > sizeof(buf) / 2) { /* keep the tail: the marker may straddle */
-                memmove(buf, buf + len - 64, 64);
-                len = 64;
-            }
+        int ready = poll(&p, 1, (int)(until > mvt_now_ms() ? until - mvt_now_ms() : 0));
+        if (ready < 0 && errno != EINTR)
+            break;
+        if (ready <= 0)
+            continue;
+        ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+        if (n < 0 && errno == EAGAIN)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        buf[len] = '\0';
+        if (strstr(buf, MVT_GUEST_MARKER))
+            rc = 0;
+        else if (len > sizeof(buf) / 2) { /* keep the tail: the marker may straddle */
+            memmove(buf, buf + len - 64, 64);
+            len = 64;
         }
     }
+    /* the guest answers every newline typed, also those it read only once its init ran:
+     * their markers are taken now, so that a later read (mvt_life_wait_boot) sees only
+     * what comes after */
+    if (rc == 0 && nudge)
+        mvt_guest_drain(fd, 500, 5000);
     close(fd);
     return rc;
+}
+
+/* The marker, asked for: mvt_guest_read_marker with a newline typed every 300 ms. */
+static inline int mvt_guest_wait_marker(const char *pty, int timeout_ms)
+{
+    return mvt_guest_read_marker(pty, timeout_ms, true);
 }
 
 /* Types a line on the guest's serial pty and waits for `expect` after the guest's echo
@@ -219,8 +254,7 @@ static inline int mvt_guest_send_expect(const char *pty, const char *line, const
             break;
         long long until = echoed ? deadline : mvt_now_ms() + 1000;
         struct pollfd p = {fd, POLLIN, 0};
-        while (rc < 0 && mvt_now_ms() < until &&
-               poll(&p, 1, (int)(until - mvt_now_ms())) > 0) {
+        while (rc < 0 && mvt_now_ms() < until && poll(&p, 1, (int)(until - mvt_now_ms())) > 0) {
             ssize_t k = read(fd, buf + len, sizeof(buf) - 1 - len);
             if (k <= 0)
                 break;

@@ -186,33 +186,7 @@ static inline int mvt_life_wait_event(mvt_life_seen *s, int event, int detail, i
  * -1 at the deadline. */
 static inline int mvt_life_wait_boot(const char *pty, int timeout_ms)
 {
-    int fd = mvt_guest_pty_open(pty);
-    if (fd < 0)
-        return -1;
-    long long deadline = mvt_now_ms() + timeout_ms;
-    char buf[4096];
-    size_t len = 0;
-    int rc = -1;
-    while (rc < 0 && mvt_now_ms() < deadline) {
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, (int)(deadline - mvt_now_ms())) <= 0)
-            break;
-        ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
-        if (n < 0 && errno == EAGAIN)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        buf[len] = '\0';
-        if (strstr(buf, MVT_GUEST_MARKER))
-            rc = 0;
-        else if (len > sizeof(buf) / 2) { /* keep the tail: the marker may straddle */
-            memmove(buf, buf + len - 64, 64);
-            len = 64;
-        }
-    }
-    close(fd);
-    return rc;
+    return mvt_guest_read_marker(pty, timeout_ms, false);
 }
 
 /* ---- QMP, spoken by the test while virtqemud is dead ---------------------------------- */

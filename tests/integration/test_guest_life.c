@@ -154,6 +154,8 @@ static void test_reset_reboot(void **state)
     virDomainPtr dom = boot_guest(f, "reset", &pty);
     int id = (int)virDomainGetID(dom);
     pid_t pid = mvt_guest_qemu_pid(&f->env, "reset");
+    /* unasked, a booted guest prints nothing: the markers below are the boots' */
+    assert_int_equal(mvt_life_wait_boot(pty, 2000), -1);
     assert_int_equal(virDomainReset(dom, 0), 0);
     assert_int_equal(mvt_life_wait_boot(pty, MVT_LIFE_BOOT_MS), 0);
     mvt_life_assert_state(dom, VIR_DOMAIN_RUNNING, -1);
