@@ -47,10 +47,7 @@ static void test_reboot_in_place(void **state)
     int id = (int)virDomainGetID(dom);
     pid_t pid = mvt_guest_qemu_pid(&f->env, "rb");
     assert_true(pid > 0);
-    int cb =
-        virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                         VIR_DOMAIN_EVENT_CALLBACK(mvt_life_on_event), &s, NULL);
-    assert_true(cb >= 0);
+    int cb = mvt_life_watch(f->conn, dom, &s);
 
     assert_int_equal(virDomainReboot(dom, 0), 0);
     assert_int_equal(mvt_life_wait_boot(pty, MVT_LIFE_BOOT_MS), 0);
