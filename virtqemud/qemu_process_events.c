@@ -446,16 +446,26 @@ static void on_reset(qemu_vm *vm)
     emit_event(vm, VIR_DOMAIN_EVENT_ID_REBOOT, MV_PROC_DOMAIN_EVENT_REBOOT, &msg.base, &msg.dom);
 }
 
-/* QMP RTC_CHANGE: the guest set its clock; offset is its distance from the host's UTC
- * in seconds, which libvirt passes on as it is. */
+/* QMP RTC_CHANGE: the guest set its clock; offset is its distance in seconds from the
+ * RTC's base. With <clock offset='variable'> the base was UTC plus the adjustment the guest
+ * started with (qemu_command.c's -rtc base=DATE), which libvirt adds back so the event says
+ * how far from UTC the guest's clock now is. */
 static void on_rtc_change(qemu_vm *vm, json_object *data)
 {
     Modvirt__DomainEventRtcChangeMsg msg = MODVIRT__DOMAIN_EVENT_RTC_CHANGE_MSG__INIT;
+    qemu_domsnap *snap;
     json_object *offset;
 
     if (!data || !json_object_object_get_ex(data, "offset", &offset))
         return;
     msg.utc_offset = json_object_get_int64(offset);
+    if ((snap = qemu_domobj_snapshot(vm->obj))) {
+        const mv_domain_clock *clk = snap->def->clock;
+        if (clk && clk->offset && strcmp(clk->offset, "variable") == 0 && clk->adjustment &&
+            strcmp(clk->adjustment, "reset") != 0)
+            msg.utc_offset += strtoll(clk->adjustment, NULL, 10);
+        qemu_domsnap_unref(snap);
+    }
     emit_event(vm, VIR_DOMAIN_EVENT_ID_RTC_CHANGE, MV_PROC_DOMAIN_EVENT_RTC_CHANGE, &msg.base,
                &msg.dom);
 }

@@ -260,6 +260,32 @@ static void test_rtc_watchdog_events(void **state)
     virDomainFree(dom);
 }
 
+/* <clock offset='variable' adjustment='100'>: the guest starts 100 s ahead of UTC, and once
+ * it moves its clock another hour RTC_CHANGE says about 3700, from UTC, as libvirt's. */
+static void test_rtc_variable_clock(void **state)
+{
+    mvt_life *f = *state;
+    seen rtc = {0};
+    char *pty = NULL;
+    char *xml = mvt_life_guest_xml(&guest, "rtcv", "  <devices>\n",
+                                   "  <clock offset='variable' adjustment='100' basis='utc'/>\n"
+                                   "  <devices>\n");
+    virDomainPtr dom = mvt_life_boot(f->conn, xml, &pty);
+    free(xml);
+    int cb = virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_RTC_CHANGE,
+                                              VIR_DOMAIN_EVENT_CALLBACK(on_rtc), &rtc, NULL);
+    assert_true(cb >= 0);
+    assert_int_equal(mvt_guest_send(pty, "rtc 3600"), 0);
+    assert_int_equal(wait_seen(&rtc, 1, 0, 10000), 0);
+    long long offset = (long long)rtc.actual[0];
+    if (offset < 3690 || offset > 3710)
+        fail_msg("RTC_CHANGE offset %lld, expected about 3700", offset);
+    assert_int_equal(virConnectDomainEventDeregisterAny(f->conn, cb), 0);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    free(pty);
+    virDomainFree(dom);
+}
+
 /* A watchdog whose action is pause: WATCHDOG says pause, and the pause that follows is
  * libvirt's — paused, reason watchdog, lifecycle event suspended/watchdog. */
 static void test_watchdog_pause(void **state)
@@ -390,6 +416,7 @@ int main(void)
         MVT_LIFE_TEST(test_balloon_events),
         MVT_LIFE_TEST(test_rtc_watchdog_events),
         MVT_LIFE_TEST(test_watchdog_pause),
+        MVT_LIFE_TEST(test_rtc_variable_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
