@@ -393,25 +393,34 @@ static void take_stream(fx_peer *c, uint32_t s, size_t *got, size_t want, int qu
     }
 }
 
+/* A socket console `serial` opened on a new client c, its source written until it stalls
+ * (stall_ms) while the client takes nothing but frames: exactly a window reached the
+ * client (*got), the rest of *written waits in the socket. The source's end (non-blocking). */
+static int fill_window(fx_peer *c, uint32_t serial, size_t *written, size_t *got, int stall_ms)
+{
+    console_pty = false;
+    client_open(c);
+    open_console(c, serial);
+    int peer = peer_fd;
+    fcntl(peer, F_SETFL, fcntl(peer, F_GETFL) | O_NONBLOCK);
+    write_until_stalled(peer, written, stall_ms);
+    take_stream(c, serial, got, 0, stall_ms, false, NULL);
+    assert_int_equal(*got, MV_STREAM_WINDOW);
+    assert_true(*written > *got);
+    return peer;
+}
+
 /* A source that outpaces a client that does not read: the daemon sends no more than the
  * window, stops reading the source, and still answers the connection's calls; once the
  * client credits what it took, every byte arrives in order. */
 static void test_stream_flow_control(void **state)
 {
     fx_peer c;
-    console_pty = false;
-    client_open(&c);
-    uint32_t s = open_console(&c, 42);
-    int peer = peer_fd;
-    fcntl(peer, F_SETFL, fcntl(peer, F_GETFL) | O_NONBLOCK);
-
     size_t written = 0, got = 0;
-    write_until_stalled(peer, &written, 500);
+    uint32_t s = 42;
     /* what the daemon has not sent sits in the socket's buffers: a window and no more
      * reached the client */
-    take_stream(&c, s, &got, 0, 500, false, NULL);
-    assert_int_equal(got, MV_STREAM_WINDOW);
-    assert_true(written > got);
+    int peer = fill_window(&c, s, &written, &got, 500);
 
     /* the stalled stream holds back no call on the same connection */
     Modvirt__DomainDefineArgs a = MODVIRT__DOMAIN_DEFINE_ARGS__INIT;
@@ -558,16 +567,9 @@ static void test_stream_pty_hangup(void **state)
 static void test_stream_source_error(void **state)
 {
     fx_peer c;
-    console_pty = false;
-    client_open(&c);
-    uint32_t s = open_console(&c, 70);
-    int peer = peer_fd;
-    fcntl(peer, F_SETFL, fcntl(peer, F_GETFL) | O_NONBLOCK);
     size_t written = 0, got = 0;
-    write_until_stalled(peer, &written, 300);
-    take_stream(&c, s, &got, 0, 300, false, NULL);
-    assert_int_equal(got, MV_STREAM_WINDOW);
-    assert_true(written > got); /* the rest waits in the socket */
+    uint32_t s = 70;
+    int peer = fill_window(&c, s, &written, &got, 300); /* the rest waits in the socket */
 
     stream_send(&c, s, MODVIRT__STREAM_STATUS__STREAM_CONTINUE, "unread", 6);
     /* wait until the daemon has written it into the peer's buffer */
