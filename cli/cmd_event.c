@@ -90,10 +90,19 @@ static void print_prefix(event_run *r)
     fprintf(r->ctx->out, "%s.%03d%s: ", when, (int)(tv.tv_usec / 1000), zone);
 }
 
+/* Without --loop only the first event counts, as in virsh: several may be run in one turn
+ * of the loop (a reset is often two or three). */
+static bool first_only_done(const event_run *r)
+{
+    return !r->loop && r->count > 0;
+}
+
 static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
 {
     event_run *r = opaque;
     (void)conn;
+    if (first_only_done(r))
+        return 0;
     if (r->ctx->json) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "event", json_object_new_string("lifecycle"));
@@ -119,6 +128,10 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 static void print_event(event_run *r, virDomainPtr dom, const char *event, const char *key,
                         json_object *value, const char *text)
 {
+    if (first_only_done(r)) {
+        json_object_put(value);
+        return;
+    }
     if (r->ctx->json) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "event", json_object_new_string(event));
