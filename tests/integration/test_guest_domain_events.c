@@ -1,8 +1,9 @@
 /* test_guest_domain_events.c: libvirt's domain events beside lifecycle on a real tiny
  * guest — REBOOT for every reset (virDomainReset, virDomainReboot's fake reboot, the
  * guest's own reboot), BALLOON_CHANGE with GetInfo's memory following the balloon,
- * RTC_CHANGE and WATCHDOG from the guest, through the C API and `vmctl event`. The balloon is moved through a second QMP socket
- * the test asks QEMU for. Skipped (77) when the tiny guest cannot be built. */
+ * RTC_CHANGE and WATCHDOG from the guest, through the C API and `vmctl event`. The balloon is moved
+ * through a second QMP socket the test asks QEMU for. Skipped (77) when the tiny guest cannot be
+ * built. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -133,8 +134,8 @@ static void test_reboot_events(void **state)
     char *pty = NULL, *xml = mvt_life_guest_xml(&guest, "rbev", NULL, NULL);
     virDomainPtr dom = mvt_life_boot(f->conn, xml, &pty);
     free(xml);
-    int cb = virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_REBOOT,
-                                              on_reboot, &s, NULL);
+    int cb = virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_REBOOT, on_reboot,
+                                              &s, NULL);
     assert_true(cb >= 0);
     int lcb = mvt_life_watch(f->conn, dom, &life);
 
@@ -324,9 +325,9 @@ typedef struct balloon_ctl {
 static void balloon_to(int qmp, long mib)
 {
     char cmd[128];
-    int n = snprintf(cmd, sizeof(cmd),
-                     "{\"execute\": \"balloon\", \"arguments\": {\"value\": %lld}}\n",
-                     (long long)mib << 20);
+    int n =
+        snprintf(cmd, sizeof(cmd), "{\"execute\": \"balloon\", \"arguments\": {\"value\": %lld}}\n",
+                 (long long)mib << 20);
     assert_int_equal(write(qmp, cmd, (size_t)n), n);
     assert_int_equal(mvt_life_qmp_wait(qmp, "\"return\"", 10000), 0);
 }
@@ -414,10 +415,8 @@ int main(void)
     if (virEventRegisterDefaultImpl() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        MVT_LIFE_TEST(test_reboot_events),
-        MVT_LIFE_TEST(test_balloon_events),
-        MVT_LIFE_TEST(test_rtc_watchdog_events),
-        MVT_LIFE_TEST(test_watchdog_pause),
+        MVT_LIFE_TEST(test_reboot_events),       MVT_LIFE_TEST(test_balloon_events),
+        MVT_LIFE_TEST(test_rtc_watchdog_events), MVT_LIFE_TEST(test_watchdog_pause),
         MVT_LIFE_TEST(test_rtc_variable_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

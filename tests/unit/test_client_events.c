@@ -38,8 +38,8 @@ static int emit(mv_call *call, Modvirt__Domain *dom, int event_id, uint32_t proc
                 ProtobufCMessage *msg, Modvirt__Domain **dom_field)
 {
     *dom_field = dom;
-    return mv_daemon_emit_event(mv_call_daemon(call), event_id, proc, dom->name,
-                                dom->uuid.data, msg);
+    return mv_daemon_emit_event(mv_call_daemon(call), event_id, proc, dom->name, dom->uuid.data,
+                                msg);
 }
 
 /* A JOB: every event about the domain named by the "xml" (REBOOT twice, as a reset often
@@ -65,8 +65,8 @@ static int t_define(mv_call *call, const Modvirt__DomainDefineArgs *a, Modvirt__
              &reboot.dom) < 0 ||
         emit(call, &dom, VIR_DOMAIN_EVENT_ID_REBOOT, MV_PROC_DOMAIN_EVENT_REBOOT, &reboot.base,
              &reboot.dom) < 0 ||
-        emit(call, &dom, VIR_DOMAIN_EVENT_ID_RTC_CHANGE, MV_PROC_DOMAIN_EVENT_RTC_CHANGE,
-             &rtc.base, &rtc.dom) < 0 ||
+        emit(call, &dom, VIR_DOMAIN_EVENT_ID_RTC_CHANGE, MV_PROC_DOMAIN_EVENT_RTC_CHANGE, &rtc.base,
+             &rtc.dom) < 0 ||
         emit(call, &dom, VIR_DOMAIN_EVENT_ID_WATCHDOG, MV_PROC_DOMAIN_EVENT_WATCHDOG, &wd.base,
              &wd.dom) < 0 ||
         emit(call, &dom, VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE, MV_PROC_DOMAIN_EVENT_BALLOON_CHANGE,
@@ -328,8 +328,7 @@ static void test_vmctl_prints(void **state)
         assert_string_equal(out, want);
         free(out);
         out = vmctl_event(true, cases[i].name);
-        snprintf(want, sizeof(want), "%s{\"events_received\":1,\"end\":\"done\"}\n",
-                 cases[i].json);
+        snprintf(want, sizeof(want), "%s{\"events_received\":1,\"end\":\"done\"}\n", cases[i].json);
         assert_string_equal(out, want);
         free(out);
     }
