@@ -51,6 +51,21 @@ static inline int mvt_life_teardown(void **state)
 /* A row of main()'s table run between the two. */
 #define MVT_LIFE_TEST(fn) cmocka_unit_test_setup_teardown(fn, mvt_life_setup, mvt_life_teardown)
 
+/* What a guest program's main does before its tests: the tiny guest built (or found)
+ * into g; with events, libvirt's default event loop registered (before any connection, as
+ * libvirt requires for events and streams); an argument taken as cmocka's test filter.
+ * 0, or the status main returns: 77 (skipped) without the guest, 1. */
+static inline int mvt_life_prepare(int argc, char **argv, mvt_guest *g, bool events)
+{
+    if (mvt_guest_prepare(g) < 0)
+        return 77;
+    if (events && virEventRegisterDefaultImpl() < 0)
+        return 1;
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    return 0;
+}
+
 /* How long a boot may take: TCG on a busy 2-core machine. */
 #define MVT_LIFE_BOOT_MS 60000
 

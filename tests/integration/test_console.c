@@ -461,17 +461,13 @@ static void test_console_flow_control(void **state)
     virDomainFree(dom);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    if (mvt_guest_prepare(&guest) < 0)
-        return 77;
-    /* before any connection, as libvirt requires for events and streams */
-    if (virEventRegisterDefaultImpl() < 0)
-        return 1;
+    int rc = mvt_life_prepare(argc, argv, &guest, true);
     const struct CMUnitTest tests[] = {
         MVT_LIFE_TEST(test_console_both_ways),     MVT_LIFE_TEST(test_console_named_devices),
         MVT_LIFE_TEST(test_console_daemon_killed), MVT_LIFE_TEST(test_vmctl_console),
         MVT_LIFE_TEST(test_console_flow_control),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rc ? rc : cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -823,13 +823,9 @@ static void test_list_ids(void **state)
     virDomainFree(a);
 }
 
-/* An argument runs only the tests whose names match it (cmocka's pattern). */
 int main(int argc, char **argv)
 {
-    if (mvt_guest_prepare(&guest) < 0)
-        return 77;
-    if (argc > 1)
-        cmocka_set_test_filter(argv[1]);
+    int rc = mvt_life_prepare(argc, argv, &guest, false);
     const struct CMUnitTest tests[] = {
         MVT_LIFE_TEST(test_virt_manager_devices),
         MVT_LIFE_TEST(test_seclabels),
@@ -846,5 +842,5 @@ int main(int argc, char **argv)
         MVT_LIFE_TEST(test_emulator),
         MVT_LIFE_TEST(test_define_mac),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rc ? rc : cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -225,13 +225,9 @@ static void test_console_poweroff_parallel(void **state)
     free(more);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    if (mvt_guest_prepare(&guest) < 0)
-        return 77;
-    /* before any connection, as libvirt requires for events */
-    if (virEventRegisterDefaultImpl() < 0)
-        return 1;
+    int rc = mvt_life_prepare(argc, argv, &guest, true);
     const struct CMUnitTest tests[] = {
         MVT_LIFE_TEST(test_poweroff_event),
         MVT_LIFE_TEST(test_suspend_events),
@@ -239,5 +235,5 @@ int main(void)
         MVT_LIFE_TEST(test_console_attach),
         MVT_LIFE_TEST(test_console_poweroff_parallel),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rc ? rc : cmocka_run_group_tests(tests, NULL, NULL);
 }

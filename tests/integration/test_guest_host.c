@@ -435,10 +435,9 @@ static void test_autodestroy(void **state)
     free(log);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    if (mvt_guest_prepare(&guest) < 0)
-        return 77;
+    int rc = mvt_life_prepare(argc, argv, &guest, false);
     const struct CMUnitTest tests[] = {
         MVT_LIFE_TEST(test_daemon_killed),
         MVT_LIFE_TEST(test_guest_died_while_daemon_down),
@@ -450,5 +449,5 @@ int main(void)
         MVT_LIFE_TEST(test_monitor_hang),
         MVT_LIFE_TEST(test_virt_install),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rc ? rc : cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -216,10 +216,9 @@ static void test_vmctl_lifecycle(void **state)
     mvt_vmctl_cases(steps, sizeof(steps) / sizeof(steps[0]));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    if (mvt_guest_prepare(&guest) < 0)
-        return 77;
+    int rc = mvt_life_prepare(argc, argv, &guest, false);
     const struct CMUnitTest tests[] = {
         MVT_LIFE_TEST(test_boot_and_destroy), MVT_LIFE_TEST(test_suspend_resume),
         MVT_LIFE_TEST(test_start_paused),     MVT_LIFE_TEST(test_acpi_shutdown),
@@ -227,5 +226,5 @@ int main(void)
         MVT_LIFE_TEST(test_reset_reboot),     MVT_LIFE_TEST(test_transient),
         MVT_LIFE_TEST(test_vmctl_lifecycle),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rc ? rc : cmocka_run_group_tests(tests, NULL, NULL);
 }

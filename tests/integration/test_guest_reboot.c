@@ -218,17 +218,13 @@ static void test_preserve_refused(void **state)
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    if (mvt_guest_prepare(&guest) < 0)
-        return 77;
-    /* before any connection, as libvirt requires for events */
-    if (virEventRegisterDefaultImpl() < 0)
-        return 1;
+    int rc = mvt_life_prepare(argc, argv, &guest, true);
     const struct CMUnitTest tests[] = {
         MVT_LIFE_TEST(test_reboot_in_place), MVT_LIFE_TEST(test_reboot_ignored),
         MVT_LIFE_TEST(test_guest_reboot),    MVT_LIFE_TEST(test_poweroff_restart),
         MVT_LIFE_TEST(test_panic_restart),   MVT_LIFE_TEST(test_preserve_refused),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rc ? rc : cmocka_run_group_tests(tests, NULL, NULL);
 }
