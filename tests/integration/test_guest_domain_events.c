@@ -407,17 +407,13 @@ static void test_balloon_events(void **state)
     virDomainFree(dom);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    if (mvt_guest_prepare(&guest) < 0)
-        return 77;
-    /* before any connection, as libvirt requires for events */
-    if (virEventRegisterDefaultImpl() < 0)
-        return 1;
+    int rc = mvt_life_prepare(argc, argv, &guest, true);
     const struct CMUnitTest tests[] = {
         MVT_LIFE_TEST(test_reboot_events),       MVT_LIFE_TEST(test_balloon_events),
         MVT_LIFE_TEST(test_rtc_watchdog_events), MVT_LIFE_TEST(test_watchdog_pause),
         MVT_LIFE_TEST(test_rtc_variable_clock),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rc ? rc : cmocka_run_group_tests(tests, NULL, NULL);
 }
