@@ -178,22 +178,45 @@ static inline void mvt_life_tick(int timer, void *opaque)
     (void)timer, (void)opaque;
 }
 
-/* Runs the default event loop until s holds (event, detail) or timeout_ms pass. 0 or -1. */
-static inline int mvt_life_wait_event(mvt_life_seen *s, int event, int detail, int timeout_ms)
+/* Runs libvirt's default event loop until done(arg) holds or timeout_ms pass. 0 or -1. */
+static inline int mvt_life_run_until(bool (*done)(void *arg), void *arg, int timeout_ms)
 {
     /* a timer wakes the loop so the deadline is checked even when nothing arrives */
     int timer = virEventAddTimeout(50, mvt_life_tick, NULL, NULL);
     long long deadline = mvt_now_ms() + timeout_ms;
     int rc = -1;
-    while (rc < 0 && mvt_now_ms() < deadline) {
-        for (int i = 0; i < s->n; i++)
-            if (s->event[i] == event && s->detail[i] == detail)
-                rc = 0;
-        if (rc < 0 && virEventRunDefaultImpl() < 0)
+    while (mvt_now_ms() < deadline) {
+        if (done(arg)) {
+            rc = 0;
+            break;
+        }
+        if (virEventRunDefaultImpl() < 0)
             break;
     }
     virEventRemoveTimeout(timer);
     return rc;
+}
+
+/* An event waited for in an mvt_life_seen. */
+typedef struct mvt_life_want {
+    const mvt_life_seen *s;
+    int event, detail;
+} mvt_life_want;
+
+static inline bool mvt_life_has(void *arg)
+{
+    const mvt_life_want *w = arg;
+    for (int i = 0; i < w->s->n; i++)
+        if (w->s->event[i] == w->event && w->s->detail[i] == w->detail)
+            return true;
+    return false;
+}
+
+/* Runs the default event loop until s holds (event, detail) or timeout_ms pass. 0 or -1. */
+static inline int mvt_life_wait_event(mvt_life_seen *s, int event, int detail, int timeout_ms)
+{
+    mvt_life_want w = {s, event, detail};
+    return mvt_life_run_until(mvt_life_has, &w, timeout_ms);
 }
 
 /* Waits for the marker the guest's init prints by itself when it (re)boots: reads the

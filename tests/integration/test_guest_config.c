@@ -482,10 +482,23 @@ static int qmp_wait_balloon(int fd, long long want, int timeout_ms, long long *l
     return -1;
 }
 
+/* The balloon's size in KiB, from the daemon's BALLOON_CHANGE events. */
+static void on_balloon(virConnectPtr conn, virDomainPtr dom, unsigned long long actual,
+                       void *opaque)
+{
+    (void)conn, (void)dom;
+    *(unsigned long long *)opaque = actual;
+}
+
+static bool balloon_at_64(void *arg)
+{
+    return *(const unsigned long long *)arg == 64 * 1024;
+}
+
 /* <currentMemory> below <memory> with a virtio balloon: QEMU is told the target before
  * the guest runs, so the guest's balloon driver gives the rest back — QEMU's own count
- * (query-balloon, BALLOON_CHANGE on a second QMP socket) reaches 64 MiB — and GetInfo
- * reports 64 MiB used of 128. */
+ * (query-balloon, BALLOON_CHANGE on a second QMP socket) reaches 64 MiB — the daemon's
+ * BALLOON_CHANGE event says so, and GetInfo reports 64 MiB used of 128. */
 static void test_balloon(void **state)
 {
     mvt_life *f = *state;
@@ -515,6 +528,11 @@ static void test_balloon(void **state)
     free(x3);
     if (!dom)
         fail_msg("define: %s", virGetLastErrorMessage());
+    static unsigned long long told; /* static: the callback may outlive a failed test */
+    told = 0;
+    int cb = virConnectDomainEventRegisterAny(f->conn, dom, VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE,
+                                              VIR_DOMAIN_EVENT_CALLBACK(on_balloon), &told, NULL);
+    assert_true(cb >= 0);
     mvt_life_start(dom, 0);
     int fd = qmp_open(qmp);
     assert_true(fd >= 0);
@@ -522,6 +540,11 @@ static void test_balloon(void **state)
     if (qmp_wait_balloon(fd, 64LL << 20, MVT_LIFE_BOOT_MS, &actual) < 0)
         fail_msg("the guest's balloon stayed at %lld bytes, not %lld", actual, 64LL << 20);
     close(fd);
+    /* QEMU sends BALLOON_CHANGE at most once a second: the daemon learns the last value
+     * up to a second after QEMU's own count shows it */
+    if (mvt_life_run_until(balloon_at_64, &told, 10000) < 0)
+        fail_msg("the last BALLOON_CHANGE event said %llu KiB, not %d", told, 64 * 1024);
+    assert_int_equal(virConnectDomainEventDeregisterAny(f->conn, cb), 0);
     virDomainInfo info;
     assert_int_equal(virDomainGetInfo(dom, &info), 0);
     assert_int_equal(info.maxMem, 128 * 1024);
@@ -825,7 +848,7 @@ static void test_list_ids(void **state)
 
 int main(int argc, char **argv)
 {
-    int rc = mvt_life_prepare(argc, argv, &guest, false);
+    int rc = mvt_life_prepare(argc, argv, &guest, true);
     const struct CMUnitTest tests[] = {
         MVT_LIFE_TEST(test_virt_manager_devices),
         MVT_LIFE_TEST(test_seclabels),
