@@ -85,9 +85,20 @@ static int run_driver(void *opaque)
     return mv_daemon_main(1, argv, drv);
 }
 
-int fx_daemon_start_driver(fx_daemon *d, const mv_driver *drv)
+int fx_daemon_start_driver(fx_daemon *d, const char *name, const mv_driver *drv)
 {
+    if (fx_daemon_root(d, name) < 0)
+        return -1;
+    snprintf(d->sock, sizeof(d->sock), "%s/%s-sock", d->run_dir, drv->daemon_name);
     return fx_daemon_start(d, run_driver, (void *)drv);
+}
+
+int fx_driver_connect_open(mv_call *call, const Modvirt__ConnectOpenArgs *a,
+                           Modvirt__ConnectOpenRet *r)
+{
+    (void)call;
+    r->uri = strdup(a->uri);
+    return r->uri ? 0 : -1;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -24,6 +24,7 @@ typedef struct fx_daemon {
     int (*run)(void *opaque); /* the daemon's main, returning its exit status */
     void *opaque;
     int status;
+    char sock[192]; /* fx_daemon_start_driver: <run_dir>/<daemon_name>-sock */
 } fx_daemon;
 
 /* Creates /tmp/<name>.XXXXXX, exports it as MODVIRT_ROOT, clears LISTEN_FDS/LISTEN_PID (no
@@ -32,9 +33,12 @@ int fx_daemon_root(fx_daemon *d, const char *name);
 /* Runs run(opaque) on a thread and returns once it has sent READY=1; the test fails when
  * it sends STOPPING=1 first or nothing within 20 s. 0, or -1 when no thread could start. */
 int fx_daemon_start(fx_daemon *d, int (*run)(void *opaque), void *opaque);
-/* fx_daemon_start of the shared daemon runtime (mv_daemon_main) serving drv, named
- * drv->daemon_name: its socket is <run_dir>/<daemon_name>-sock. */
-int fx_daemon_start_driver(fx_daemon *d, const mv_driver *drv);
+/* fx_daemon_root, then fx_daemon_start of the shared daemon runtime (mv_daemon_main)
+ * serving drv, named drv->daemon_name; d->sock is its socket. 0 or -1. */
+int fx_daemon_start_driver(fx_daemon *d, const char *name, const mv_driver *drv);
+/* A test driver's connect_open: any URI is accepted and answered back. */
+int fx_driver_connect_open(mv_call *call, const Modvirt__ConnectOpenArgs *a,
+                           Modvirt__ConnectOpenRet *r);
 /* SIGTERM (libuv hands it to the daemon's loop), joins the thread, closes the notify
  * socket, removes the root. 0 when the daemon's main returned 0. */
 int fx_daemon_stop(fx_daemon *d);

@@ -35,12 +35,6 @@
 static int peer_fd = -1; /* the test's end of the last console: socket, or pty master */
 static bool console_pty; /* consoles are ptys (the daemon holds the slave, as for qemu) */
 
-static int t_open(mv_call *call, const Modvirt__ConnectOpenArgs *a, Modvirt__ConnectOpenRet *r)
-{
-    r->uri = strdup(a->uri);
-    return 0;
-}
-
 /* A JOB that emits a lifecycle event about the domain named by the "xml", from its
  * worker thread. */
 static int t_define(mv_call *call, const Modvirt__DomainDefineArgs *a, Modvirt__DomainRet *r)
@@ -93,7 +87,7 @@ static const mv_driver t_driver = {
     .daemon_name = "virtqemud",
     .schemes = t_schemes,
     .error_domain = VIR_FROM_QEMU,
-    .connect_open = t_open,
+    .connect_open = fx_driver_connect_open,
     .domain_define_xml = t_define,
     .domain_open_console = t_console,
 };
@@ -101,14 +95,10 @@ static const mv_driver t_driver = {
 /* ---- the daemon on a thread ---- */
 
 static fx_daemon runtime;
-static char sock_path[256];
 
 static int setup(void **state)
 {
-    if (fx_daemon_root(&runtime, "test_daemon_streams") < 0)
-        return -1;
-    snprintf(sock_path, sizeof(sock_path), "%s/virtqemud-sock", runtime.run_dir);
-    return fx_daemon_start_driver(&runtime, &t_driver);
+    return fx_daemon_start_driver(&runtime, "test_daemon_streams", &t_driver);
 }
 
 static int teardown(void **state)
@@ -121,7 +111,7 @@ static int teardown(void **state)
 /* Connects to the daemon and opens qemu:///system (serial 1). */
 static void client_open(fx_peer *c)
 {
-    fx_peer_connect(c, sock_path);
+    fx_peer_connect(c, runtime.sock);
     Modvirt__ConnectOpenArgs o = MODVIRT__CONNECT_OPEN_ARGS__INIT;
     o.uri = "qemu:///system";
     fx_peer_call(c, 1, MV_PROC_CONNECT_OPEN, &o.base);
