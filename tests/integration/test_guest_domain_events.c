@@ -52,23 +52,26 @@ static void on_balloon(virConnectPtr conn, virDomainPtr dom, unsigned long long 
     s->n++;
 }
 
+/* What wait_seen waits for: at least n events, and, when want > 0, the last balloon event
+ * saying want. */
+typedef struct seen_want {
+    const seen *s;
+    int n;
+    unsigned long long want;
+} seen_want;
+
+static bool has_seen(void *arg)
+{
+    const seen_want *w = arg;
+    return w->s->n >= w->n && (!w->want || w->s->actual[w->s->n - 1] == w->want);
+}
+
 /* Runs the event loop until s has at least n events (and, when want > 0, the last balloon
  * event says want), or timeout_ms pass. 0 or -1. */
 static int wait_seen(seen *s, int n, unsigned long long want, int timeout_ms)
 {
-    int timer = virEventAddTimeout(50, mvt_life_tick, NULL, NULL);
-    long long deadline = mvt_now_ms() + timeout_ms;
-    int rc = -1;
-    while (mvt_now_ms() < deadline) {
-        if (s->n >= n && (!want || s->actual[s->n - 1] == want)) {
-            rc = 0;
-            break;
-        }
-        if (virEventRunDefaultImpl() < 0)
-            break;
-    }
-    virEventRemoveTimeout(timer);
-    return rc;
+    seen_want w = {s, n, want};
+    return mvt_life_run_until(has_seen, &w, timeout_ms);
 }
 
 /* `vmctl [--json] event --domain NAME --event EVENT` (ends after the first event), with

@@ -27,12 +27,6 @@
 
 /* ---- the test driver ---- */
 
-static int t_open(mv_call *call, const Modvirt__ConnectOpenArgs *a, Modvirt__ConnectOpenRet *r)
-{
-    r->uri = strdup(a->uri);
-    return 0;
-}
-
 /* Emits one event of domain_events.def about the domain, whose field 2 is dom. */
 static int emit(mv_call *call, Modvirt__Domain *dom, int event_id, uint32_t proc,
                 ProtobufCMessage *msg, Modvirt__Domain **dom_field)
@@ -92,25 +86,16 @@ static const mv_driver t_driver = {
     .daemon_name = "virtproxyd",
     .schemes = t_schemes,
     .error_domain = VIR_FROM_QEMU,
-    .connect_open = t_open,
+    .connect_open = fx_driver_connect_open,
     .domain_define_xml = t_define,
 };
 
 static fx_daemon proxyd;
 
-static int run_daemon(void *opaque)
-{
-    char *argv[] = {"virtproxyd", NULL};
-    (void)opaque;
-    return mv_daemon_main(1, argv, &t_driver);
-}
-
 static int setup(void **state)
 {
     (void)state;
-    if (fx_daemon_root(&proxyd, "test_client_events") < 0)
-        return -1;
-    return fx_daemon_start(&proxyd, run_daemon, NULL);
+    return fx_daemon_start_driver(&proxyd, "test_client_events", &t_driver);
 }
 
 static int teardown(void **state)
