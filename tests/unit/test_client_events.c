@@ -1,8 +1,9 @@
 /* test_client_events.c: libmodvirt's domain events with libvirt's callback types — a test
  * driver (the daemon runtime on a thread, named virtproxyd so the library connects to it)
  * emits every event of proto/domain_events.def and a lifecycle one; each registration's
- * callback runs once with its event's values and only for its own event id; vmctl event
- * prints each as virsh does, and as JSON. */
+ * callback runs once with its event's values and only for its own event id; a replayed
+ * registration gets the backlog's events of its id; vmctl event prints each as virsh does,
+ * and as JSON. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -218,6 +219,69 @@ static void test_typed_callbacks(void **state)
     assert_int_equal(virConnectClose(conn), 0);
 }
 
+/* ---- replay from the backlog ---- */
+
+/* A registration replayed with resume_seq (as the proxy does after a daemon restart) gets
+ * the held events of its id after the reply — here the two REBOOTs of every define so
+ * far, each its own frame with the registration's callback id — and none of another id. */
+static void test_replayed_from_backlog(void **state)
+{
+    (void)state;
+    virConnectPtr conn = virConnectOpen("qemu:///system");
+    assert_non_null(conn);
+    virDomainPtr dom = virDomainDefineXML(conn, "ev3"); /* 2 REBOOTs, among others */
+    assert_non_null(dom);
+    virDomainFree(dom);
+    assert_int_equal(virConnectClose(conn), 0);
+
+    fx_peer p;
+    fx_peer_connect(&p, proxyd.sock);
+    Modvirt__ConnectOpenArgs open = MODVIRT__CONNECT_OPEN_ARGS__INIT;
+    open.uri = "qemu:///system";
+    fx_peer_call(&p, 1, MV_PROC_CONNECT_OPEN, &open.base);
+    mv_envelope_free(fx_peer_expect_reply(&p, 1));
+    Modvirt__EventRegisterArgs reg = MODVIRT__EVENT_REGISTER_ARGS__INIT;
+    reg.event_id = VIR_DOMAIN_EVENT_ID_REBOOT;
+    reg.callback_id = 77;
+    mv_frame_spec spec = {.serial = 2,
+                          .kind = MODVIRT__FRAME_KIND__FRAME_CALL,
+                          .proc = MV_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY,
+                          .body = &reg.base,
+                          .resume_seq = 1};
+    uint8_t *frame = NULL;
+    size_t len = 0;
+    assert_int_equal(mv_frame_build(&spec, &frame, &len, NULL), 0);
+    fx_peer_send_raw(&p, frame, len);
+    free(frame);
+    Modvirt__Envelope *env = fx_peer_expect_reply(&p, 2);
+    uint64_t last = env->seq;
+    mv_envelope_free(env);
+    /* ev1's define made events 1..6 (REBOOT 1 and 2), ev3's 7..12 (REBOOT 7 and 8) */
+    assert_int_equal(last, 12);
+    const uint64_t want[] = {2, 7, 8};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        env = fx_peer_next(&p, 5000);
+        assert_non_null(env);
+        assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_EVENT);
+        assert_int_equal(env->proc, MV_PROC_DOMAIN_EVENT_REBOOT);
+        assert_int_equal(env->seq, want[i]);
+        Modvirt__DomainEventRebootMsg *m = (Modvirt__DomainEventRebootMsg *)mv_body_unpack(
+            &modvirt__domain_event_reboot_msg__descriptor, env->body.data, env->body.len, NULL);
+        assert_non_null(m);
+        assert_int_equal(m->callback_id, 77);
+        assert_non_null(m->dom);
+        assert_string_equal(m->dom->name, i == 0 ? "ev1" : "ev3");
+        protobuf_c_message_free_unpacked(&m->base, NULL);
+        mv_envelope_free(env);
+    }
+    /* and nothing else: the next frame answers the next call */
+    Modvirt__EventDeregisterArgs dereg = MODVIRT__EVENT_DEREGISTER_ARGS__INIT;
+    dereg.callback_id = 77;
+    fx_peer_call(&p, 3, MV_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, &dereg.base);
+    mv_envelope_free(fx_peer_expect_reply(&p, 3));
+    fx_peer_close(&p);
+}
+
 /* ---- vmctl event ---- */
 
 typedef struct vmctl_job {
@@ -325,6 +389,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_typed_callbacks),
+        cmocka_unit_test(test_replayed_from_backlog),
         cmocka_unit_test(test_vmctl_prints),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
