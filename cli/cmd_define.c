@@ -64,20 +64,23 @@ char *vmctl_read_xml_arg(vmctl_ctx *ctx, const char *file)
     return xml;
 }
 
-int vmctl_cmd_define(vmctl_ctx *ctx, const vmctl_args *args)
+virDomainPtr vmctl_domain_from_file(vmctl_ctx *ctx, const char *file, unsigned int flags,
+                                   bool create)
 {
-    const char *file = vmctl_arg_str(args, "file");
-    unsigned int flags = vmctl_arg_bool(args, "validate") ? VIR_DOMAIN_DEFINE_VALIDATE : 0;
+    const char *verb = create ? "create" : "define";
     char *xml = vmctl_read_xml_arg(ctx, file);
     if (!xml)
-        return -1;
+        return NULL;
     virConnectPtr conn = vmctl_conn(ctx);
-    virDomainPtr dom = conn ? virDomainDefineXMLFlags(conn, xml, flags) : NULL;
+    virDomainPtr dom = NULL;
+    if (conn)
+        dom = create ? virDomainCreateXML(conn, xml, flags)
+                     : virDomainDefineXMLFlags(conn, xml, flags);
     free(xml);
     if (!dom) {
         if (conn)
-            vmctl_error(ctx, "Failed to define domain from %s", file);
-        return -1;
+            vmctl_error(ctx, "Failed to %s domain from %s", verb, file);
+        return NULL;
     }
     if (ctx->json) {
         char uuid[VIR_UUID_STRING_BUFLEN] = "";
@@ -85,11 +88,23 @@ int vmctl_cmd_define(vmctl_ctx *ctx, const vmctl_args *args)
         json_object *doc = json_object_new_object();
         json_object_object_add(doc, "name", json_object_new_string(virDomainGetName(dom)));
         json_object_object_add(doc, "uuid", json_object_new_string(uuid));
+        /* only a created domain runs, so only it has an id worth showing */
+        if (create)
+            json_object_object_add(doc, "id", json_object_new_int((int)virDomainGetID(dom)));
         json_object_object_add(doc, "file", json_object_new_string(file));
         vmctl_json_emit(ctx, doc);
     } else {
-        fprintf(ctx->out, "Domain '%s' defined from %s\n", virDomainGetName(dom), file);
+        fprintf(ctx->out, "Domain '%s' %sd from %s\n", virDomainGetName(dom), verb, file);
     }
+    return dom;
+}
+
+int vmctl_cmd_define(vmctl_ctx *ctx, const vmctl_args *args)
+{
+    unsigned int flags = vmctl_arg_bool(args, "validate") ? VIR_DOMAIN_DEFINE_VALIDATE : 0;
+    virDomainPtr dom = vmctl_domain_from_file(ctx, vmctl_arg_str(args, "file"), flags, false);
+    if (!dom)
+        return -1;
     virDomainFree(dom);
     return 0;
 }

@@ -99,29 +99,9 @@ int vmctl_cmd_create(vmctl_ctx *ctx, const vmctl_args *args)
         flags |= VIR_DOMAIN_START_AUTODESTROY;
     if (vmctl_arg_bool(args, "validate"))
         flags |= VIR_DOMAIN_START_VALIDATE;
-    char *xml = vmctl_read_xml_arg(ctx, file);
-    if (!xml)
+    virDomainPtr dom = vmctl_domain_from_file(ctx, file, flags, true);
+    if (!dom)
         return -1;
-    virConnectPtr conn = vmctl_conn(ctx);
-    virDomainPtr dom = conn ? virDomainCreateXML(conn, xml, flags) : NULL;
-    free(xml);
-    if (!dom) {
-        if (conn)
-            vmctl_error(ctx, "Failed to create domain from %s", file);
-        return -1;
-    }
-    if (ctx->json) {
-        char uuid[VIR_UUID_STRING_BUFLEN] = "";
-        virDomainGetUUIDString(dom, uuid);
-        json_object *doc = json_object_new_object();
-        json_object_object_add(doc, "name", json_object_new_string(virDomainGetName(dom)));
-        json_object_object_add(doc, "uuid", json_object_new_string(uuid));
-        json_object_object_add(doc, "id", json_object_new_int((int)virDomainGetID(dom)));
-        json_object_object_add(doc, "file", json_object_new_string(file));
-        vmctl_json_emit(ctx, doc);
-    } else {
-        fprintf(ctx->out, "Domain '%s' created from %s\n", virDomainGetName(dom), file);
-    }
     fflush(ctx->out);
     int rc = 0;
     if (vmctl_arg_bool(args, "console") && vmctl_console_run(ctx, dom, NULL, 0) != 0)

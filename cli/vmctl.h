@@ -232,5 +232,10 @@ char *vmctl_read_file(const char *path, size_t max);
 /* Reads an XML file given on the command line, printing virsh's error when it cannot
  * (missing, unreadable, over VMCTL_XML_MAX). malloc'd, or NULL after the error. */
 char *vmctl_read_xml_arg(vmctl_ctx *ctx, const char *file);
+/* define and create: makes a domain of FILE's XML (virDomainCreateXML when create, else
+ * virDomainDefineXMLFlags, with flags) and prints virsh's "Domain 'x' created|defined from
+ * FILE" or the JSON document. The domain to free, or NULL after the error. (cmd_define.c) */
+virDomainPtr vmctl_domain_from_file(vmctl_ctx *ctx, const char *file, unsigned int flags,
+                                   bool create);
 
 #endif
