@@ -11,43 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "virtqemud/qemu_caps.h"
+#include "fixture_qemu_command.h"
 
-#define REPLIES MODVIRT_SOURCE_DIR "/tests/data/qemu/caps-x86_64-7.2.json"
 #define QEMU_BIN "/usr/bin/qemu-system-x86_64"
-
-/* Caps from the recorded replies; kvm says whether query-kvm's reply is passed. */
-static qemu_caps *recorded(bool kvm)
-{
-    json_object *all = json_object_from_file(REPLIES), *v, *t, *m, *ty, *k;
-    mv_error err = MV_ERROR_INIT;
-    qemu_caps *caps;
-
-    assert_non_null(all);
-    assert_true(json_object_object_get_ex(all, "query-version", &v));
-    assert_true(json_object_object_get_ex(all, "query-target", &t));
-    assert_true(json_object_object_get_ex(all, "query-machines", &m));
-    assert_true(json_object_object_get_ex(all, "qom-list-types", &ty));
-    assert_true(json_object_object_get_ex(all, "query-kvm", &k));
-    caps = qemu_caps_from_replies(QEMU_BIN, v, t, m, ty, kvm ? k : NULL, &err);
-    assert_non_null(caps);
-    {
-        json_object *props = NULL;
-
-        /* The x86 CPU's properties: its feature flags. */
-        if (caps && json_object_object_get_ex(all, "qom-list-properties max-x86_64-cpu", &props))
-            assert_int_equal(qemu_caps_set_cpu_props(caps, props, NULL), 0);
-    }
-    json_object_put(all);
-    return caps;
-}
 
 static void test_parse_replies(void **state)
 {
-    qemu_caps *caps = recorded(true);
+    qemu_caps *caps = fx_recorded_caps(true);
     const qemu_caps_machine *m;
 
     (void)state;
@@ -69,7 +41,7 @@ static void test_parse_replies(void **state)
     assert_false(qemu_caps_has_cpu_feature(caps, "pconfig"));
     qemu_caps_unref(caps);
 
-    caps = recorded(false);
+    caps = fx_recorded_caps(false);
     assert_false(caps->kvm_usable);
     qemu_caps_unref(caps);
 }
@@ -101,7 +73,7 @@ static void test_parse_errors(void **state)
 
 static void test_cache_form_round_trip(void **state)
 {
-    qemu_caps *caps = recorded(true), *back;
+    qemu_caps *caps = fx_recorded_caps(true), *back;
     json_object *j, *bad;
     mv_error err = MV_ERROR_INIT;
 
@@ -131,7 +103,7 @@ static void test_cache_form_round_trip(void **state)
 
 static void test_capabilities_xml(void **state)
 {
-    qemu_caps *caps = recorded(false);
+    qemu_caps *caps = fx_recorded_caps(false);
     mv_error err = MV_ERROR_INIT;
     char *xml;
 
@@ -149,7 +121,7 @@ static void test_capabilities_xml(void **state)
     free(xml);
     qemu_caps_unref(caps);
 
-    caps = recorded(true);
+    caps = fx_recorded_caps(true);
     assert_non_null(xml = qemu_caps_format_capabilities(caps, "x86_64", &err));
     assert_non_null(strstr(xml, "<domain type='kvm'/>"));
     free(xml);
@@ -158,7 +130,7 @@ static void test_capabilities_xml(void **state)
 
 static void test_domain_capabilities_xml(void **state)
 {
-    qemu_caps *caps = recorded(false);
+    qemu_caps *caps = fx_recorded_caps(false);
     mv_error err = MV_ERROR_INIT;
     char *xml;
 
@@ -207,9 +179,6 @@ static void test_real_probe_shared_and_cached(void **state)
     qemu_caps *got[8];
     qemu_caps *again;
     mv_error err = MV_ERROR_INIT;
-    char *argv[] = {"rm", "-rf", cache_root, NULL};
-    pid_t pid;
-    int status;
 
     (void)state;
     if (access(QEMU_BIN, X_OK) != 0)
@@ -242,11 +211,7 @@ static void test_real_probe_shared_and_cached(void **state)
     assert_null(qemu_caps_get("/nonexistent/qemu", cache_root, &err));
     assert_non_null(strstr(err.message, "/nonexistent/qemu"));
     mv_error_clear(&err);
-    if ((pid = fork()) == 0) {
-        execvp("rm", argv);
-        _exit(127);
-    }
-    waitpid(pid, &status, 0);
+    fx_remove_tree(cache_root);
 }
 
 int main(void)

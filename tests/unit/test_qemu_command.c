@@ -25,53 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "virtqemud/qemu_command.h"
+#include "fixture_qemu_command.h"
 
 #define DATA MODVIRT_SOURCE_DIR "/tests/data/qemu"
 #define QEMU_BIN "/usr/bin/qemu-system-x86_64"
-
-static qemu_caps *recorded_caps(bool kvm)
-{
-    json_object *all = json_object_from_file(DATA "/caps-x86_64-7.2.json"), *v, *t, *m, *ty, *k;
-    qemu_caps *caps;
-
-    assert_non_null(all);
-    json_object_object_get_ex(all, "query-version", &v);
-    json_object_object_get_ex(all, "query-target", &t);
-    json_object_object_get_ex(all, "query-machines", &m);
-    json_object_object_get_ex(all, "qom-list-types", &ty);
-    json_object_object_get_ex(all, "query-kvm", &k);
-    assert_non_null(caps = qemu_caps_from_replies(QEMU_BIN, v, t, m, ty, kvm ? k : NULL, NULL));
-    {
-        json_object *props = NULL;
-
-        /* The x86 CPU's properties: its feature flags. */
-        if (caps && json_object_object_get_ex(all, "qom-list-properties max-x86_64-cpu", &props))
-            assert_int_equal(qemu_caps_set_cpu_props(caps, props, NULL), 0);
-    }
-    json_object_put(all);
-    return caps;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *buf = NULL;
-    long n;
-
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = calloc(1, (size_t)n + 1);
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
-}
 
 static mv_domain_def *parse_str(const char *xml)
 {
@@ -86,13 +43,12 @@ static mv_domain_def *parse_str(const char *xml)
 /* Builds a dry-run command for xml; NULL + err when refused. */
 static char *build_str(const char *xml, bool kvm, mv_error *err)
 {
-    qemu_caps *caps = recorded_caps(kvm);
+    qemu_caps *caps = fx_recorded_caps(kvm);
     mv_domain_def *def = parse_str(xml);
-    qemu_command_params p = {caps, "/run/mon.sock", 1, "/run/g1", NULL, QEMU_COMMAND_DRY_RUN, NULL};
     qemu_command *cmd = NULL;
     char *s = NULL;
 
-    if (qemu_command_build(def, &p, &cmd, err) == 0)
+    if (fx_build_dry(def, caps, &cmd, err) == 0)
         s = qemu_command_to_string(cmd);
     qemu_command_free(cmd);
     mv_domain_def_free(def);
@@ -107,7 +63,7 @@ static void golden_of(const char *name, const char *xml_path)
     mv_error err = MV_ERROR_INIT;
 
     snprintf(path, sizeof(path), DATA "/cmdline/%s.xml", name);
-    assert_non_null(xml = slurp(xml_path ? xml_path : path));
+    assert_non_null(xml = fx_slurp(xml_path ? xml_path : path));
     got = build_str(xml, true, &err);
     if (!got)
         fail_msg("%s: %s", name, err.message);
@@ -119,7 +75,7 @@ static void golden_of(const char *name, const char *xml_path)
         fputs(got, f);
         fclose(f);
     }
-    want = slurp(path);
+    want = fx_slurp(path);
     if (!want || strcmp(want, got) != 0)
         fail_msg("%s differs from the golden file:\n%s", name, got);
     free(want);
@@ -298,7 +254,7 @@ static void test_firmware_efi(void **state)
                          "<feature enabled='yes' name='enrolled-keys'/></firmware></os>"
                          "<features><acpi/></features></domain>";
     char dir[64], nvram[128], tmpl[128];
-    qemu_caps *caps = recorded_caps(false);
+    qemu_caps *caps = fx_recorded_caps(false);
     mv_domain_def *def;
     qemu_command *cmd = NULL;
     mv_error err = MV_ERROR_INIT;
@@ -352,7 +308,7 @@ static void test_firmware_efi(void **state)
     fputs("+changed", f);
     fclose(f);
     assert_int_equal(qemu_firmware_copy_vars(tmpl, nvram, &err), 0);
-    s = slurp(nvram);
+    s = fx_slurp(nvram);
     assert_string_equal(s, "vars+changed");
     free(s);
     unlink(nvram);
@@ -370,7 +326,7 @@ static void test_affinity(void **state)
     const char *xml = "<domain type='qemu'><name>a</name><memory>65536</memory>"
                       "<vcpu cpuset='0'>1</vcpu><os><type>hvm</type></os></domain>";
     mv_error err = MV_ERROR_INIT;
-    qemu_caps *caps = recorded_caps(false);
+    qemu_caps *caps = fx_recorded_caps(false);
     qemu_ports *ports = qemu_ports_new(47500, 47509, &err);
     mv_domain_def *def = parse_str(xml);
     qemu_command_params p = {caps, "/run/mon.sock", 1, "/run/g1", ports, 0, NULL};
@@ -423,7 +379,7 @@ static void test_autoport(void **state)
                       "<graphics type='vnc' autoport='yes'/>"
                       "<video><model type='xen'/></video></devices></domain>";
     mv_error err = MV_ERROR_INIT;
-    qemu_caps *caps = recorded_caps(false);
+    qemu_caps *caps = fx_recorded_caps(false);
     qemu_ports *ports = qemu_ports_new(47300, 47309, &err);
     mv_domain_def *def = parse_str(xml), *def2 = parse_str(bad);
     qemu_command_params p = {caps, "/run/mon.sock", 3, "/run/g3", ports, 0, NULL};
@@ -465,15 +421,14 @@ static void test_ptys_and_passthrough(void **state)
                       "</devices><qemu:commandline><qemu:arg value='-trace'/><qemu:arg value='x'/>"
                       "<qemu:env name='A' value='b c'/></qemu:commandline></domain>";
     mv_error err = MV_ERROR_INIT;
-    qemu_caps *caps = recorded_caps(false);
+    qemu_caps *caps = fx_recorded_caps(false);
     mv_domain_def *def = parse_str(xml);
-    qemu_command_params p = {caps, "/run/mon.sock", 1, "/run/g1", NULL, QEMU_COMMAND_DRY_RUN, NULL};
     qemu_command *cmd = NULL;
     size_t n = 0, found = 0;
     char *s;
 
     (void)state;
-    assert_int_equal(qemu_command_build(def, &p, &cmd, &err), 0);
+    assert_int_equal(fx_build_dry(def, caps, &cmd, &err), 0);
     assert_int_equal(cmd->nptys, 2);
     assert_string_equal(cmd->ptys[0].chardev_id, "charserial0");
     assert_int_equal(cmd->ptys[0].kind, QEMU_CHR_SERIAL);
@@ -535,7 +490,7 @@ static int bridge_child(void)
                       "<source bridge='mvbr0'/><mac address='52:54:00:01:02:03'/>"
                       "<model type='virtio'/></interface>%s</devices></domain>";
     char text[1024];
-    qemu_caps *caps = recorded_caps(false);
+    qemu_caps *caps = fx_recorded_caps(false);
     qemu_ports *ports = qemu_ports_new(47400, 47409, NULL);
     qemu_command_params p = {caps, "/run/mon.sock", 5, "/run/g5", ports, 0, NULL};
     qemu_command *cmd = NULL;
@@ -646,7 +601,7 @@ static void test_virt_install_fixture_runs(void **state)
     (void)state;
     snprintf(path, sizeof(path), "%s/../fixtures/virt-install-debian11.xml",
              corpus_env ? corpus_env : MODVIRT_CORPUS_DEFAULT);
-    if (access(QEMU_BIN, X_OK) != 0 || !(xml = slurp(path)))
+    if (access(QEMU_BIN, X_OK) != 0 || !(xml = fx_slurp(path)))
         skip();
     snprintf(dir, sizeof(dir), "/tmp/mvcmd.XXXXXX");
     assert_non_null(mkdtemp(dir));
@@ -703,15 +658,7 @@ static void test_virt_install_fixture_runs(void **state)
     qemu_caps_unref(caps);
     qemu_caps_cache_clear();
     free(xml);
-    {
-        char *argv[] = {"rm", "-rf", dir, NULL};
-
-        if ((pid = fork()) == 0) {
-            execvp("rm", argv);
-            _exit(127);
-        }
-        waitpid(pid, &status, 0);
-    }
+    fx_remove_tree(dir);
 }
 
 int main(void)

@@ -17,9 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "virtqemud/qemu_command.h"
+#include "fixture_qemu_command.h"
 
-#define DATA MODVIRT_SOURCE_DIR "/tests/data/qemu"
 /* The share of accepted cases that must match (measured 85%; without Debian's ovmf
  * package the UEFI cases are refused, about 3 points less). */
 #define MIN_MATCH_PERCENT 75
@@ -364,54 +363,11 @@ static const char *differ(const meaning *a, const meaning *b)
     return NULL;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *buf;
-    long n;
-
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = calloc(1, (size_t)n + 1);
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
-}
-
-static qemu_caps *recorded_caps(void)
-{
-    json_object *all = json_object_from_file(DATA "/caps-x86_64-7.2.json"), *v, *t, *m, *ty, *k;
-    qemu_caps *caps;
-
-    assert_non_null(all);
-    json_object_object_get_ex(all, "query-version", &v);
-    json_object_object_get_ex(all, "query-target", &t);
-    json_object_object_get_ex(all, "query-machines", &m);
-    json_object_object_get_ex(all, "qom-list-types", &ty);
-    json_object_object_get_ex(all, "query-kvm", &k);
-    caps = qemu_caps_from_replies("/usr/bin/qemu-system-x86_64", v, t, m, ty, k, NULL);
-    {
-        json_object *props = NULL;
-
-        /* The x86 CPU's properties: its feature flags. */
-        if (caps && json_object_object_get_ex(all, "qom-list-properties max-x86_64-cpu", &props))
-            assert_int_equal(qemu_caps_set_cpu_props(caps, props, NULL), 0);
-    }
-    json_object_put(all);
-    return caps;
-}
-
 static void test_corpus_meaning(void **state)
 {
     DIR *d = opendir(corpus_dir);
     struct dirent *e;
-    qemu_caps *caps = recorded_caps();
+    qemu_caps *caps = fx_recorded_caps(true);
     size_t accepted = 0, matched = 0, refused = 0, by_aspect[8] = {0};
     const char *aspects[] = {"machine", "memory", "cpus", "disks", "nics", "serials", "displays"};
     bool verbose = getenv("MODVIRT_CORPUS_VERBOSE") != NULL;
@@ -435,22 +391,17 @@ static void test_corpus_meaning(void **state)
             continue;
         snprintf(base, sizeof(base), "%.*s", (int)(len - strlen(suffix)), e->d_name);
         snprintf(path, sizeof(path), "%s/%s.xml", corpus_dir, base);
-        if (!(xml = slurp(path)) || !(def = mv_domain_def_parse(xml, strlen(xml), 0, &err)))
+        if (!(xml = fx_slurp(path)) || !(def = mv_domain_def_parse(xml, strlen(xml), 0, &err)))
             goto next;
         accepted++;
-        {
-            qemu_command_params p = {caps, "/run/mon.sock",      1,   "/run/g1",
-                                     NULL, QEMU_COMMAND_DRY_RUN, NULL};
-
-            if (qemu_command_build(def, &p, &cmd, &err) < 0) {
-                refused++;
-                if (verbose)
-                    printf("REFUSED %s: %s\n", base, err.message);
-                goto next;
-            }
+        if (fx_build_dry(def, caps, &cmd, &err) < 0) {
+            refused++;
+            if (verbose)
+                printf("REFUSED %s: %s\n", base, err.message);
+            goto next;
         }
         snprintf(path, sizeof(path), "%s/%s", corpus_dir, e->d_name);
-        if (!(args = slurp(path)))
+        if (!(args = fx_slurp(path)))
             goto next;
         theirs = split_args(args);
         cmd_from_argv(&libvirt, theirs);

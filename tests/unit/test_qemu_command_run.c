@@ -24,7 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "virtqemud/qemu_command.h"
+#include "fixture_qemu_command.h"
 
 #define QEMU_BIN "/usr/bin/qemu-system-x86_64"
 /* The share of tried cases QEMU must run (measured: 126 of 127; the one left names a
@@ -39,26 +39,6 @@ static char tmp[64];
 static bool is(const char *a, const char *b)
 {
     return a && b && strcmp(a, b) == 0;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *buf;
-    long n;
-
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = calloc(1, (size_t)n + 1);
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
 }
 
 /* Replaces *field with a fresh path in the temporary folder. */
@@ -271,7 +251,7 @@ static void test_qemu_runs_corpus(void **state)
             continue;
         snprintf(path, sizeof(path), "%s/%.*s.xml", corpus_dir, (int)(len - strlen(suffix)),
                  e->d_name);
-        if (!(xml = slurp(path)) || !(def = mv_domain_def_parse(xml, strlen(xml), 0, NULL)))
+        if (!(xml = fx_slurp(path)) || !(def = mv_domain_def_parse(xml, strlen(xml), 0, NULL)))
             goto next;
         /* TCG: KVM guests would work here too, but not on every CI host. */
         def->virt_type = "qemu";
