@@ -1,35 +1,13 @@
-/* fixture_qemu_command.c: recorded QEMU capabilities, file reading, the dry-run build and
- * folder removal for the QEMU unit tests (see fixture_qemu_command.h). */
+/* fixture_qemu_command.c: recorded QEMU capabilities and the dry-run build for the QEMU
+ * unit tests (see fixture_qemu_command.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
-#include <ftw.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
-
 #include "fixture_qemu_command.h"
 
 #define FX_CAPS_REPLIES MODVIRT_SOURCE_DIR "/tests/data/qemu/caps-x86_64-7.2.json"
-
-char *fx_slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *buf = NULL;
-    long n;
-
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = calloc(1, (size_t)n + 1)) && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
-}
 
 qemu_caps *fx_recorded_caps(bool kvm)
 {
@@ -61,17 +39,4 @@ int fx_build_dry(mv_domain_def *def, const qemu_caps *caps, qemu_command **out, 
                              NULL};
 
     return qemu_command_build(def, &p, out, err);
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-void fx_remove_tree(const char *dir)
-{
-    assert_int_equal(nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
 }

@@ -30,26 +30,10 @@
 #include <libxml/relaxng.h>
 
 #include "common/domain/domain_conf.h"
+#include "fixture_files.h"
 #include "common/domain/xml_util.h"
 
 static char corpus[4096];
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)n + 1)) != NULL) {
-        *len = fread(buf, 1, (size_t)n, f);
-        buf[*len] = '\0';
-    }
-    fclose(f);
-    return buf;
-}
 
 static bool exists(const char *path)
 {
@@ -539,6 +523,19 @@ cleanup:
     mv_error_clear(&err);
 }
 
+/* check_accepted on the file dir/name, which must be readable. */
+static void check_accepted_file(const char *dir, const char *name, tally *t)
+{
+    char path[8400];
+    size_t len = 0;
+    char *xml;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    assert_non_null(xml = fx_slurp(path, &len));
+    check_accepted(name, xml, len, t);
+    free(xml);
+}
+
 static void report(const char *what, tally *t)
 {
     qsort(t->blockers, t->nblockers, sizeof(t->blockers[0]), by_files);
@@ -617,16 +614,12 @@ static void test_corpus(void **state)
         snprintf(path, sizeof(path), "%s/%.*s.x86_64-latest.err", dir,
                  (int)(strlen(names[i]) - 4), names[i]);
         if (!exists(path)) {
-            snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-            xml = slurp(path, &len);
-            assert_non_null(xml);
-            check_accepted(names[i], xml, len, &t);
-            free(xml);
+            check_accepted_file(dir, names[i], &t);
             free(names[i]);
             continue;
         }
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-        xml = slurp(path, &len);
+        xml = fx_slurp(path, &len);
         assert_non_null(xml);
         def = mv_domain_def_parse(xml, len, MV_DOMAIN_DEF_PARSE_VALIDATE, &err);
         if (def && accepted_anyway_why(names[i])) {
@@ -667,9 +660,6 @@ static void test_libvirt_output(void **state)
     snprintf(dir, sizeof(dir), "%s/qemu", corpus);
     nnames = list_corpus(dir, ".x86_64-latest.xml", &names);
     for (size_t i = 0; i < nnames; i++) {
-        size_t len = 0;
-        char *xml;
-
         /* some rejected inputs still have a formatted output: skip those */
         snprintf(path, sizeof(path), "%s/%.*s.err", dir, (int)(strlen(names[i]) - 4),
                  names[i]);
@@ -677,11 +667,7 @@ static void test_libvirt_output(void **state)
             free(names[i]);
             continue;
         }
-        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-        xml = slurp(path, &len);
-        assert_non_null(xml);
-        check_accepted(names[i], xml, len, &t);
-        free(xml);
+        check_accepted_file(dir, names[i], &t);
         free(names[i]);
     }
     free(names);

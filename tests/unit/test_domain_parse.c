@@ -19,25 +19,9 @@
 #include <string.h>
 
 #include "common/domain/domain_conf.h"
+#include "fixture_files.h"
 
 #define DATA MODVIRT_SOURCE_DIR "/tests/data/domain"
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)n + 1)) != NULL) {
-        *len = fread(buf, 1, (size_t)n, f);
-        buf[*len] = '\0';
-    }
-    fclose(f);
-    return buf;
-}
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -83,8 +67,8 @@ static int check_good(const char *name)
 
     snprintf(path, sizeof(path), DATA "/good/%s", name);
     snprintf(outpath, sizeof(outpath), DATA "/good/%.*s.out.xml", (int)(strlen(name) - 4), name);
-    xml = slurp(path, &len);
-    want = slurp(outpath, &outlen);
+    xml = fx_slurp(path, &len);
+    want = fx_slurp(outpath, &outlen);
     if (!xml || !want) {
         printf("%s: missing input or %s\n", name, outpath);
         goto cleanup;
@@ -163,7 +147,7 @@ static int check_bad(const char *name)
     int bad = 1;
 
     snprintf(path, sizeof(path), DATA "/bad/%s", name);
-    xml = slurp(path, &len);
+    xml = fx_slurp(path, &len);
     expect = xml ? comment_value(xml, "expect") : NULL;
     if (!expect || !(sep = strstr(expect, " | "))) {
         printf("%s: no '<!-- expect: CODE | message -->' comment\n", name);
@@ -223,7 +207,7 @@ static void test_virt_install(void **state)
 {
     const char *path = MODVIRT_SOURCE_DIR "/../shared/fixtures/virt-install-debian11.xml";
     size_t len = 0;
-    char *xml = slurp(path, &len);
+    char *xml = fx_slurp(path, &len);
     mv_error err = MV_ERROR_INIT;
     mv_domain_def *def, *def2;
     char *out, *out2;

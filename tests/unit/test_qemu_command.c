@@ -63,7 +63,7 @@ static void golden_of(const char *name, const char *xml_path)
     mv_error err = MV_ERROR_INIT;
 
     snprintf(path, sizeof(path), DATA "/cmdline/%s.xml", name);
-    assert_non_null(xml = fx_slurp(xml_path ? xml_path : path));
+    assert_non_null(xml = fx_slurp(xml_path ? xml_path : path, NULL));
     got = build_str(xml, true, &err);
     if (!got)
         fail_msg("%s: %s", name, err.message);
@@ -75,7 +75,7 @@ static void golden_of(const char *name, const char *xml_path)
         fputs(got, f);
         fclose(f);
     }
-    want = fx_slurp(path);
+    want = fx_slurp(path, NULL);
     if (!want || strcmp(want, got) != 0)
         fail_msg("%s differs from the golden file:\n%s", name, got);
     free(want);
@@ -308,7 +308,7 @@ static void test_firmware_efi(void **state)
     fputs("+changed", f);
     fclose(f);
     assert_int_equal(qemu_firmware_copy_vars(tmpl, nvram, &err), 0);
-    s = fx_slurp(nvram);
+    s = fx_slurp(nvram, NULL);
     assert_string_equal(s, "vars+changed");
     free(s);
     unlink(nvram);
@@ -601,7 +601,7 @@ static void test_virt_install_fixture_runs(void **state)
     (void)state;
     snprintf(path, sizeof(path), "%s/../fixtures/virt-install-debian11.xml",
              corpus_env ? corpus_env : MODVIRT_CORPUS_DEFAULT);
-    if (access(QEMU_BIN, X_OK) != 0 || !(xml = fx_slurp(path)))
+    if (access(QEMU_BIN, X_OK) != 0 || !(xml = fx_slurp(path, NULL)))
         skip();
     snprintf(dir, sizeof(dir), "/tmp/mvcmd.XXXXXX");
     assert_non_null(mkdtemp(dir));

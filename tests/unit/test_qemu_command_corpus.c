@@ -391,7 +391,8 @@ static void test_corpus_meaning(void **state)
             continue;
         snprintf(base, sizeof(base), "%.*s", (int)(len - strlen(suffix)), e->d_name);
         snprintf(path, sizeof(path), "%s/%s.xml", corpus_dir, base);
-        if (!(xml = fx_slurp(path)) || !(def = mv_domain_def_parse(xml, strlen(xml), 0, &err)))
+        if (!(xml = fx_slurp(path, NULL)) ||
+            !(def = mv_domain_def_parse(xml, strlen(xml), 0, &err)))
             goto next;
         accepted++;
         if (fx_build_dry(def, caps, &cmd, &err) < 0) {
@@ -401,7 +402,7 @@ static void test_corpus_meaning(void **state)
             goto next;
         }
         snprintf(path, sizeof(path), "%s/%s", corpus_dir, e->d_name);
-        if (!(args = fx_slurp(path)))
+        if (!(args = fx_slurp(path, NULL)))
             goto next;
         theirs = split_args(args);
         cmd_from_argv(&libvirt, theirs);

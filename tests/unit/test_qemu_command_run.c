@@ -251,7 +251,8 @@ static void test_qemu_runs_corpus(void **state)
             continue;
         snprintf(path, sizeof(path), "%s/%.*s.xml", corpus_dir, (int)(len - strlen(suffix)),
                  e->d_name);
-        if (!(xml = fx_slurp(path)) || !(def = mv_domain_def_parse(xml, strlen(xml), 0, NULL)))
+        if (!(xml = fx_slurp(path, NULL)) ||
+            !(def = mv_domain_def_parse(xml, strlen(xml), 0, NULL)))
             goto next;
         /* TCG: KVM guests would work here too, but not on every CI host. */
         def->virt_type = "qemu";
