@@ -26,7 +26,9 @@
 
 typedef struct fake {
     int fd;     /* our end of the stream */
+    int client; /* the client's end (socketpair fakes), or -1 */
     int listen; /* for the API test: a UNIX socket to accept one client on, or -1 */
+    char dir[32], path[64], uri[128]; /* a listening fake's folder, socket and URI */
     pthread_t thread;
     /* behaviour */
     bool answer_keepalive;
@@ -198,18 +200,42 @@ static void *fake_main(void *arg)
     return NULL;
 }
 
-/* A fake on one end of a socketpair; *client_fd is the other end. */
-static fake *fake_start(int *client_fd)
+/* A fake that answers calls and keepalives, not yet connected or running. */
+static fake *fake_new(void)
 {
     fake *f = calloc(1, sizeof(*f));
-    int sv[2];
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    f->fd = sv[0];
-    f->listen = -1;
+    assert_non_null(f);
+    f->fd = f->client = f->listen = -1;
     f->answer_keepalive = true;
     f->answer_calls = true;
     pthread_mutex_init(&f->lock, NULL);
-    *client_fd = sv[1];
+    return f;
+}
+
+/* A fake on one end of a socketpair; the other end is for fake_rpc. */
+static fake *fake_start(void)
+{
+    fake *f = fake_new();
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    f->fd = sv[0];
+    f->client = sv[1];
+    return f;
+}
+
+/* A fake listening on a UNIX socket in a new folder; f->uri connects to it. */
+static fake *fake_listening(void)
+{
+    fake *f = fake_new();
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    snprintf(f->dir, sizeof(f->dir), "/tmp/mvclient-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof(f->path), "%s/proxy-sock", f->dir);
+    snprintf(f->uri, sizeof(f->uri), "qemu:///system?socket=%s", f->path);
+    f->listen = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", f->path);
+    assert_int_equal(bind(f->listen, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    assert_int_equal(listen(f->listen, 4), 0);
     return f;
 }
 
@@ -218,13 +244,31 @@ static void fake_run(fake *f)
     pthread_create(&f->thread, NULL, fake_main, f);
 }
 
+/* Runs a socketpair fake (configured first) and returns the client's stream to it, the
+ * peer named name in errors. */
+static mvc_rpc *fake_rpc(fake *f, const char *name)
+{
+    mv_error err = MV_ERROR_INIT;
+    mvc_rpc *rpc;
+
+    fake_run(f);
+    rpc = mvc_rpc_new(f->client, name, &err);
+    if (!rpc)
+        fail_msg("mvc_rpc_new: %s", err.message);
+    return rpc;
+}
+
 static void fake_stop(fake *f)
 {
     shutdown(f->fd, SHUT_RDWR);
     pthread_join(f->thread, NULL);
-    close(f->fd);
-    if (f->listen >= 0)
+    if (f->fd >= 0)
+        close(f->fd);
+    if (f->listen >= 0) {
         close(f->listen);
+        unlink(f->path);
+        rmdir(f->dir);
+    }
     pthread_mutex_destroy(&f->lock);
     free(f);
 }
@@ -237,6 +281,18 @@ static Modvirt__DomainRet *lookup(mvc_rpc *rpc, const char *name, mv_error *err)
     if (mvc_rpc_call(rpc, MV_PROC_DOMAIN_LOOKUP_BY_NAME, &args.base, &ret, err) < 0)
         return NULL;
     return (Modvirt__DomainRet *)ret;
+}
+
+/* A lookup the fake answers: the domain of that name. */
+static void expect_found(mvc_rpc *rpc, const char *name)
+{
+    mv_error err = MV_ERROR_INIT;
+    Modvirt__DomainRet *r = lookup(rpc, name, &err);
+    if (!r)
+        fail_msg("lookup %s: %s", name, err.message);
+    assert_non_null(r->dom);
+    assert_string_equal(r->dom->name, name);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
 }
 
 /* ---- demultiplexing -------------------------------------------------------------------- */
@@ -263,13 +319,9 @@ static void test_concurrent_calls_out_of_order(void **state)
 {
     (void)state;
     enum { N = 8 };
-    int cfd;
-    fake *f = fake_start(&cfd);
+    fake *f = fake_start();
     f->hold = N; /* every reply waits until all N calls are in, then comes back reversed */
-    fake_run(f);
-    mv_error err = MV_ERROR_INIT;
-    mvc_rpc *rpc = mvc_rpc_new(cfd, "fake", &err);
-    assert_non_null(rpc);
+    mvc_rpc *rpc = fake_rpc(f, "fake");
     caller c[N];
     pthread_t t[N];
     for (int i = 0; i < N; i++) {
@@ -288,11 +340,9 @@ static void test_concurrent_calls_out_of_order(void **state)
 static void test_daemon_error(void **state)
 {
     (void)state;
-    int cfd;
-    fake *f = fake_start(&cfd);
-    fake_run(f);
+    fake *f = fake_start();
+    mvc_rpc *rpc = fake_rpc(f, "fake");
     mv_error err = MV_ERROR_INIT;
-    mvc_rpc *rpc = mvc_rpc_new(cfd, "fake", &err);
     assert_null(lookup(rpc, "missing", &err));
     assert_int_equal(err.code, VIR_ERR_NO_DOMAIN);
     assert_int_equal(err.domain, VIR_FROM_QEMU);
@@ -300,9 +350,7 @@ static void test_daemon_error(void **state)
     mv_error_clear(&err);
     /* A daemon error is about that call only: the stream stays up. */
     assert_true(mvc_rpc_is_alive(rpc));
-    Modvirt__DomainRet *r = lookup(rpc, "there", &err);
-    assert_non_null(r);
-    protobuf_c_message_free_unpacked(&r->base, NULL);
+    expect_found(rpc, "there");
     /* A message of the wrong type for the procedure is refused before it is sent. */
     Modvirt__LookupByIdArgs wrong = MODVIRT__LOOKUP_BY_ID_ARGS__INIT;
     ProtobufCMessage *ret = NULL;
@@ -319,12 +367,10 @@ static void test_daemon_error(void **state)
 static void test_call_deadline(void **state)
 {
     (void)state;
-    int cfd;
-    fake *f = fake_start(&cfd);
+    fake *f = fake_start();
     f->delay_ms = 300; /* every answer comes late */
-    fake_run(f);
+    mvc_rpc *rpc = fake_rpc(f, "fake");
     mv_error err = MV_ERROR_INIT;
-    mvc_rpc *rpc = mvc_rpc_new(cfd, "fake", &err);
     mvc_rpc_set_call_timeout(rpc, 100);
     assert_null(lookup(rpc, "slow", &err));
     assert_int_equal(err.code, VIR_ERR_OPERATION_TIMEOUT);
@@ -332,10 +378,7 @@ static void test_call_deadline(void **state)
     mv_error_clear(&err);
     /* The late reply is dropped; with a longer deadline the next call is served. */
     mvc_rpc_set_call_timeout(rpc, 5000);
-    Modvirt__DomainRet *r = lookup(rpc, "patient", &err);
-    assert_non_null(r);
-    assert_string_equal(r->dom->name, "patient");
-    protobuf_c_message_free_unpacked(&r->base, NULL);
+    expect_found(rpc, "patient");
     assert_true(mvc_rpc_is_alive(rpc));
     mvc_rpc_free(rpc);
     fake_stop(f);
@@ -360,17 +403,29 @@ static void on_dead(void *opaque, int reason)
     pthread_mutex_unlock(&d->lock);
 }
 
+/* Waits for the one death report; its reason. */
+static int death_wait(death *d)
+{
+    int reason;
+
+    pthread_mutex_lock(&d->lock);
+    while (d->calls == 0)
+        pthread_cond_wait(&d->cond, &d->lock);
+    assert_int_equal(d->calls, 1);
+    reason = d->reason;
+    pthread_mutex_unlock(&d->lock);
+    return reason;
+}
+
 static void test_keepalive_death(void **state)
 {
     (void)state;
-    int cfd;
-    fake *f = fake_start(&cfd);
+    fake *f = fake_start();
     f->answer_keepalive = false; /* a stuck peer: reads, never answers */
     f->answer_calls = false;
-    fake_run(f);
+    mvc_rpc *rpc = fake_rpc(f, "fake");
     mv_error err = MV_ERROR_INIT;
     death d = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-    mvc_rpc *rpc = mvc_rpc_new(cfd, "fake", &err);
     mvc_rpc_set_callbacks(rpc, on_dead, NULL, &d);
     mvc_rpc_set_keepalive(rpc, 50, 3);
     struct timespec t0, t1;
@@ -383,12 +438,7 @@ static void test_keepalive_death(void **state)
     assert_int_equal(err.code, VIR_ERR_RPC);
     assert_non_null(strstr(err.message, "connection to fake lost: no answer to keepalive"));
     mv_error_clear(&err);
-    pthread_mutex_lock(&d.lock);
-    while (d.calls == 0)
-        pthread_cond_wait(&d.cond, &d.lock);
-    assert_int_equal(d.calls, 1);
-    assert_int_equal(d.reason, VIR_CONNECT_CLOSE_REASON_KEEPALIVE);
-    pthread_mutex_unlock(&d.lock);
+    assert_int_equal(death_wait(&d), VIR_CONNECT_CLOSE_REASON_KEEPALIVE);
     assert_false(mvc_rpc_is_alive(rpc));
     /* Later calls fail at once with the same reason. */
     assert_null(lookup(rpc, "after", &err));
@@ -404,20 +454,15 @@ static void test_keepalive_death(void **state)
 static void test_keepalive_keeps_alive(void **state)
 {
     (void)state;
-    int cfd;
-    fake *f = fake_start(&cfd);
-    fake_run(f);
-    mv_error err = MV_ERROR_INIT;
-    mvc_rpc *rpc = mvc_rpc_new(cfd, "fake", &err);
+    fake *f = fake_start();
+    mvc_rpc *rpc = fake_rpc(f, "fake");
     mvc_rpc_set_keepalive(rpc, 40, 3); /* dead after 120 ms of silence */
     /* Idle for several of those: the answered probes are what keeps it alive, so
      * the passing of time is the thing under test here. */
     struct timespec ts = {0, 400 * 1000000L};
     nanosleep(&ts, NULL);
     assert_true(mvc_rpc_is_alive(rpc));
-    Modvirt__DomainRet *r = lookup(rpc, "still-there", &err);
-    assert_non_null(r);
-    protobuf_c_message_free_unpacked(&r->base, NULL);
+    expect_found(rpc, "still-there");
     pthread_mutex_lock(&f->lock);
     assert_true(f->pings >= 3);
     pthread_mutex_unlock(&f->lock);
@@ -428,23 +473,17 @@ static void test_keepalive_keeps_alive(void **state)
 static void test_eof_fails_pending(void **state)
 {
     (void)state;
-    int cfd;
-    fake *f = fake_start(&cfd);
+    fake *f = fake_start();
     f->close_after = 1; /* the proxy dies on receiving the call */
-    fake_run(f);
+    mvc_rpc *rpc = fake_rpc(f, "virtproxyd");
     mv_error err = MV_ERROR_INIT;
     death d = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-    mvc_rpc *rpc = mvc_rpc_new(cfd, "virtproxyd", &err);
     mvc_rpc_set_callbacks(rpc, on_dead, NULL, &d);
     assert_null(lookup(rpc, "doomed", &err));
     assert_int_equal(err.code, VIR_ERR_RPC);
     assert_string_equal(err.message, "connection to virtproxyd lost: end of file");
     mv_error_clear(&err);
-    pthread_mutex_lock(&d.lock);
-    while (d.calls == 0)
-        pthread_cond_wait(&d.cond, &d.lock);
-    assert_int_equal(d.reason, VIR_CONNECT_CLOSE_REASON_EOF);
-    pthread_mutex_unlock(&d.lock);
+    assert_int_equal(death_wait(&d), VIR_CONNECT_CLOSE_REASON_EOF);
     assert_null(lookup(rpc, "after", &err));
     assert_string_equal(err.message, "connection to virtproxyd lost: end of file");
     mv_error_clear(&err);
@@ -472,25 +511,13 @@ static void freecb(void *opaque)
 static void test_api_session(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/mvclient-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[100], uri[192];
-    snprintf(path, sizeof(path), "%s/proxy-sock", dir);
-    snprintf(uri, sizeof(uri), "qemu:///system?socket=%s", path);
-    fake *f = calloc(1, sizeof(*f));
-    f->answer_keepalive = f->answer_calls = true;
-    pthread_mutex_init(&f->lock, NULL);
-    f->listen = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
-    assert_int_equal(bind(f->listen, (struct sockaddr *)&addr, sizeof(addr)), 0);
-    assert_int_equal(listen(f->listen, 4), 0);
+    fake *f = fake_listening();
     fake_run(f);
 
-    virConnectPtr conn = virConnectOpenReadOnly(uri);
+    virConnectPtr conn = virConnectOpenReadOnly(f->uri);
     assert_non_null(conn);
     char *got = virConnectGetURI(conn);
-    assert_string_equal(got, uri);
+    assert_string_equal(got, f->uri);
     free(got);
     const char *type = virConnectGetType(conn);
     assert_string_equal(type, "QEMU");
@@ -559,30 +586,16 @@ static void test_api_session(void **state)
     assert_true(f->saw_close); /* the daemon was told goodbye */
     pthread_mutex_unlock(&f->lock);
     fake_stop(f);
-    unlink(path);
-    rmdir(dir);
 }
 
 static void test_api_close_callback_on_death(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/mvclient-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[100], uri[192];
-    snprintf(path, sizeof(path), "%s/proxy-sock", dir);
-    snprintf(uri, sizeof(uri), "qemu:///system?socket=%s", path);
-    fake *f = calloc(1, sizeof(*f));
-    f->answer_keepalive = f->answer_calls = true;
+    fake *f = fake_listening();
     f->close_after = 2; /* OPEN is answered; the next call kills the proxy */
-    pthread_mutex_init(&f->lock, NULL);
-    f->listen = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
-    assert_int_equal(bind(f->listen, (struct sockaddr *)&addr, sizeof(addr)), 0);
-    assert_int_equal(listen(f->listen, 4), 0);
     fake_run(f);
 
-    virConnectPtr conn = virConnectOpen(uri);
+    virConnectPtr conn = virConnectOpen(f->uri);
     assert_non_null(conn);
     close_cb_calls = 0;
     death d = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
@@ -591,11 +604,7 @@ static void test_api_close_callback_on_death(void **state)
     assert_int_equal(virGetLastErrorCode(), VIR_ERR_RPC);
     assert_non_null(strstr(virGetLastErrorMessage(), "connection to virtproxyd lost"));
     /* The reader fires the callback as it leaves. */
-    pthread_mutex_lock(&d.lock);
-    while (d.calls == 0)
-        pthread_cond_wait(&d.cond, &d.lock);
-    assert_int_equal(d.reason, VIR_CONNECT_CLOSE_REASON_EOF);
-    pthread_mutex_unlock(&d.lock);
+    assert_int_equal(death_wait(&d), VIR_CONNECT_CLOSE_REASON_EOF);
     assert_int_equal(close_cb_calls, 1);
     assert_int_equal(virConnectIsAlive(conn), 0);
     assert_int_equal(virConnectNumOfDomains(conn), -1); /* fails fast */
@@ -606,8 +615,6 @@ static void test_api_close_callback_on_death(void **state)
     int left = virConnectClose(conn);
     assert_true(left == 0 || left == 1);
     fake_stop(f);
-    unlink(path);
-    rmdir(dir);
 }
 
 int main(void)
