@@ -106,14 +106,16 @@ static int define_defaults(const qemu_state *s, mv_domain_def *def, mv_error *er
     return 0;
 }
 
-/* The object a job names by handle, with a reference, or NULL + VIR_ERR_NO_DOMAIN. */
-static qemu_domobj *find_for_job(qemu_state *s, const unsigned char uuid[MV_UUID_BUFLEN],
-                                 const char *name, mv_error *err)
+/* The object a job names by handle, with a reference, held by the job `job` and with its
+ * snapshot in *snap; NULL + VIR_ERR_NO_DOMAIN, or the job's own error. */
+static qemu_domobj *begin_job_on(qemu_state *s, const unsigned char uuid[MV_UUID_BUFLEN],
+                                 const char *name, const char *job, qemu_domsnap **snap,
+                                 mv_error *err)
 {
     qemu_domobj *obj = qemu_domlist_find_uuid(s->doms, uuid);
-    qemu_domsnap *snap = obj ? qemu_domobj_snapshot(obj) : NULL;
+    qemu_domsnap *found = obj ? qemu_domobj_snapshot(obj) : NULL;
 
-    if (!snap) {
+    if (!found) {
         char uuidstr[MV_UUID_STRING_BUFLEN];
         mv_uuid_format(uuid, uuidstr);
         mv_error_set(err, VIR_ERR_NO_DOMAIN, VIR_FROM_QEMU,
@@ -123,8 +125,23 @@ static qemu_domobj *find_for_job(qemu_state *s, const unsigned char uuid[MV_UUID
         qemu_domobj_unref(obj);
         return NULL;
     }
-    qemu_domsnap_unref(snap);
+    qemu_domsnap_unref(found);
+    if (qemu_domobj_begin_job(obj, job, QEMU_JOB_WAIT_MS, err) < 0) {
+        qemu_domobj_unref(obj);
+        return NULL;
+    }
+    *snap = qemu_domobj_snapshot(obj);
     return obj;
+}
+
+/* Undoes begin_job_on (NULL obj: nothing was begun) and drops the snapshots' references. */
+static void end_job_on(qemu_domobj *obj, qemu_domsnap *snap, qemu_domsnap *next)
+{
+    if (obj)
+        qemu_domobj_end_job(obj);
+    qemu_domsnap_unref(next);
+    qemu_domsnap_unref(snap);
+    qemu_domobj_unref(obj);
 }
 
 /* The snapshot a define publishes: def becomes the persistent definition. */
@@ -220,7 +237,6 @@ int qemu_domain_undefine(qemu_state *s, const unsigned char uuid[MV_UUID_BUFLEN]
     qemu_domobj *obj = NULL;
     qemu_domsnap *snap = NULL, *next = NULL;
     const mv_domain_def *def;
-    bool job = false;
     int ret = -1;
 
     if (qemu_check_flags(flags, QEMU_UNDEFINE_FLAGS, "virDomainUndefineFlags", err) < 0)
@@ -236,12 +252,8 @@ int qemu_domain_undefine(qemu_state *s, const unsigned char uuid[MV_UUID_BUFLEN]
                      "are mutually exclusive");
         goto cleanup;
     }
-    if (!(obj = find_for_job(s, uuid, name, err)))
+    if (!(obj = begin_job_on(s, uuid, name, "undefine", &snap, err)))
         goto cleanup;
-    if (qemu_domobj_begin_job(obj, "undefine", QEMU_JOB_WAIT_MS, err) < 0)
-        goto cleanup;
-    job = true;
-    snap = qemu_domobj_snapshot(obj);
     def = qemu_domsnap_inactive_def(snap);
     if (!snap->persistent) {
         mv_error_set(err, VIR_ERR_OPERATION_INVALID, VIR_FROM_QEMU,
@@ -279,11 +291,7 @@ int qemu_domain_undefine(qemu_state *s, const unsigned char uuid[MV_UUID_BUFLEN]
     ret = 0;
 
 cleanup:
-    if (job)
-        qemu_domobj_end_job(obj);
-    qemu_domsnap_unref(next);
-    qemu_domsnap_unref(snap);
-    qemu_domobj_unref(obj);
+    end_job_on(obj, snap, next);
     return ret;
 }
 
@@ -292,15 +300,10 @@ int qemu_domain_set_autostart(qemu_state *s, const unsigned char uuid[MV_UUID_BU
 {
     qemu_domobj *obj = NULL;
     qemu_domsnap *snap = NULL, *next = NULL;
-    bool job = false;
     int ret = -1;
 
-    if (!(obj = find_for_job(s, uuid, name, err)))
+    if (!(obj = begin_job_on(s, uuid, name, "autostart", &snap, err)))
         goto cleanup;
-    if (qemu_domobj_begin_job(obj, "autostart", QEMU_JOB_WAIT_MS, err) < 0)
-        goto cleanup;
-    job = true;
-    snap = qemu_domobj_snapshot(obj);
     if (!snap->persistent) {
         mv_error_set(err, VIR_ERR_OPERATION_INVALID, VIR_FROM_QEMU,
                      "cannot set autostart for transient domain");
@@ -317,10 +320,6 @@ int qemu_domain_set_autostart(qemu_state *s, const unsigned char uuid[MV_UUID_BU
     ret = 0;
 
 cleanup:
-    if (job)
-        qemu_domobj_end_job(obj);
-    qemu_domsnap_unref(next);
-    qemu_domsnap_unref(snap);
-    qemu_domobj_unref(obj);
+    end_job_on(obj, snap, next);
     return ret;
 }
