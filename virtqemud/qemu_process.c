@@ -189,6 +189,18 @@ static void remove_status(qemu_vm *vm)
     pthread_mutex_unlock(&vm->status_lock);
 }
 
+/* What a run held on the host once it is over: its display ports, its files, its folder. */
+static void release_run(qemu_runs *runs, qemu_vm *vm)
+{
+    for (size_t i = 0; i < vm->nports; i++)
+        qemu_ports_release(runs->ports, vm->ports[i]);
+    vm->nports = 0;
+    remove_status(vm);
+    unlink(vm->pid_path);
+    unlink(vm->mon_path);
+    remove_dir(vm->sock_dir);
+}
+
 int qemu_process_set_state(qemu_state *s, qemu_domobj *obj, int state, int reason, mv_error *err)
 {
     qemu_vm *vm = qemu_runs_find(runs_of(s), qemu_domobj_uuid(obj));
@@ -241,13 +253,7 @@ void qemu_vm_stop(qemu_vm *vm, int reason, int detail)
     /* A monitor callback may be running on the loop right now: the run stays alive
      * until the loop has passed this point. */
     qemu_vm_post(vm, qemu_vm_keep_until_loop);
-    for (size_t i = 0; i < vm->nports; i++)
-        qemu_ports_release(runs->ports, vm->ports[i]);
-    vm->nports = 0;
-    remove_status(vm);
-    unlink(vm->pid_path);
-    unlink(vm->mon_path);
-    remove_dir(vm->sock_dir);
+    release_run(runs, vm);
     /* The taps of bridge interfaces outlive QEMU unless deleted: the running guest's
      * definition names them. */
     if (old && old->def)
@@ -596,13 +602,7 @@ cleanup:
             qemu_vm_post(vm, qemu_vm_unwatch);
             qemu_vm_unref(vm);
         }
-        for (size_t i = 0; i < vm->nports; i++)
-            qemu_ports_release(runs->ports, vm->ports[i]);
-        vm->nports = 0;
-        remove_status(vm);
-        unlink(vm->pid_path);
-        unlink(vm->mon_path);
-        remove_dir(vm->sock_dir);
+        release_run(runs, vm);
         /* Taps the build created (only once it succeeded: before that it cleans up
          * after itself, and a tap it would merely have reused is not ours). */
         const mv_domain_def *built = live ? live : snap ? snap->def : NULL;
