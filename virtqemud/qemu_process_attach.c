@@ -16,6 +16,30 @@
 
 /* ---- re-attach after a daemon restart ------------------------------------------------- */
 
+/* The snapshot a status file describes, taking st->def; persistent (with the definition
+ * file's next-boot definition and autostart) when `defined`, the object's snapshot from
+ * before, says so. pid 0 for a guest that died. NULL on failure (err set when not ENOMEM). */
+static qemu_domsnap *status_snapshot(qemu_status *st, int pid, const qemu_domsnap *defined,
+                                     mv_error *err)
+{
+    qemu_domsnap *snap = qemu_domsnap_new(st->def);
+
+    if (!snap)
+        return NULL;
+    st->def = NULL;
+    snap->id = st->id;
+    snap->pid = pid;
+    snap->state = st->state;
+    snap->reason = st->reason;
+    snap->persistent = defined && defined->persistent;
+    snap->autostart = snap->persistent && defined->autostart;
+    if (snap->persistent && !(snap->newdef = mv_domain_def_copy(defined->def, err))) {
+        qemu_domsnap_unref(snap);
+        return NULL;
+    }
+    return snap;
+}
+
 /* One NAME.xml of the run folder: the guest runs on (re-attach) or died meanwhile. */
 static void reattach_one(qemu_runs *runs, const char *name, const char *path)
 {
@@ -59,15 +83,7 @@ static void reattach_one(qemu_runs *runs, const char *name, const char *path)
         /* It died while no daemon watched: shut it off now, as a crash unless the
          * guest had powered off. */
         MV_INFO("domain '%s' (pid %d) ended while the daemon was away", name, (int)st.pid);
-        if (!(snap = qemu_domsnap_new(st.def)))
-            goto cleanup;
-        st.def = NULL;
-        snap->id = st.id;
-        snap->state = st.state;
-        snap->reason = st.reason;
-        snap->persistent = !created && old && old->persistent;
-        snap->autostart = snap->persistent && old->autostart;
-        if (snap->persistent && !(snap->newdef = mv_domain_def_copy(old->def, &err)))
+        if (!(snap = status_snapshot(&st, 0, created ? NULL : old, &err)))
             goto cleanup;
         if (snap->persistent && !(vm->boot_def = mv_domain_def_copy(old->def, &err)))
             goto cleanup;
@@ -90,17 +106,7 @@ static void reattach_one(qemu_runs *runs, const char *name, const char *path)
             vm->ports[vm->nports++] = ports[k];
         }
     }
-    if (!(snap = qemu_domsnap_new(st.def)))
-        goto cleanup;
-    st.def = NULL;
-    snap->id = st.id;
-    snap->pid = st.pid;
-    snap->state = st.state;
-    snap->reason = st.reason;
-    snap->persistent = !created && old && old->persistent;
-    snap->autostart = snap->persistent && old->autostart;
-    /* The definition file holds the next boot's definition. */
-    if (snap->persistent && !(snap->newdef = mv_domain_def_copy(old->def, &err)))
+    if (!(snap = status_snapshot(&st, st.pid, created ? NULL : old, &err)))
         goto cleanup;
     qemu_domlist_publish(s->doms, obj, qemu_domsnap_ref(snap));
     qemu_vm_post(vm, qemu_vm_watch);
