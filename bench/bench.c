@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <modvirt/modvirt.h>
+#include "bench/bench_figure.h"
 #include "bench/bench_guest.h"
 
 #ifndef MODVIRT_BIN_DIR
@@ -28,19 +29,6 @@
 
 static int quick;
 static char root[64];
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void figure(const char *name, double value, const char *unit)
-{
-    printf("%s %.*f %s\n", name, value >= 100 ? 0 : 2, value, unit);
-    fflush(stdout);
-}
 
 static void die(const char *what)
 {
@@ -159,23 +147,23 @@ static void bench_floor(void)
     char msg[48] = "a small request the size of a trivial call";
     uint32_t len = sizeof(msg);
     char buf[4096];
-    double budget = quick ? 0.5 : 2.0, start = now_s();
+    double budget = quick ? 0.5 : 2.0, start = bench_now_s();
     long n = 0;
-    while (now_s() - start < budget) {
+    while (bench_now_s() - start < budget) {
         uint32_t rlen;
         if (write_full(fd, &len, 4) < 0 || write_full(fd, msg, len) < 0 ||
             read_msg(fd, buf, sizeof(buf), &rlen) < 0)
             die("floor: round trip");
         n++;
     }
-    double elapsed = now_s() - start;
+    double elapsed = bench_now_s() - start;
     close(fd);
     pthread_join(tr, NULL);
     pthread_join(te, NULL);
     close(echo.listen_fd);
     close(relay.listen_fd);
-    figure("floor_two_hop_unix_roundtrips", (double)n / elapsed, "calls/s");
-    figure("floor_two_hop_unix_latency", elapsed / (double)n * 1e6, "us");
+    bench_figure("floor_two_hop_unix_roundtrips", (double)n / elapsed, "calls/s");
+    bench_figure("floor_two_hop_unix_latency", elapsed / (double)n * 1e6, "us");
 }
 
 /* ---- trivial calls through virtproxyd ---------------------------------------------- */
@@ -191,8 +179,8 @@ static void *caller_main(void *arg)
     virConnectPtr conn = virConnectOpen("qemu:///system");
     if (!conn)
         die("virConnectOpen");
-    double start = now_s();
-    while (now_s() - start < c->budget) {
+    double start = bench_now_s();
+    while (bench_now_s() - start < c->budget) {
         if (virConnectNumOfDomains(conn) < 0)
             die("virConnectNumOfDomains");
         c->calls++;
@@ -206,7 +194,7 @@ static void bench_calls(int clients)
     struct caller cs[8];
     pthread_t t[8];
     double budget = quick ? 0.5 : 2.0;
-    double start = now_s();
+    double start = bench_now_s();
     for (int i = 0; i < clients; i++) {
         cs[i] = (struct caller){budget, 0};
         pthread_create(&t[i], NULL, caller_main, &cs[i]);
@@ -216,10 +204,10 @@ static void bench_calls(int clients)
         pthread_join(t[i], NULL);
         total += cs[i].calls;
     }
-    double elapsed = now_s() - start;
+    double elapsed = bench_now_s() - start;
     char name[64];
     snprintf(name, sizeof(name), "trivial_calls_%d_client%s", clients, clients > 1 ? "s" : "");
-    figure(name, (double)total / elapsed, "calls/s");
+    bench_figure(name, (double)total / elapsed, "calls/s");
 }
 
 /* ---- definitions at scale ---------------------------------------------------------- */
@@ -239,7 +227,7 @@ static char *domain_xml(int i)
 static void bench_definitions(virConnectPtr conn)
 {
     int count = quick ? 200 : 1000;
-    double start = now_s();
+    double start = bench_now_s();
     for (int i = 0; i < count; i++) {
         char *xml = domain_xml(i);
         virDomainPtr d = virDomainDefineXML(conn, xml);
@@ -250,15 +238,15 @@ static void bench_definitions(virConnectPtr conn)
     }
     char name[64];
     snprintf(name, sizeof(name), "define_%d_domains", count);
-    figure(name, now_s() - start, "s");
+    bench_figure(name, bench_now_s() - start, "s");
 
     enum { ROUNDS = 50 };
     double lat[ROUNDS];
     for (int r = 0; r < ROUNDS; r++) {
         virDomainPtr *list = NULL;
-        double t0 = now_s();
+        double t0 = bench_now_s();
         int n = virConnectListAllDomains(conn, &list, 0);
-        lat[r] = now_s() - t0;
+        lat[r] = bench_now_s() - t0;
         if (n != count)
             die("virConnectListAllDomains returned a wrong count");
         for (int i = 0; i < n; i++)
@@ -266,21 +254,21 @@ static void bench_definitions(virConnectPtr conn)
         free(list);
     }
     snprintf(name, sizeof(name), "list_all_latency_%d_domains", count);
-    figure(name, median(lat, ROUNDS) * 1e3, "ms");
+    bench_figure(name, median(lat, ROUNDS) * 1e3, "ms");
 
     enum { LOOKUPS = 2000 };
     static double look[LOOKUPS];
     for (int r = 0; r < LOOKUPS; r++) {
         char dom_name[32];
         snprintf(dom_name, sizeof(dom_name), "bench-%04d", (r * 7919) % count);
-        double t0 = now_s();
+        double t0 = bench_now_s();
         virDomainPtr d = virDomainLookupByName(conn, dom_name);
-        look[r] = now_s() - t0;
+        look[r] = bench_now_s() - t0;
         if (!d)
             die("virDomainLookupByName");
         virDomainFree(d);
     }
-    figure("lookup_by_name_latency", median(look, LOOKUPS) * 1e6, "us");
+    bench_figure("lookup_by_name_latency", median(look, LOOKUPS) * 1e6, "us");
 }
 
 /* ---- resident memory of the daemons ----------------------------------------------- */
@@ -320,7 +308,7 @@ static void report_rss(const char *when)
     for (size_t i = 0; i < sizeof(daemons) / sizeof(daemons[0]); i++) {
         char name[64];
         snprintf(name, sizeof(name), "rss_%s_%s", when, daemons[i]);
-        figure(name, (double)rss_kib(daemon_pid(daemons[i])), "KiB");
+        bench_figure(name, (double)rss_kib(daemon_pid(daemons[i])), "KiB");
     }
 }
 

@@ -2,6 +2,7 @@
  * through the whole stack, next to a bare qemu-system-x86_64 started from the same argv
  * answering its first QMP command, so the driver's own overhead is visible. */
 #include "bench/bench_guest.h"
+#include "bench/bench_figure.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,19 +21,6 @@
 #include <unistd.h>
 
 extern char **environ;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void figure(const char *name, double value, const char *unit)
-{
-    printf("%s %.*f %s\n", name, value >= 100 ? 0 : 2, value, unit);
-    fflush(stdout);
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -236,13 +224,13 @@ static double bare_qmp_once(char **argv, const char *qmp)
         return -1;
     memcpy(a.sun_path, qmp, strlen(qmp) + 1);
     unlink(qmp);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     pid_t pid = spawn_bare(argv);
     if (pid < 0)
         return -1;
     double result = -1;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    while (fd >= 0 && now_s() - t0 < 30) {
+    while (fd >= 0 && bench_now_s() - t0 < 30) {
         if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
             break;
         if (waitpid(pid, NULL, WNOHANG) == pid) {
@@ -255,7 +243,7 @@ static double bare_qmp_once(char **argv, const char *qmp)
     if (fd >= 0 && pid > 0 && read_until(fd, "\"QMP\"") == 0 &&
         write(fd, caps, sizeof(caps) - 1) == (ssize_t)(sizeof(caps) - 1) &&
         read_until(fd, "\"return\"") == 0)
-        result = now_s() - t0;
+        result = bench_now_s() - t0;
     if (fd >= 0)
         close(fd);
     if (pid > 0) {
@@ -291,8 +279,8 @@ static void tick(int timer, void *opaque)
 /* Runs the default event loop until w->got or 10 s. 0 or -1. */
 static int run_until(ev_wait *w)
 {
-    double deadline = now_s() + 10;
-    while (!w->got && now_s() < deadline)
+    double deadline = bench_now_s() + 10;
+    while (!w->got && bench_now_s() < deadline)
         if (virEventRunDefaultImpl() < 0)
             return -1;
     return w->got ? 0 : -1;
@@ -315,10 +303,10 @@ static double suspend_to_event(virConnectPtr conn, virDomainPtr dom, int runs)
     for (i = 0; i < runs; i++) {
         w.want = VIR_DOMAIN_EVENT_SUSPENDED;
         w.got = 0;
-        double t0 = now_s();
+        double t0 = bench_now_s();
         if (virDomainSuspend(dom) < 0 || run_until(&w) < 0)
             break;
-        v[i] = now_s() - t0;
+        v[i] = bench_now_s() - t0;
         w.want = VIR_DOMAIN_EVENT_RESUMED;
         w.got = 0;
         if (virDomainResume(dom) < 0 || run_until(&w) < 0)
@@ -377,36 +365,36 @@ void bench_guest(virConnectPtr conn, const char *root, const char *source_dir,
             goto cleanup;
         }
     }
-    figure("guest_bare_qemu_first_qmp_ms", median(bare, (size_t)runs) * 1000, "ms");
+    bench_figure("guest_bare_qemu_first_qmp_ms", median(bare, (size_t)runs) * 1000, "ms");
     for (int i = 0; i < runs; i++) {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         if (virDomainCreate(dom) < 0) {
             fprintf(stderr, "modvirt-bench: start: %s\n", virGetLastErrorMessage());
             goto cleanup;
         }
         /* virDomainCreate returns once the domain is RUNNING (libvirt's contract). */
-        double t1 = now_s();
+        double t1 = bench_now_s();
         int state = -1;
         if (virDomainGetState(dom, &state, NULL, 0) < 0 || state != VIR_DOMAIN_RUNNING) {
             fprintf(stderr, "modvirt-bench: state %d after start\n", state);
             goto cleanup;
         }
-        double t2 = now_s();
+        double t2 = bench_now_s();
         if (virDomainDestroy(dom) < 0) {
             fprintf(stderr, "modvirt-bench: destroy: %s\n", virGetLastErrorMessage());
             goto cleanup;
         }
         start[i] = t1 - t0;
-        destroy[i] = now_s() - t2;
+        destroy[i] = bench_now_s() - t2;
     }
-    figure("guest_start_to_running_ms", median(start, (size_t)runs) * 1000, "ms");
-    figure("guest_destroy_ms", median(destroy, (size_t)runs) * 1000, "ms");
+    bench_figure("guest_start_to_running_ms", median(start, (size_t)runs) * 1000, "ms");
+    bench_figure("guest_destroy_ms", median(destroy, (size_t)runs) * 1000, "ms");
     ok = 1;
     double ev = suspend_to_event(conn, dom, quick ? 5 : 20);
     if (ev < 0)
         fprintf(stderr, "modvirt-bench: suspend → event: %s\n", virGetLastErrorMessage());
     else
-        figure("guest_suspend_to_event_ms", ev * 1000, "ms");
+        bench_figure("guest_suspend_to_event_ms", ev * 1000, "ms");
 cleanup:
     if (!ok && dom)
         virDomainDestroy(dom);
