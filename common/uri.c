@@ -7,6 +7,7 @@
  *   param     = name [ "=" value ]
  * user, host, path, names and values may be percent-encoded; '+' is not a space. */
 #include "common/uri.h"
+#include "common/hex.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -116,17 +117,6 @@ static bool allowed(enum part part, char c)
     return false;
 }
 
-static int hex_value(char c)
-{
-    if (is_digit(c))
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Checks and percent-decodes s[0..n) of the given part into a malloc'd string. */
 static int decode(uri_parser *p, const char *s, size_t n, enum part part, char **out)
 {
@@ -137,8 +127,8 @@ static int decode(uri_parser *p, const char *s, size_t n, enum part part, char *
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (c == '%') {
-            int hi = i + 1 < n ? hex_value(s[i + 1]) : -1;
-            int lo = i + 2 < n ? hex_value(s[i + 2]) : -1;
+            int hi = i + 1 < n ? mv_hex_digit(s[i + 1]) : -1;
+            int lo = i + 2 < n ? mv_hex_digit(s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 int shown = (int)(n - i < 3 ? n - i : 3);
                 free(buf);

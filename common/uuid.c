@@ -1,5 +1,6 @@
 /* uuid.c: random UUIDs, and UUID text in the forms libvirt reads and writes. */
 #include "common/uuid.h"
+#include "common/hex.h"
 
 #include <errno.h>
 #include <string.h>
@@ -22,17 +23,6 @@ int mv_uuid_generate(unsigned char uuid[MV_UUID_BUFLEN])
     return 0;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
@@ -52,8 +42,8 @@ int mv_uuid_parse(const char *s, unsigned char uuid[MV_UUID_BUFLEN])
             s++;
             continue;
         }
-        int hi = hex_value(s[0]);
-        int lo = hi < 0 ? -1 : hex_value(s[1]);
+        int hi = mv_hex_digit(s[0]);
+        int lo = hi < 0 ? -1 : mv_hex_digit(s[1]);
         if (lo < 0)
             return -1;
         out[i++] = (unsigned char)(hi << 4 | lo);
