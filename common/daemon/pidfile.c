@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 /* PF_EXITING in /proc/PID/stat's flags: the process is inside exit(). */
@@ -59,7 +59,7 @@ static bool holder_exiting(long pid)
 /* Waits (bounded) for pid to have exited; its locks are gone then. */
 static void wait_exited(long pid)
 {
-    int fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+    int fd = pidfd_open((pid_t)pid, 0);
     struct pollfd p;
 
     if (fd < 0)
