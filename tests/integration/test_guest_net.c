@@ -99,9 +99,11 @@ static bool link_is(const char *name, const char *master)
 /* The <target dev='...'/> of the live XML's first interface (malloc'd), or NULL. */
 static char *live_tap(virDomainPtr dom)
 {
-    char *xml = virDomainGetXMLDesc(dom, 0), *at, *end, *dev = NULL;
+    char *xml = virDomainGetXMLDesc(dom, 0), *nic, *at, *end, *dev = NULL;
 
-    if (xml && (at = strstr(xml, "<target dev='")) && (end = strchr(at + 13, '\'')))
+    /* the interface's own target, not that of a device listed before it */
+    if (xml && (nic = strstr(xml, "<interface ")) && (at = strstr(nic, "<target dev='")) &&
+        (end = strchr(at + 13, '\'')))
         dev = strndup(at + 13, (size_t)(end - at - 13));
     free(xml);
     return dev;
