@@ -5,11 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "virtqemud/qemu_caps.h"
-
-static bool is(const char *a, const char *b)
-{
-    return a && b && strcmp(a, b) == 0;
-}
+#include "common/str.h"
 
 /* Closes the memstream f writing into *buf (only valid after the close). */
 static char *finish(FILE *f, char **buf, mv_error *err)
@@ -79,7 +75,7 @@ char *qemu_caps_format_capabilities(const qemu_caps *caps, const char *host_arch
     fputs("  <guest>\n    <os_type>hvm</os_type>\n", f);
     fprintf(f, "    <arch name='%s'>\n", caps->arch);
     fprintf(f, "      <wordsize>%d</wordsize>\n",
-            is(caps->arch, "i686") || is(caps->arch, "arm") ? 32 : 64);
+            mv_streq(caps->arch, "i686") || mv_streq(caps->arch, "arm") ? 32 : 64);
     fputs("      <emulator>", f);
     put_esc(f, caps->binary);
     fputs("</emulator>\n", f);
@@ -89,7 +85,7 @@ char *qemu_caps_format_capabilities(const qemu_caps *caps, const char *host_arch
         const qemu_caps_machine *m =
             k == 0 ? qemu_caps_machine_find(caps, NULL) : &caps->machines[k - 1];
 
-        if (!m || is(m->name, "none") || (k > 0 && m->is_default))
+        if (!m || mv_streq(m->name, "none") || (k > 0 && m->is_default))
             continue;
         fprintf(f, "      <machine maxCpus='%d'%s>%s</machine>\n", m->max_cpus,
                 m->deprecated ? " deprecated='yes'" : "", m->name);
@@ -197,7 +193,7 @@ char *qemu_caps_format_domain_caps(const qemu_caps *caps, const char *arch, cons
     size_t len = 0;
     FILE *f;
 
-    if (arch && *arch && !is(arch, caps->arch)) {
+    if (arch && *arch && !mv_streq(arch, caps->arch)) {
         mv_error_set(err, VIR_ERR_INVALID_ARG, VIR_FROM_QEMU,
                      "the emulator '%s' does not support arch '%s'", caps->binary, arch);
         return NULL;
@@ -208,11 +204,11 @@ char *qemu_caps_format_domain_caps(const qemu_caps *caps, const char *arch, cons
                      machine && *machine ? machine : "(default)", caps->binary);
         return NULL;
     }
-    if (virttype && *virttype && !is(virttype, "qemu") && !is(virttype, "kvm")) {
+    if (virttype && *virttype && !mv_streq(virttype, "qemu") && !mv_streq(virttype, "kvm")) {
         mv_error_set(err, VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, "unknown virttype: %s", virttype);
         return NULL;
     }
-    kvm = virttype && *virttype ? is(virttype, "kvm") : caps->kvm_usable;
+    kvm = virttype && *virttype ? mv_streq(virttype, "kvm") : caps->kvm_usable;
     if (kvm && !caps->kvm_usable) {
         mv_error_set(err, VIR_ERR_INVALID_ARG, VIR_FROM_QEMU,
                      "KVM is not supported by '%s' on this host", caps->binary);

@@ -5,11 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "virtqemud/qemu_command_internal.h"
-
-static bool is(const char *a, const char *b)
-{
-    return a && b && strcmp(a, b) == 0;
-}
+#include "common/str.h"
 
 static int note_pty(qcmd *c, const char *id, qemu_chr_kind kind, size_t index)
 {
@@ -43,14 +39,14 @@ int qcmd_chardev(qcmd *c, mv_domain_chr *chr, const char *id, qemu_chr_kind kind
                  chr->log_append == MV_TRISTATE_YES ? ",logappend=on" : "");
     if (chr->source_path && !(path = qcmd_escape(c, chr->source_path)))
         goto cleanup;
-    if (is(t, "pty")) {
+    if (mv_streq(t, "pty")) {
         qcmd_opt(c, "-chardev", "pty,id=%s%s", id, log);
         if (index != (size_t)-1 && note_pty(c, id, kind, index) < 0)
             goto cleanup;
-    } else if (is(t, "null") || is(t, "vc") || is(t, "qemu-vdagent")) {
+    } else if (mv_streq(t, "null") || mv_streq(t, "vc") || mv_streq(t, "qemu-vdagent")) {
         qcmd_opt(c, "-chardev", "%s,id=%s%s", t, id, log);
-    } else if (is(t, "unix")) {
-        bool server = !chr->source_mode || is(chr->source_mode, "bind");
+    } else if (mv_streq(t, "unix")) {
+        bool server = !chr->source_mode || mv_streq(chr->source_mode, "bind");
         char def_path[256];
 
         if (!path) {
@@ -77,30 +73,30 @@ int qcmd_chardev(qcmd *c, mv_domain_chr *chr, const char *id, qemu_chr_kind kind
                      chr->reconnect_timeout > 0 ? chr->reconnect_timeout : 1);
         qcmd_opt(c, "-chardev", "socket,id=%s,path=%s%s%s%s", id, path,
                  server ? ",server=on,wait=off" : "", reconnect, log);
-    } else if (is(t, "file")) {
+    } else if (mv_streq(t, "file")) {
         qcmd_opt(c, "-chardev", "file,id=%s,path=%s%s%s", id, path ? path : "",
                  chr->source_append == MV_TRISTATE_YES ? ",append=on" : "", log);
-    } else if (is(t, "pipe")) {
+    } else if (mv_streq(t, "pipe")) {
         qcmd_opt(c, "-chardev", "pipe,id=%s,path=%s%s", id, path ? path : "", log);
-    } else if (is(t, "dev")) {
+    } else if (mv_streq(t, "dev")) {
         qcmd_opt(c, "-chardev", "%s,id=%s,path=%s%s",
                  kind == QEMU_CHR_PARALLEL ? "parallel" : "serial", id, path ? path : "", log);
-    } else if (is(t, "tcp")) {
-        bool server = is(chr->source_mode, "bind");
+    } else if (mv_streq(t, "tcp")) {
+        bool server = mv_streq(chr->source_mode, "bind");
 
         qcmd_opt(c, "-chardev", "socket,id=%s,host=%s,port=%s%s%s%s", id,
                  chr->source_host ? chr->source_host : "127.0.0.1",
                  chr->source_service ? chr->source_service : "0",
-                 is(chr->protocol, "telnet") ? ",telnet=on" : "",
+                 mv_streq(chr->protocol, "telnet") ? ",telnet=on" : "",
                  server ? ",server=on,wait=off" : "", log);
-    } else if (is(t, "udp")) {
+    } else if (mv_streq(t, "udp")) {
         qcmd_opt(c, "-chardev", "udp,id=%s,host=%s,port=%s%s", id,
                  chr->source_host ? chr->source_host : "127.0.0.1",
                  chr->source_service ? chr->source_service : "0", log);
-    } else if (is(t, "spicevmc")) {
+    } else if (mv_streq(t, "spicevmc")) {
         qcmd_opt(c, "-chardev", "spicevmc,id=%s,name=%s", id,
                  kind == QEMU_CHR_CHANNEL && index != (size_t)-1 ? "vdagent" : "usbredir");
-    } else if (is(t, "spiceport")) {
+    } else if (mv_streq(t, "spiceport")) {
         qcmd_opt(c, "-chardev", "spiceport,id=%s,name=%s", id,
                  chr->source_channel ? chr->source_channel : "");
     } else {
@@ -124,17 +120,17 @@ static int serial(qcmd *c, mv_domain_chr *chr, size_t i)
     snprintf(id, sizeof(id), "charserial%zu", i);
     if (qcmd_chardev(c, chr, id, QEMU_CHR_SERIAL, i) < 0)
         return -1;
-    if (!tt || is(tt, "isa-serial"))
+    if (!tt || mv_streq(tt, "isa-serial"))
         qcmd_opt(c, "-device", "isa-serial,chardev=%s,id=serial%zu,index=%d", id, i, port);
-    else if (is(tt, "usb-serial"))
+    else if (mv_streq(tt, "usb-serial"))
         qcmd_opt(c, "-device", "usb-serial,chardev=%s,id=serial%zu%s", id, i,
                  qcmd_usb_addr(&chr->info, usb, sizeof(usb)));
-    else if (is(tt, "isa-debug"))
+    else if (mv_streq(tt, "isa-debug"))
         qcmd_opt(c, "-device", "isa-debugcon,chardev=%s,id=serial%zu,iobase=0x%x", id, i,
                  chr->info.address && chr->info.address->iobase > 0
                      ? (unsigned)chr->info.address->iobase
                      : 0x402u);
-    else if (is(tt, "pci-serial"))
+    else if (mv_streq(tt, "pci-serial"))
         qcmd_opt(c, "-device", "pci-serial,chardev=%s,id=serial%zu", id, i);
     else
         return qcmd_refuse(c, "serial target '%s' is not supported on x86_64", tt);
@@ -177,7 +173,7 @@ int qcmd_chardevs(qcmd *c)
 
         /* A serial-type console is libvirt's alias of the first serial port: when
          * there is no <serial>, it makes that port itself. */
-        if (!con->target_type || is(con->target_type, "serial")) {
+        if (!con->target_type || mv_streq(con->target_type, "serial")) {
             if (i == 0 && def->nserials)
                 continue;
             if (i == 0) {
@@ -189,7 +185,7 @@ int qcmd_chardevs(qcmd *c)
             }
             return qcmd_refuse(c, "console %zu of target type 'serial' has no serial port", i);
         }
-        if (!is(con->target_type, "virtio"))
+        if (!mv_streq(con->target_type, "virtio"))
             return qcmd_refuse(c, "console target type '%s' is not supported on x86_64",
                                con->target_type);
         if (need_virtio_serial(c) < 0)
@@ -204,10 +200,10 @@ int qcmd_chardevs(qcmd *c)
         char id[48];
         int nr = vport++;
 
-        if (!is(ch->target_type, "virtio"))
+        if (!mv_streq(ch->target_type, "virtio"))
             return qcmd_refuse(c, "channel target type '%s' is not supported by modvirt",
                                ch->target_type ? ch->target_type : "(none)");
-        if (ch->info.address && is(ch->info.address->type, "virtio-serial") &&
+        if (ch->info.address && mv_streq(ch->info.address->type, "virtio-serial") &&
             ch->info.address->port)
             nr = atoi(ch->info.address->port);
         if (need_virtio_serial(c) < 0)

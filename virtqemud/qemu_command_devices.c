@@ -8,19 +8,15 @@
 #include <string.h>
 #include <sys/random.h>
 #include "virtqemud/qemu_command_internal.h"
+#include "common/str.h"
 
 #define ADDR_LEN 128
-
-static bool is(const char *a, const char *b)
-{
-    return a && b && strcmp(a, b) == 0;
-}
 
 /* The second of the {name, value} pair whose first is key; NULL when none is. */
 static const char *lookup(const char *const (*map)[2], size_t n, const char *key)
 {
     for (size_t i = 0; i < n; i++)
-        if (is(key, map[i][0]))
+        if (mv_streq(key, map[i][0]))
             return map[i][1];
     return NULL;
 }
@@ -118,10 +114,10 @@ static int controller_pci(qcmd *c, const mv_domain_controller *ctl, int index)
     const char *dev;
     char addr[ADDR_LEN];
 
-    if (!ctl->model || is(ctl->model, "pci-root") || is(ctl->model, "pcie-root")) {
-        if (is(ctl->model, "pcie-root") && !c->q35)
+    if (!ctl->model || mv_streq(ctl->model, "pci-root") || mv_streq(ctl->model, "pcie-root")) {
+        if (mv_streq(ctl->model, "pcie-root") && !c->q35)
             return qcmd_refuse(c, "controller pcie-root needs a q35 machine");
-        if (is(ctl->model, "pci-root") && c->q35)
+        if (mv_streq(ctl->model, "pci-root") && c->q35)
             return qcmd_refuse(c, "controller pci-root needs an i440fx machine");
         return 0;
     }
@@ -130,14 +126,14 @@ static int controller_pci(qcmd *c, const mv_domain_controller *ctl, int index)
     if (qcmd_need_device(c, dev, "controller type='pci'") < 0 ||
         qcmd_pci_addr(c, &ctl->info, "PCI controller", addr, sizeof(addr)) < 0)
         return -1;
-    if (is(dev, "pcie-root-port") || is(dev, "xio3130-downstream"))
+    if (mv_streq(dev, "pcie-root-port") || mv_streq(dev, "xio3130-downstream"))
         qcmd_opt(c, "-device", "%s,port=0x%x,chassis=%d,id=pci.%d%s", dev,
                  ctl->target_port >= 0 ? (unsigned)ctl->target_port : (unsigned)(7 + index),
                  ctl->target_chassis >= 0 ? ctl->target_chassis : index, index, addr);
-    else if (is(dev, "pci-bridge"))
+    else if (mv_streq(dev, "pci-bridge"))
         qcmd_opt(c, "-device", "pci-bridge,chassis_nr=%d,id=pci.%d%s",
                  ctl->target_chassis_nr >= 0 ? ctl->target_chassis_nr : index, index, addr);
-    else if (is(dev, "pxb") || is(dev, "pxb-pcie"))
+    else if (mv_streq(dev, "pxb") || mv_streq(dev, "pxb-pcie"))
         qcmd_opt(c, "-device", "%s,bus_nr=%d,id=pci.%d%s", dev,
                  ctl->target_bus_nr >= 0 ? ctl->target_bus_nr : 254 - index, index, addr);
     else
@@ -150,17 +146,17 @@ static int controller(qcmd *c, const mv_domain_controller *ctl, int index)
     char addr[ADDR_LEN];
     const char *t = ctl->type;
 
-    if (is(t, "pci"))
+    if (mv_streq(t, "pci"))
         return controller_pci(c, ctl, index);
-    if (is(t, "ide") || is(t, "fdc") || is(t, "isa"))
+    if (mv_streq(t, "ide") || mv_streq(t, "fdc") || mv_streq(t, "isa"))
         return 0; /* built into the pc and q35 machines */
     if (qcmd_pci_addr(c, &ctl->info, "controller", addr, sizeof(addr)) < 0)
         return -1;
-    if (is(t, "usb")) {
+    if (mv_streq(t, "usb")) {
         const char *m = ctl->model;
         const char *dev;
 
-        if (is(m, "none"))
+        if (mv_streq(m, "none"))
             return 0;
         dev = !m ? (c->q35 ? "qemu-xhci" : "piix3-usb-uhci") : LOOKUP(usb_devices, m);
         if (!dev)
@@ -171,7 +167,7 @@ static int controller(qcmd *c, const mv_domain_controller *ctl, int index)
 
         c->has_usb |= index == 0 && ctl->master_startport < 0;
         /* PIIX3's own USB function, where libvirt and real hardware have it. */
-        if (is(dev, "piix3-usb-uhci") && !c->q35 && !ctl->info.address)
+        if (mv_streq(dev, "piix3-usb-uhci") && !c->q35 && !ctl->info.address)
             snprintf(addr, sizeof(addr), ",bus=pci.0,addr=0x1.0x2");
         /* Controller 0 is "usb" (devices name bus usb.0), others usbN, as libvirt. */
         snprintf(id, sizeof(id), index ? "usb%d" : "usb", index);
@@ -185,7 +181,7 @@ static int controller(qcmd *c, const mv_domain_controller *ctl, int index)
             qcmd_opt(c, "-device", "%s,id=%s%s", dev, id, addr);
         return 0;
     }
-    if (is(t, "scsi")) {
+    if (mv_streq(t, "scsi")) {
         const char *m = ctl->model;
         const char *dev = LOOKUP(scsi_devices, m ? m : "lsilogic");
         if (!dev)
@@ -195,13 +191,13 @@ static int controller(qcmd *c, const mv_domain_controller *ctl, int index)
         qcmd_opt(c, "-device", "%s,id=scsi%d%s", dev, index, addr);
         return 0;
     }
-    if (is(t, "sata")) {
+    if (mv_streq(t, "sata")) {
         if (c->q35 && index == 0)
             return 0; /* q35's ICH9 AHCI is built in (bus "ide") */
         qcmd_opt(c, "-device", "ahci,id=sata%d%s", index, addr);
         return 0;
     }
-    if (is(t, "virtio-serial")) {
+    if (mv_streq(t, "virtio-serial")) {
         c->has_virtio_serial = true;
         qcmd_opt(c, "-device", "virtio-serial-pci,id=virtio-serial%d%s%s", index, addr,
                  ctl->ports > 0 ? "" : "");
@@ -209,7 +205,7 @@ static int controller(qcmd *c, const mv_domain_controller *ctl, int index)
             qcmd_addf(c, "-global"), qcmd_addf(c, "virtio-serial-pci.max_ports=%d", ctl->ports);
         return 0;
     }
-    if (is(t, "ccid")) {
+    if (mv_streq(t, "ccid")) {
         qcmd_opt(c, "-device", "usb-ccid,id=ccid%d", index);
         return 0;
     }
@@ -220,7 +216,7 @@ static int controller(qcmd *c, const mv_domain_controller *ctl, int index)
  * this in when <master> is absent): uhci1 0, uhci2 2, uhci3 4; -1 when not one. */
 static int companion_startport(const mv_domain_controller *ctl)
 {
-    if (!is(ctl->type, "usb") || !ctl->model || strncmp(ctl->model, "ich9-uhci", 9) != 0)
+    if (!mv_streq(ctl->type, "usb") || !ctl->model || strncmp(ctl->model, "ich9-uhci", 9) != 0)
         return -1;
     if (ctl->master_startport >= 0)
         return ctl->master_startport;
@@ -243,22 +239,22 @@ int qcmd_controller_indexes(qcmd *c)
         size_t k = 0;
 
         /* Unnumbered controllers take the next index of their type, as libvirt assigns. */
-        while (k < 15 && types[k] && !is(types[k], ctl->type))
+        while (k < 15 && types[k] && !mv_streq(types[k], ctl->type))
             k++;
         types[k] = ctl->type;
         index[i] = ctl->index >= 0 ? ctl->index : next[k];
         if (index[i] >= next[k])
             next[k] = index[i] + 1;
-        if (!is(ctl->type, "pci") || index[i] <= 0 || index[i] >= QCMD_MAX_BUS)
+        if (!mv_streq(ctl->type, "pci") || index[i] <= 0 || index[i] >= QCMD_MAX_BUS)
             continue;
         c->ctl_bus[index[i]] = true;
         /* What plugs into the bus this controller makes. */
-        if (is(ctl->model, "pci-bridge") || is(ctl->model, "pcie-to-pci-bridge") ||
-            is(ctl->model, "dmi-to-pci-bridge") || is(ctl->model, "pci-expander-bus")) {
-            c->bus_first[index[i]] = is(ctl->model, "pci-expander-bus") ? 0 : 1;
+        if (mv_streq(ctl->model, "pci-bridge") || mv_streq(ctl->model, "pcie-to-pci-bridge") ||
+            mv_streq(ctl->model, "dmi-to-pci-bridge") || mv_streq(ctl->model, "pci-expander-bus")) {
+            c->bus_first[index[i]] = mv_streq(ctl->model, "pci-expander-bus") ? 0 : 1;
             c->bus_last[index[i]] = 31;
-        } else if (is(ctl->model, "pcie-root-port") ||
-                   is(ctl->model, "pcie-switch-downstream-port")) {
+        } else if (mv_streq(ctl->model, "pcie-root-port") ||
+                   mv_streq(ctl->model, "pcie-switch-downstream-port")) {
             c->bus_first[index[i]] = 0;
             c->bus_last[index[i]] = 0;
         }
@@ -321,7 +317,7 @@ static int tap_netdev(qcmd *c, mv_domain_net *n, size_t i, bool name, bool creat
     }
     ifn = qcmd_escape(c, n->target_dev);
     qcmd_opt(c, "-netdev", "tap,id=hostnet%zu,ifname=%s,script=no,downscript=no%s", i,
-             ifn ? ifn : "", is(n->driver_name, "vhost") ? ",vhost=on" : "");
+             ifn ? ifn : "", mv_streq(n->driver_name, "vhost") ? ",vhost=on" : "");
     free(ifn);
     return 0;
 }
@@ -349,16 +345,16 @@ static int net(qcmd *c, mv_domain_net *n, size_t i)
         qcmd_pci_addr(c, &n->info, "interface", addr, sizeof(addr)) < 0)
         return -1;
     qcmd_bootindex(&n->info, boot, sizeof(boot));
-    if (is(n->type, "user")) {
+    if (mv_streq(n->type, "user")) {
         qcmd_opt(c, "-netdev", "user,id=hostnet%zu", i);
-    } else if (is(n->type, "bridge")) {
+    } else if (mv_streq(n->type, "bridge")) {
         if (!n->source_bridge)
             return qcmd_refuse(c, "interface type='bridge' needs <source bridge='...'/>");
         /* libvirt's rule: a vnet* name is the driver's to choose, so is none. */
         if (tap_netdev(c, n, i, !n->target_dev || strncmp(n->target_dev, "vnet", 4) == 0, true,
                        n->source_bridge) < 0)
             return -1;
-    } else if (is(n->type, "ethernet")) {
+    } else if (mv_streq(n->type, "ethernet")) {
         /* With no name given, a tap of our own (no bridge), removed at stop; a named one
          * is the user's, prepared beforehand. */
         if (tap_netdev(c, n, i, !n->target_dev, !n->target_dev, NULL) < 0)
@@ -392,11 +388,11 @@ static int input(qcmd *c, const mv_domain_input *in, size_t i)
     const char *bus = in->bus ? in->bus : "ps2";
     char addr[ADDR_LEN];
 
-    if (is(bus, "ps2"))
+    if (mv_streq(bus, "ps2"))
         return 0; /* the i8042 of pc and q35 already provides them */
-    if (is(bus, "usb")) {
-        const char *dev = is(in->type, "tablet")     ? "usb-tablet"
-                          : is(in->type, "keyboard") ? "usb-kbd"
+    if (mv_streq(bus, "usb")) {
+        const char *dev = mv_streq(in->type, "tablet")     ? "usb-tablet"
+                          : mv_streq(in->type, "keyboard") ? "usb-kbd"
                                                      : "usb-mouse";
         if (!c->has_usb)
             return qcmd_refuse(c, "input bus='usb' needs a USB controller");
@@ -408,21 +404,21 @@ static int input(qcmd *c, const mv_domain_input *in, size_t i)
     }
     if (qcmd_pci_addr(c, &in->info, "input", addr, sizeof(addr)) < 0)
         return -1;
-    if (is(bus, "virtio")) {
-        if (is(in->type, "passthrough"))
+    if (mv_streq(bus, "virtio")) {
+        if (mv_streq(in->type, "passthrough"))
             qcmd_opt(c, "-device", "virtio-input-host-pci,id=input%zu,evdev=%s%s", i,
                      in->source_evdev ? in->source_evdev : "", addr);
         else
             qcmd_opt(c, "-device", "virtio-%s-pci,id=input%zu%s",
-                     is(in->type, "tablet")     ? "tablet"
-                     : is(in->type, "keyboard") ? "keyboard"
+                     mv_streq(in->type, "tablet")     ? "tablet"
+                     : mv_streq(in->type, "keyboard") ? "keyboard"
                                                 : "mouse",
                      i, addr);
         return 0;
     }
-    if (is(in->type, "evdev") && in->source_dev) {
+    if (mv_streq(in->type, "evdev") && in->source_dev) {
         qcmd_opt(c, "-object", "input-linux,id=input%zu,evdev=%s%s%s", i, in->source_dev,
-                 is(in->source_grab, "all") ? ",grab_all=on" : "",
+                 mv_streq(in->source_grab, "all") ? ",grab_all=on" : "",
                  in->source_repeat == MV_TRISTATE_YES ? ",repeat=on" : "");
         return 0;
     }
@@ -455,11 +451,11 @@ static int take_port(qcmd *c, int *port)
 static int graphics(qcmd *c, mv_domain_graphics *g, bool *has_vnc_or_spice)
 {
     const char *listen = mv_domain_graphics_listen_address(g);
-    bool socket_listen = g->socket || (g->nlistens && is(g->listens[0].type, "socket"));
+    bool socket_listen = g->socket || (g->nlistens && mv_streq(g->listens[0].type, "socket"));
 
     if (g->gl_enable == MV_TRISTATE_YES)
         return qcmd_refuse(c, "graphics gl is not supported by modvirt");
-    if (is(g->type, "vnc")) {
+    if (mv_streq(g->type, "vnc")) {
         char opts[512];
 
         *has_vnc_or_spice = true;
@@ -476,7 +472,7 @@ static int graphics(qcmd *c, mv_domain_graphics *g, bool *has_vnc_or_spice)
             /* "vnc=" first: a bare "unix:/a=b" would be read as a key. */
             snprintf(opts, sizeof(opts), "vnc=unix:%s", esc ? esc : "");
             free(esc);
-        } else if (g->nlistens && is(g->listens[0].type, "none")) {
+        } else if (g->nlistens && mv_streq(g->listens[0].type, "none")) {
             snprintf(opts, sizeof(opts), "none");
         } else {
             if (g->port == -1 || g->autoport == MV_TRISTATE_YES || g->port == MV_UNSET_SIGNED) {
@@ -502,7 +498,7 @@ static int graphics(qcmd *c, mv_domain_graphics *g, bool *has_vnc_or_spice)
             qcmd_opt(c, "-k", "%s", g->keymap);
         return 0;
     }
-    if (is(g->type, "spice")) {
+    if (mv_streq(g->type, "spice")) {
         char opts[768];
 
         *has_vnc_or_spice = true;
@@ -543,11 +539,11 @@ static int graphics(qcmd *c, mv_domain_graphics *g, bool *has_vnc_or_spice)
         qcmd_opt(c, "-spice", "%s", opts);
         return 0;
     }
-    if (is(g->type, "sdl")) {
+    if (mv_streq(g->type, "sdl")) {
         qcmd_opt(c, "-display", "sdl%s", g->gl_enable == MV_TRISTATE_YES ? ",gl=on" : "");
         return 0;
     }
-    if (is(g->type, "egl-headless")) {
+    if (mv_streq(g->type, "egl-headless")) {
         qcmd_opt(c, "-display", "egl-headless");
         return 0;
     }
@@ -561,24 +557,24 @@ static int video(qcmd *c, const mv_domain_video *v, size_t i)
     const char *dev;
     char addr[ADDR_LEN], extra[256] = "";
 
-    if (is(m, "none"))
+    if (mv_streq(m, "none"))
         return 0;
     dev = LOOKUP(video_devices, m);
     /* Only the primary head has VGA: the others are plain displays. */
-    if (!primary && is(m, "qxl"))
+    if (!primary && mv_streq(m, "qxl"))
         dev = "qxl";
-    else if (!primary && is(m, "virtio"))
+    else if (!primary && mv_streq(m, "virtio"))
         dev = "virtio-gpu-pci";
     if (!dev)
         return qcmd_refuse(c, "video model '%s' is not supported on x86_64", m);
     if (qcmd_need_device(c, dev, "video model") < 0 ||
         qcmd_pci_addr(c, &v->info, "video", addr, sizeof(addr)) < 0)
         return -1;
-    if (is(m, "ramfb")) {
+    if (mv_streq(m, "ramfb")) {
         qcmd_opt(c, "-device", "ramfb,id=video%zu", i);
         return 0;
     }
-    if (is(m, "qxl")) {
+    if (mv_streq(m, "qxl")) {
         if (v->ram_kib)
             append(extra, sizeof(extra), ",ram_size=%llu", v->ram_kib * 1024);
         if (v->vram_kib)
@@ -587,10 +583,10 @@ static int video(qcmd *c, const mv_domain_video *v, size_t i)
             append(extra, sizeof(extra), ",vram64_size_mb=%llu", v->vram64_kib / 1024);
         if (v->vgamem_kib)
             append(extra, sizeof(extra), ",vgamem_mb=%llu", v->vgamem_kib / 1024);
-    } else if ((is(m, "vga") || is(m, "vmvga")) && v->vram_kib) {
+    } else if ((mv_streq(m, "vga") || mv_streq(m, "vmvga")) && v->vram_kib) {
         snprintf(extra, sizeof(extra), ",vgamem_mb=%llu", v->vram_kib / 1024);
     }
-    if (is(m, "virtio") && v->heads > 0)
+    if (mv_streq(m, "virtio") && v->heads > 0)
         append(extra, sizeof(extra), ",max_outputs=%d", v->heads);
     qcmd_opt(c, "-device", "%s,id=video%zu%s%s", dev, i, extra, addr);
     return 0;
@@ -602,10 +598,10 @@ static int audios(qcmd *c)
 
     for (size_t i = 0; i < def->naudios; i++) {
         const mv_domain_audio *a = &def->audios[i];
-        const char *drv = is(a->type, "pulseaudio") ? "pa" : is(a->type, "file") ? "wav" : a->type;
+        const char *drv = mv_streq(a->type, "pulseaudio") ? "pa" : mv_streq(a->type, "file") ? "wav" : a->type;
 
-        if (!(is(drv, "none") || is(drv, "alsa") || is(drv, "oss") || is(drv, "pa") ||
-              is(drv, "sdl") || is(drv, "spice") || is(drv, "wav") || is(drv, "dbus")))
+        if (!(mv_streq(drv, "none") || mv_streq(drv, "alsa") || mv_streq(drv, "oss") || mv_streq(drv, "pa") ||
+              mv_streq(drv, "sdl") || mv_streq(drv, "spice") || mv_streq(drv, "wav") || mv_streq(drv, "dbus")))
             return qcmd_refuse(c, "audio type '%s' is not supported by QEMU 7.2", a->type);
         qcmd_opt(c, "-audiodev", "%s,id=audio%d%s%s", drv, a->id > 0 ? a->id : (int)i + 1,
                  a->path ? ",path=" : "", a->path ? a->path : "");
@@ -615,7 +611,7 @@ static int audios(qcmd *c)
         bool spice = false;
 
         for (size_t i = 0; i < def->ngraphics; i++)
-            spice |= is(def->graphics[i].type, "spice");
+            spice |= mv_streq(def->graphics[i].type, "spice");
         qcmd_opt(c, "-audiodev", "%s,id=audio1", spice ? "spice" : "none");
     }
     return 0;
@@ -628,7 +624,7 @@ static int sound(qcmd *c, const mv_domain_sound *s, size_t i)
     int aid = s->audio_id > 0 ? s->audio_id : 1;
     const char *dev;
 
-    if (is(m, "pcspk")) {
+    if (mv_streq(m, "pcspk")) {
         qcmd_opt(c, "-machine", "pcspk-audiodev=audio%d", aid);
         return 0;
     }
@@ -639,10 +635,10 @@ static int sound(qcmd *c, const mv_domain_sound *s, size_t i)
         return -1;
     /* sb16 is an ISA card, usb-audio a USB one: only the others take a PCI slot. */
     addr[0] = '\0';
-    if (!is(dev, "sb16") && !is(dev, "usb-audio") &&
+    if (!mv_streq(dev, "sb16") && !mv_streq(dev, "usb-audio") &&
         qcmd_pci_addr(c, &s->info, "sound", addr, sizeof(addr)) < 0)
         return -1;
-    if (is(dev, "usb-audio")) {
+    if (mv_streq(dev, "usb-audio")) {
         char usb[64];
 
         qcmd_opt(c, "-device", "usb-audio,id=sound%zu,audiodev=audio%d%s", i, aid,
@@ -670,14 +666,14 @@ static int watchdog(qcmd *c, const mv_domain_watchdog *w, size_t i)
     char addr[ADDR_LEN];
     const char *act = w->action ? w->action : "reset";
 
-    if (is(act, "dump"))
+    if (mv_streq(act, "dump"))
         return qcmd_refuse(c, "watchdog action 'dump' is not supported by modvirt");
-    if (is(w->model, "itco")) {
+    if (mv_streq(w->model, "itco")) {
         if (!c->q35)
             return qcmd_refuse(c, "watchdog model 'itco' needs a q35 machine");
-    } else if (is(w->model, "ib700")) {
+    } else if (mv_streq(w->model, "ib700")) {
         qcmd_opt(c, "-device", "ib700,id=watchdog%zu", i);
-    } else if (is(w->model, "i6300esb")) {
+    } else if (mv_streq(w->model, "i6300esb")) {
         if (qcmd_pci_addr(c, &w->info, "watchdog", addr, sizeof(addr)) < 0)
             return -1;
         qcmd_opt(c, "-device", "i6300esb,id=watchdog%zu%s", i, addr);
@@ -685,7 +681,7 @@ static int watchdog(qcmd *c, const mv_domain_watchdog *w, size_t i)
         return qcmd_refuse(c, "watchdog model '%s' is not supported on x86_64", w->model);
     }
     if (i == 0)
-        qcmd_opt(c, "-action", "watchdog=%s", is(act, "destroy") ? "poweroff" : act);
+        qcmd_opt(c, "-action", "watchdog=%s", mv_streq(act, "destroy") ? "poweroff" : act);
     return 0;
 }
 
@@ -694,7 +690,7 @@ static int memballoon(qcmd *c, const mv_domain_memballoon *b)
     char addr[ADDR_LEN];
     const char *dev;
 
-    if (!b || is(b->model, "none"))
+    if (!b || mv_streq(b->model, "none"))
         return 0;
     dev = LOOKUP(balloon_devices, b->model);
     if (!dev)
@@ -717,12 +713,12 @@ static int rng(qcmd *c, mv_domain_rng *r, size_t i)
 
     if (qcmd_pci_addr(c, &r->info, "rng", addr, sizeof(addr)) < 0)
         return -1;
-    if (is(r->backend_model, "random")) {
+    if (mv_streq(r->backend_model, "random")) {
         qcmd_opt(c, "-object", "rng-random,id=objrng%zu,filename=%s", i,
                  r->backend_random ? r->backend_random : "/dev/urandom");
-    } else if (is(r->backend_model, "builtin")) {
+    } else if (mv_streq(r->backend_model, "builtin")) {
         qcmd_opt(c, "-object", "rng-builtin,id=objrng%zu", i);
-    } else if (is(r->backend_model, "egd")) {
+    } else if (mv_streq(r->backend_model, "egd")) {
         char id[48];
 
         snprintf(id, sizeof(id), "charrng%zu", i);
@@ -761,9 +757,9 @@ static int misc(qcmd *c)
     for (size_t i = 0; i < def->npanics; i++) {
         const char *m = def->panics[i].model ? def->panics[i].model : "isa";
 
-        if (is(m, "isa"))
+        if (mv_streq(m, "isa"))
             qcmd_opt(c, "-device", "pvpanic");
-        else if (is(m, "pvpanic"))
+        else if (mv_streq(m, "pvpanic"))
             qcmd_opt(c, "-device", "pvpanic-pci,id=panic%zu", i);
         else
             return qcmd_refuse(c, "panic model '%s' is not supported on x86_64", m);
@@ -771,14 +767,14 @@ static int misc(qcmd *c)
     if (def->iommu) {
         const mv_domain_iommu *io = def->iommu;
 
-        if (is(io->model, "intel")) {
+        if (mv_streq(io->model, "intel")) {
             if (!c->q35)
                 return qcmd_refuse(c, "iommu model 'intel' needs a q35 machine");
             qcmd_opt(c, "-device", "intel-iommu,id=iommu0%s%s%s",
                      io->intremap == MV_TRISTATE_YES ? ",intremap=on" : "",
                      io->caching_mode == MV_TRISTATE_YES ? ",caching-mode=on" : "",
                      io->eim == MV_TRISTATE_YES ? ",eim=on" : "");
-        } else if (is(io->model, "virtio")) {
+        } else if (mv_streq(io->model, "virtio")) {
             qcmd_opt(c, "-device", "virtio-iommu-pci,id=iommu0");
         } else {
             return qcmd_refuse(c, "iommu model '%s' is not supported on x86_64", io->model);
@@ -813,7 +809,7 @@ int qcmd_devices(qcmd *c)
     }
     /* q35 has no floppy controller of its own. */
     for (size_t i = 0; c->q35 && i < def->ndisks; i++)
-        if (is(def->disks[i].target_bus, "fdc")) {
+        if (mv_streq(def->disks[i].target_bus, "fdc")) {
             qcmd_opt(c, "-device", "isa-fdc,id=fdc0");
             break;
         }

@@ -4,15 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "virtqemud/qemu_command_internal.h"
+#include "common/str.h"
 
 /* libvirt aligns guest memory up to whole MiB on x86; so do we, so the same XML gives
  * the guest the same size under both. */
 #define MIB_ALIGN(kib) (((kib) + 1023ULL) / 1024ULL * 1024ULL)
-
-static bool is(const char *a, const char *b)
-{
-    return a && b && strcmp(a, b) == 0;
-}
 
 /* The system's default huge page size in KiB (/proc/meminfo), 2048 when unknown. */
 static unsigned long long default_hugepage_kib(void)
@@ -85,7 +81,7 @@ static int backend(qcmd *c, const char *id, unsigned long long kib, const char *
                 page = mb->pages[i].size_kib;
             }
         }
-        if (is(src, "memfd")) {
+        if (mv_streq(src, "memfd")) {
             snprintf(opts, sizeof(opts), "memory-backend-memfd,id=%s,hugetlb=on,hugetlbsize=%llu",
                      id, page * 1024);
         } else {
@@ -104,7 +100,7 @@ static int backend(qcmd *c, const char *id, unsigned long long kib, const char *
         }
         /* Huge pages are reserved up front, as libvirt does. */
         strcat(opts, ",prealloc=on");
-    } else if (is(src, "file")) {
+    } else if (mv_streq(src, "file")) {
         /* A folder: QEMU makes an unlinked file in it. The per-guest folder is the
          * caller's and removed at stop. */
         char *esc = qcmd_escape(c, c->p->sock_dir);
@@ -113,18 +109,18 @@ static int backend(qcmd *c, const char *id, unsigned long long kib, const char *
         free(esc);
         if (mb->discard)
             strcat(opts, ",discard-data=on");
-    } else if (is(src, "memfd")) {
+    } else if (mv_streq(src, "memfd")) {
         snprintf(opts, sizeof(opts), "memory-backend-memfd,id=%s", id);
     } else {
         snprintf(opts, sizeof(opts), "memory-backend-ram,id=%s", id);
     }
-    if (mb && mb->discard && !is(src, "file") && !mb->hugepages)
+    if (mb && mb->discard && !mv_streq(src, "file") && !mb->hugepages)
         return qcmd_refuse(c, "memoryBacking discard needs source type='file'");
-    if (is(access, "shared"))
+    if (mv_streq(access, "shared"))
         strcat(opts, ",share=on");
-    else if (is(access, "private"))
+    else if (mv_streq(access, "private"))
         strcat(opts, ",share=off");
-    if (mb && is(mb->allocation_mode, "immediate") && !strstr(opts, "prealloc=on"))
+    if (mb && mv_streq(mb->allocation_mode, "immediate") && !strstr(opts, "prealloc=on"))
         strcat(opts, ",prealloc=on");
     if (mb && mb->allocation_threads > 0)
         snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), ",prealloc-threads=%d",

@@ -13,20 +13,16 @@
 #include <unistd.h>
 #include "common/paths.h"
 #include "virtqemud/qemu_command.h"
+#include "common/str.h"
 
 /* Searched in this order; a file name in an earlier folder hides the same name later. */
 static const char *const descriptor_dirs[] = {"/etc/qemu/firmware", "/usr/share/qemu/firmware",
                                               NULL};
 
-static bool is(const char *a, const char *b)
-{
-    return a && b && strcmp(a, b) == 0;
-}
-
 static bool has_string(json_object *arr, const char *s)
 {
     for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
-        if (is(json_object_get_string(json_object_array_get_idx(arr, i)), s))
+        if (mv_streq(json_object_get_string(json_object_array_get_idx(arr, i)), s))
             return true;
     return false;
 }
@@ -50,12 +46,12 @@ static bool matches(json_object *d, const mv_domain_def *def, const char *machin
     json_object_object_get_ex(d, "interface-types", &ifaces);
     json_object_object_get_ex(d, "targets", &targets);
     json_object_object_get_ex(d, "features", &features);
-    if (!has_string(ifaces, "uefi") || !is(jpath(d, "mapping", "device", NULL), "flash"))
+    if (!has_string(ifaces, "uefi") || !mv_streq(jpath(d, "mapping", "device", NULL), "flash"))
         return false;
     for (size_t i = 0; targets && i < json_object_array_length(targets); i++) {
         json_object *t = json_object_array_get_idx(targets, i), *machines = NULL;
 
-        if (!is(jpath(t, "architecture", NULL, NULL), "x86_64"))
+        if (!mv_streq(jpath(t, "architecture", NULL, NULL), "x86_64"))
             continue;
         json_object_object_get_ex(t, "machines", &machines);
         for (size_t k = 0; machines && k < json_object_array_length(machines); k++)
@@ -81,7 +77,7 @@ static bool matches(json_object *d, const mv_domain_def *def, const char *machin
         has_string(features, "requires-smm"))
         return false;
     if (def->os.loader_format &&
-        !is(jpath(d, "mapping", "executable", "format"), def->os.loader_format))
+        !mv_streq(jpath(d, "mapping", "executable", "format"), def->os.loader_format))
         return false;
     return true;
 }
@@ -110,7 +106,7 @@ static char **list_descriptors(size_t *count)
             if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
                 continue;
             for (size_t i = 0; i < n; i++)
-                hidden |= is(strrchr(v[i], '/') + 1, e->d_name);
+                hidden |= mv_streq(strrchr(v[i], '/') + 1, e->d_name);
             if (hidden || !(nv = realloc(v, (n + 1) * sizeof(char *))))
                 continue;
             v = nv;

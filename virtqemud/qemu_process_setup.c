@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "virtqemud/qemu_caps.h"
 #include "virtqemud/qemu_process_internal.h"
+#include "common/str.h"
 
 /* The balloon device's QOM path: the builder names it balloon0. */
 #define QEMU_BALLOON_PATH "/machine/peripheral/balloon0"
@@ -27,11 +28,6 @@ void qemu_process_setup_params(qemu_runs *runs, qemu_command_params *p)
 {
     p->nvram_dir = runs->nvram_dir;
     p->flags |= QEMU_COMMAND_APPLIES_AFFINITY;
-}
-
-static bool is(const char *a, const char *b)
-{
-    return a && b && strcmp(a, b) == 0;
 }
 
 /* Runs cmd with args (consumed) on vm's monitor, discarding the reply. */
@@ -93,7 +89,7 @@ static int set_password(qemu_vm *vm, const mv_domain_graphics *g, mv_error *err)
     char when[32] = "never";
     time_t valid_to = 0;
 
-    if (!g->passwd || (!is(proto, "vnc") && !is(proto, "spice")))
+    if (!g->passwd || (!mv_streq(proto, "vnc") && !mv_streq(proto, "spice")))
         return 0;
     if (g->passwd_valid_to && parse_valid_to(g->passwd_valid_to, &valid_to, err) < 0)
         return -1;
@@ -126,7 +122,7 @@ static unsigned long long total_kib(const mv_domain_def *def)
 
 static bool has_balloon(const mv_domain_def *def)
 {
-    return def->memballoon && def->memballoon->model && !is(def->memballoon->model, "none");
+    return def->memballoon && def->memballoon->model && !mv_streq(def->memballoon->model, "none");
 }
 
 int qemu_process_setup_def(const qemu_caps *caps, mv_domain_def *live, mv_error *err)

@@ -6,16 +6,12 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/str.h"
 
 #define A_VIRTIO(T)                                                                          \
     A_ONOFF(T, "iommu", virtio.iommu), A_ONOFF(T, "ats", virtio.ats),                       \
         A_ONOFF(T, "packed", virtio.packed), A_ONOFF(T, "page_per_vq", virtio.page_per_vq)
 #define C_VIRTIO_DRIVER(T) C_EMBED(T, "driver", mv_schema_virtio_driver, virtio)
-
-static bool streq(const char *a, const char *b)
-{
-    return a && b && strcmp(a, b) == 0;
-}
 
 /* ---- <interface> ---- */
 #define N mv_domain_net
@@ -71,23 +67,23 @@ static int net_check(void *obj, const xmlNode *node, unsigned int flags, mv_erro
         mv_xml_error(err, VIR_ERR_XML_ERROR, node, "<interface> needs a type");
         return -1;
     }
-    if ((n->source_network || n->source_portgroup) && !streq(n->type, "network")) {
+    if ((n->source_network || n->source_portgroup) && !mv_streq(n->type, "network")) {
         mv_xml_error(err, VIR_ERR_XML_ERROR, node,
                      "<source network=...> is for <interface type='network'>, not '%s'",
                      n->type);
         return -1;
     }
-    if (n->source_bridge && !streq(n->type, "bridge")) {
+    if (n->source_bridge && !mv_streq(n->type, "bridge")) {
         mv_xml_error(err, VIR_ERR_XML_ERROR, node,
                      "<source bridge=...> is for <interface type='bridge'>, not '%s'", n->type);
         return -1;
     }
-    if (streq(n->type, "network") && !n->source_network) {
+    if (mv_streq(n->type, "network") && !n->source_network) {
         mv_xml_error(err, VIR_ERR_XML_ERROR, node,
                      "<interface type='network'> needs <source network='...'/>");
         return -1;
     }
-    if (streq(n->type, "bridge") && !n->source_bridge) {
+    if (mv_streq(n->type, "bridge") && !n->source_bridge) {
         mv_xml_error(err, VIR_ERR_XML_ERROR, node,
                      "<interface type='bridge'> needs <source bridge='...'/>");
         return -1;
@@ -145,7 +141,7 @@ static const char *const channel_states[] = {"connected", "disconnected", NULL};
 
 static bool is_pty(const void *obj)
 {
-    return streq(((const CH *)obj)->type, "pty");
+    return mv_streq(((const CH *)obj)->type, "pty");
 }
 /* A pty's path is what the running guest got: live XML only. */
 static bool omit_pty_path(const void *obj, unsigned int flags)
@@ -204,7 +200,7 @@ static int chr_source_check(CH *c, bool path_optional, const xmlNode *node, unsi
         mv_xml_error(err, VIR_ERR_XML_ERROR, node, "<%s> needs a type", (const char *)node->name);
         return -1;
     }
-    if (streq(t, "pty") && !(flags & MV_DOMAIN_DEF_PARSE_LIVE)) {
+    if (mv_streq(t, "pty") && !(flags & MV_DOMAIN_DEF_PARSE_LIVE)) {
         free(c->source_path); /* runtime state, as libvirt ignores it on define */
         c->source_path = NULL;
     }
@@ -213,20 +209,20 @@ static int chr_source_check(CH *c, bool path_optional, const xmlNode *node, unsi
         c->tty = NULL;
     }
     if (!c->source_path && !path_optional &&
-        (streq(t, "unix") || streq(t, "file") || streq(t, "pipe") || streq(t, "dev"))) {
+        (mv_streq(t, "unix") || mv_streq(t, "file") || mv_streq(t, "pipe") || mv_streq(t, "dev"))) {
         mv_xml_error(err, VIR_ERR_XML_ERROR, node,
                      "missing source path attribute for <%s type='%s'>",
                      (const char *)node->name, t);
         return -1;
     }
-    if (streq(t, "tcp") && !c->source_service) {
+    if (mv_streq(t, "tcp") && !c->source_service) {
         mv_xml_error(err, VIR_ERR_XML_ERROR, node,
                      "missing source service attribute for <%s type='tcp'>",
                      (const char *)node->name);
         return -1;
     }
     if (c->reconnect_enabled == MV_TRISTATE_YES) {
-        if (!streq(c->source_mode, "connect")) {
+        if (!mv_streq(c->source_mode, "connect")) {
             mv_xml_error(err, VIR_ERR_XML_ERROR, node,
                          "chardev reconnect is possible only for connect mode");
             return -1;
@@ -253,13 +249,13 @@ static int channel_check(void *obj, const xmlNode *node, unsigned int flags, mv_
         mv_xml_error(err, VIR_ERR_XML_ERROR, node, "<channel> needs <target type='...'/>");
         return -1;
     }
-    if (streq(c->target_type, "guestfwd") && (!c->target_address || c->target_port == MV_UNSET)) {
+    if (mv_streq(c->target_type, "guestfwd") && (!c->target_address || c->target_port == MV_UNSET)) {
         mv_xml_error(err, VIR_ERR_XML_ERROR, node,
                      "guestfwd <channel> needs target 'address' and 'port'");
         return -1;
     }
     /* libvirt generates the socket path of a virtio channel bound to a unix socket */
-    return chr_source_check(c, streq(c->target_type, "virtio"), node, flags, err);
+    return chr_source_check(c, mv_streq(c->target_type, "virtio"), node, flags, err);
 }
 
 #define CHR_ATTRS                                                                             \
@@ -321,12 +317,12 @@ static int input_check(void *obj, const xmlNode *node, unsigned int flags, mv_er
         mv_xml_error(err, VIR_ERR_XML_ERROR, node, "<input> needs a type");
         return -1;
     }
-    if (streq(in->type, "passthrough") && !in->source_evdev) {
+    if (mv_streq(in->type, "passthrough") && !in->source_evdev) {
         mv_xml_error(err, VIR_ERR_XML_ERROR, node,
                      "<input type='passthrough'> needs <source evdev='...'/>");
         return -1;
     }
-    if (streq(in->type, "evdev") && !in->source_dev) {
+    if (mv_streq(in->type, "evdev") && !in->source_dev) {
         mv_xml_error(err, VIR_ERR_XML_ERROR, node, "<input type='evdev'> needs <source dev='...'/>");
         return -1;
     }
@@ -463,7 +459,7 @@ const char *mv_domain_graphics_listen_address(const mv_domain_graphics *g)
     if (g->listen)
         return g->listen;
     for (size_t i = 0; i < g->nlistens; i++)
-        if (streq(g->listens[i].type, "address") && g->listens[i].address)
+        if (mv_streq(g->listens[i].type, "address") && g->listens[i].address)
             return g->listens[i].address;
     return NULL;
 }
@@ -691,14 +687,14 @@ static int rng_check(void *obj, const xmlNode *node, unsigned int flags, mv_erro
                      "<rng> needs a model and a <backend model='...'>");
         return -1;
     }
-    if (streq(r->backend_model, "egd"))
+    if (mv_streq(r->backend_model, "egd"))
         return chr_source_check(&r->backend_egd, false, node, flags, err);
     if (r->backend_egd.type || r->backend_egd.source_path || r->backend_egd.source_host) {
         mv_xml_error(err, VIR_ERR_XML_ERROR, node,
                      "a character device is only for <backend model='egd'>");
         return -1;
     }
-    if (r->backend_random && !streq(r->backend_model, "random")) {
+    if (r->backend_random && !mv_streq(r->backend_model, "random")) {
         mv_xml_error(err, VIR_ERR_XML_ERROR, node,
                      "a device path is only for <backend model='random'>");
         return -1;

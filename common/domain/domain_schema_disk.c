@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <string.h>
+#include "common/str.h"
 
 const char *const mv_values_virtio_models[] = {"virtio", "virtio-transitional",
                                                "virtio-non-transitional", NULL};
@@ -349,11 +350,6 @@ static const mv_xml_elem disk_iotune = {
             C_IOTUNE(read_iops_sec_max_length), C_IOTUNE(write_iops_sec_max_length), C_END},
     .check = iotune_check};
 
-static bool streq(const char *a, const char *b)
-{
-    return a && b && strcmp(a, b) == 0;
-}
-
 static int disk_check(void *obj, const xmlNode *node, unsigned int flags, mv_error *err)
 {
     K *d = obj;
@@ -373,20 +369,20 @@ static int disk_check(void *obj, const xmlNode *node, unsigned int flags, mv_err
                      d->target_dev);
         return -1;
     }
-    if ((d->src_file && !streq(t, "file")) || (d->src_dev && !streq(t, "block")) ||
-        ((d->src_protocol || d->src_name || d->nsrc_hosts) && !streq(t, "network"))) {
+    if ((d->src_file && !mv_streq(t, "file")) || (d->src_dev && !mv_streq(t, "block")) ||
+        ((d->src_protocol || d->src_name || d->nsrc_hosts) && !mv_streq(t, "network"))) {
         mv_xml_error(err, VIR_ERR_XML_ERROR, node,
                      "<source> attributes do not match disk type '%s' (file: 'file', block: "
                      "'dev', network: 'protocol', 'name', <host>)",
                      t);
         return -1;
     }
-    if (streq(t, "network") && d->has_source && !d->src_protocol) {
+    if (mv_streq(t, "network") && d->has_source && !d->src_protocol) {
         mv_xml_error(err, VIR_ERR_XML_ERROR, node, "network disk '%s' needs a source protocol",
                      d->target_dev);
         return -1;
     }
-    if (streq(d->device, "lun") && !streq(t, "block") && !streq(t, "network")) {
+    if (mv_streq(d->device, "lun") && !mv_streq(t, "block") && !mv_streq(t, "network")) {
         mv_xml_error(err, VIR_ERR_CONFIG_UNSUPPORTED, node,
                      "disk device='lun' is only valid for block type disk source");
         return -1;

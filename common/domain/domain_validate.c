@@ -10,13 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/str.h"
 
 #define UNLIMITED_KIB 9007199254740991ULL /* libvirt's VIR_DOMAIN_MEMORY_PARAM_UNLIMITED */
-
-static bool streq(const char *a, const char *b)
-{
-    return a && b && strcmp(a, b) == 0;
-}
 
 int mv_validate_fail(mv_error *err, int code, const char *fmt, ...)
 {
@@ -48,7 +44,7 @@ int mv_for_each_device(const mv_domain_def *def, device_fn fn, void *opaque, mv_
     for (size_t i = 0; i < def->ndisks; i++) {
         device_ref d = {.kind = "disk", .index = i, .info = &def->disks[i].info,
                         .target = def->disks[i].target_dev,
-                        .on_usb = streq(def->disks[i].target_bus, "usb")};
+                        .on_usb = mv_streq(def->disks[i].target_bus, "usb")};
         if (fn(def, &d, opaque, err) < 0)
             return -1;
     }
@@ -59,13 +55,13 @@ int mv_for_each_device(const mv_domain_def *def, device_fn fn, void *opaque, mv_
             return -1;
     }
     EACH(filesystems, nfilesystems, "filesystem", false)
-    EACH(nets, nnets, "interface", streq(def->nets[i].model, "usb-net"))
-    EACH(serials, nserials, "serial", streq(def->serials[i].target_type, "usb-serial"))
+    EACH(nets, nnets, "interface", mv_streq(def->nets[i].model, "usb-net"))
+    EACH(serials, nserials, "serial", mv_streq(def->serials[i].target_type, "usb-serial"))
     EACH(parallels, nparallels, "parallel", false)
     EACH(consoles, nconsoles, "console", false)
     EACH(channels, nchannels, "channel", false)
-    EACH(inputs, ninputs, "input", streq(def->inputs[i].bus, "usb"))
-    EACH(sounds, nsounds, "sound", streq(def->sounds[i].model, "usb"))
+    EACH(inputs, ninputs, "input", mv_streq(def->inputs[i].bus, "usb"))
+    EACH(sounds, nsounds, "sound", mv_streq(def->sounds[i].model, "usb"))
     EACH(videos, nvideos, "video", false)
     EACH(redirdevs, nredirdevs, "redirdev", true)
     EACH(hubs, nhubs, "hub", true)
@@ -311,14 +307,14 @@ static bool default_drive_address(const mv_domain_disk *d, mv_domain_address *ou
     idx--;
     memset(out, 0, sizeof(*out));
     out->type = "drive";
-    if (streq(d->target_bus, "ide")) {
+    if (mv_streq(d->target_bus, "ide")) {
         out->controller = (int)(idx / 4);
         out->bus = (int)(idx % 4 / 2);
         out->unit = (int)(idx % 2);
-    } else if (streq(d->target_bus, "sata")) {
+    } else if (mv_streq(d->target_bus, "sata")) {
         out->controller = (int)(idx / 6);
         out->unit = (int)(idx % 6);
-    } else if (streq(d->target_bus, "fdc")) {
+    } else if (mv_streq(d->target_bus, "fdc")) {
         out->unit = (int)idx;
     } else {
         return false;
@@ -329,7 +325,7 @@ static bool default_drive_address(const mv_domain_disk *d, mv_domain_address *ou
 static const mv_domain_address *drive_address(const mv_domain_disk *d, mv_domain_address *buf)
 {
     if (d->info.address)
-        return streq(d->info.address->type, "drive") ? d->info.address : NULL;
+        return mv_streq(d->info.address->type, "drive") ? d->info.address : NULL;
     return default_drive_address(d, buf) ? buf : NULL;
 }
 
@@ -351,7 +347,7 @@ static int check_disks(const mv_domain_def *def, mv_error *err)
         char key[128];
         int rc;
 
-        if ((d->vendor || d->product) && !streq(d->target_bus, "scsi")) {
+        if ((d->vendor || d->product) && !mv_streq(d->target_bus, "scsi")) {
             fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
                  "only scsi disks support vendor and product (disk '%s')", d->target_dev);
             goto cleanup;
@@ -388,8 +384,8 @@ cleanup:
 
 static bool is_companion(const mv_domain_controller *c)
 {
-    return c->master_startport != MV_UNSET || streq(c->model, "ich9-uhci1") ||
-           streq(c->model, "ich9-uhci2") || streq(c->model, "ich9-uhci3");
+    return c->master_startport != MV_UNSET || mv_streq(c->model, "ich9-uhci1") ||
+           mv_streq(c->model, "ich9-uhci2") || mv_streq(c->model, "ich9-uhci3");
 }
 
 static int check_controllers(const mv_domain_def *def, mv_error *err)
@@ -403,14 +399,14 @@ static int check_controllers(const mv_domain_def *def, mv_error *err)
     for (size_t i = 0; i < def->ncontrollers; i++) {
         const mv_domain_controller *a = &def->controllers[i];
 
-        if (streq(a->type, "pci") &&
-            (streq(a->model, "pci-root") || streq(a->model, "pcie-root")) && a->info.address) {
+        if (mv_streq(a->type, "pci") &&
+            (mv_streq(a->model, "pci-root") || mv_streq(a->model, "pcie-root")) && a->info.address) {
             fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
                  "pci-root and pcie-root controllers should not have an address");
             goto cleanup;
         }
         /* USB companion controllers share their master's index */
-        if (a->index == MV_UNSET || (streq(a->type, "usb") && is_companion(a)))
+        if (a->index == MV_UNSET || (mv_streq(a->type, "usb") && is_companion(a)))
             continue;
         snprintf(key, sizeof(key), "%s %d", a->type, a->index);
         rc = mv_keyset_add(seen, key, "", NULL);
@@ -480,7 +476,7 @@ static int check_misc(const mv_domain_def *def, mv_error *err)
         audio_ids[id] = true;
     }
     if (def->os.loader_format && def->os.nvram_format &&
-        !streq(def->os.loader_format, def->os.nvram_format))
+        !mv_streq(def->os.loader_format, def->os.nvram_format))
         return fail(err, VIR_ERR_XML_ERROR, "Format mismatch: loader.format='%s' nvram.format='%s'",
                     def->os.loader_format, def->os.nvram_format);
     if (def->os.nvram_template && def->os.loader_stateless == MV_TRISTATE_YES)
@@ -497,7 +493,7 @@ static int check_misc(const mv_domain_def *def, mv_error *err)
 /* libvirt's rules for <numatune>. */
 static int check_memnodes(const mv_domain_numatune *nt, size_t cells, mv_error *err)
 {
-    bool restrictive = streq(nt->memory_mode, "restrictive");
+    bool restrictive = mv_streq(nt->memory_mode, "restrictive");
     bool *seen = calloc(cells + 1, sizeof(*seen));
     int ret = -1;
 
@@ -521,7 +517,7 @@ static int check_memnodes(const mv_domain_numatune *nt, size_t cells, mv_error *
             fail(err, VIR_ERR_XML_ERROR, "memnode %d needs a valid nodeset", m->cellid);
             goto cleanup;
         }
-        if (restrictive != streq(m->mode, "restrictive")) {
+        if (restrictive != mv_streq(m->mode, "restrictive")) {
             fail(err, VIR_ERR_XML_ERROR,
                  restrictive ? "'restrictive' mode is required in memnode element when mode "
                                "is 'restrictive' in memory element"
@@ -546,7 +542,7 @@ static int check_numatune(const mv_domain_def *def, mv_error *err)
     if (nt->memory_nodeset && bitmap_count(nt->memory_nodeset) <= 0)
         return fail(err, VIR_ERR_CONFIG_UNSUPPORTED, "Invalid value of 'nodeset': %s",
                     nt->memory_nodeset);
-    if (streq(nt->memory_placement, "static") && !nt->memory_nodeset)
+    if (mv_streq(nt->memory_placement, "static") && !nt->memory_nodeset)
         return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
                     "nodeset for NUMA memory tuning must be set if 'placement' is 'static'");
     if (nt->nmemnodes && !cells)

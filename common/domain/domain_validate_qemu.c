@@ -9,16 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/str.h"
 
 #define fail mv_validate_fail
 #define UNLIMITED_KIB 9007199254740991ULL /* libvirt's VIR_DOMAIN_MEMORY_PARAM_UNLIMITED */
 #define MAX_ROOT_PORTS (30 * 8) /* slots 1-0x1e of pcie-root, 8 functions each */
 #define USB_HUB_PORTS 8
-
-static bool streq(const char *a, const char *b)
-{
-    return a && b && strcmp(a, b) == 0;
-}
 
 static bool has_prefix(const char *s, const char *p)
 {
@@ -27,20 +23,20 @@ static bool has_prefix(const char *s, const char *p)
 
 static bool is_q35(const mv_domain_def *def)
 {
-    return streq(def->os.machine, "q35") || has_prefix(def->os.machine, "pc-q35");
+    return mv_streq(def->os.machine, "q35") || has_prefix(def->os.machine, "pc-q35");
 }
 
 static bool is_i440fx(const mv_domain_def *def)
 {
     const char *m = def->os.machine;
 
-    return streq(m, "pc") || has_prefix(m, "pc-i440fx") || has_prefix(m, "pc-0.") ||
+    return mv_streq(m, "pc") || has_prefix(m, "pc-i440fx") || has_prefix(m, "pc-0.") ||
            has_prefix(m, "pc-1.");
 }
 
 static bool is_x86(const mv_domain_def *def)
 {
-    return !def->os.arch || streq(def->os.arch, "x86_64") || streq(def->os.arch, "i686");
+    return !def->os.arch || mv_streq(def->os.arch, "x86_64") || mv_streq(def->os.arch, "i686");
 }
 
 static size_t numa_cells(const mv_domain_def *def)
@@ -80,15 +76,15 @@ static int pci_reserved(const mv_domain_def *def, const device_ref *d, unsigned 
     if (slot == 0 && fn == 0 && def->os.machine && (is_i440fx(def) || is_q35(def)))
         return double_use(key, err);
     if (is_i440fx(def) && slot == 1) {
-        if (fn == 1 && c && streq(c->type, "ide"))
+        if (fn == 1 && c && mv_streq(c->type, "ide"))
             return 0;
-        if (fn == 2 && c && streq(c->type, "usb"))
+        if (fn == 2 && c && mv_streq(c->type, "usb"))
             return 0;
         if (fn <= 3)
             return double_use(key, err);
     }
     if (is_q35(def) && slot == 0x1f) {
-        if (fn == 2 && c && streq(c->type, "sata"))
+        if (fn == 2 && c && mv_streq(c->type, "sata"))
             return 0;
         if (fn == 0 || fn == 2 || fn == 3)
             return double_use(key, err);
@@ -104,13 +100,13 @@ static int pci_check(const mv_domain_def *def, const device_ref *d, void *opaque
     char text[16];
     int rc;
 
-    if (!a || !streq(a->type, "pci"))
+    if (!a || !mv_streq(a->type, "pci"))
         return 0;
     /* a console on a serial target is that serial device, not another one */
-    if (streq(d->kind, "console") && d->index == 0 && def->nserials &&
-        (!def->consoles[0].target_type || streq(def->consoles[0].target_type, "serial")))
+    if (mv_streq(d->kind, "console") && d->index == 0 && def->nserials &&
+        (!def->consoles[0].target_type || mv_streq(def->consoles[0].target_type, "serial")))
         return 0;
-    if (streq(def->os.machine, "isapc"))
+    if (mv_streq(def->os.machine, "isapc"))
         return fail(err, VIR_ERR_XML_ERROR, "No PCI buses available");
     key = pci_key(a);
     if (key == 0 && a->slot == MV_UNSET)
@@ -138,21 +134,21 @@ static int disk_rules(const mv_domain_disk *d, mv_error *err)
         return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
                     "invalid disk target '%s', partitions can't appear in disk targets", t);
     if (a && bus) {
-        bool drive_bus = streq(bus, "ide") || streq(bus, "fdc") || streq(bus, "scsi") ||
-                         streq(bus, "sata");
+        bool drive_bus = mv_streq(bus, "ide") || mv_streq(bus, "fdc") || mv_streq(bus, "scsi") ||
+                         mv_streq(bus, "sata");
 
-        if (drive_bus && !streq(a->type, "drive"))
+        if (drive_bus && !mv_streq(a->type, "drive"))
             return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
                         "Invalid address type '%s' for the disk '%s' with the bus type '%s'",
                         a->type, t, bus);
-        if (streq(bus, "usb") && !streq(a->type, "usb"))
+        if (mv_streq(bus, "usb") && !mv_streq(a->type, "usb"))
             return fail(err, VIR_ERR_INTERNAL_ERROR, "unexpected address type for usb disk");
-        if (streq(bus, "virtio") && !streq(a->type, "pci"))
+        if (mv_streq(bus, "virtio") && !mv_streq(a->type, "pci"))
             return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
                         "Invalid address type '%s' for the disk '%s' with the bus type '%s'",
                         a->type, t, bus);
     }
-    if (streq(bus, "virtio") && (streq(d->device, "cdrom") || streq(d->device, "floppy")))
+    if (mv_streq(bus, "virtio") && (mv_streq(d->device, "cdrom") || mv_streq(d->device, "floppy")))
         return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
                     "disk type 'virtio' of '%s' does not support ejectable media", t);
     if (d->src_protocol) {
@@ -160,13 +156,13 @@ static int disk_rules(const mv_domain_disk *d, mv_error *err)
                                                   "tftp", "ssh", "nfs", NULL};
 
         for (size_t i = 0; single_host[i]; i++)
-            if (streq(d->src_protocol, single_host[i]) && d->nsrc_hosts != 1)
+            if (mv_streq(d->src_protocol, single_host[i]) && d->nsrc_hosts != 1)
                 return fail(err, VIR_ERR_INTERNAL_ERROR, "%s protocol accepts only one host",
                             d->src_protocol);
-        if (streq(d->src_protocol, "nbd") && d->nsrc_hosts > 1)
+        if (mv_streq(d->src_protocol, "nbd") && d->nsrc_hosts > 1)
             return fail(err, VIR_ERR_INTERNAL_ERROR, "nbd protocol accepts only one host");
     }
-    if (d->shareable && !d->readonly && d->driver_format && !streq(d->driver_format, "raw"))
+    if (d->shareable && !d->readonly && d->driver_format && !mv_streq(d->driver_format, "raw"))
         return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
                     "shared access for disk '%s' requires use of supported storage format", t);
     return 0;
@@ -186,7 +182,7 @@ static int usb_ports(const mv_domain_controller *c)
     if (c->ports != MV_UNSET)
         return c->ports;
     for (size_t i = 0; c->model && i < sizeof(table) / sizeof(table[0]); i++)
-        if (streq(c->model, table[i].model))
+        if (mv_streq(c->model, table[i].model))
             return table[i].ports;
     return -1; /* the driver's default model: not known here */
 }
@@ -207,14 +203,14 @@ static int usb_collect(const mv_domain_def *def, const device_ref *d, void *opaq
 
     if (d->on_usb) {
         if (st->disabled) {
-            if (streq(d->kind, "hub"))
+            if (mv_streq(d->kind, "hub"))
                 return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
                             "Can't add USB hub: USB is disabled for this domain");
             return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
                         "Can't add USB %s device. USB bus is disabled", d->kind);
         }
     }
-    if (a && streq(a->type, "usb")) {
+    if (a && mv_streq(a->type, "usb")) {
         char key[96];
         int bus = a->bus == MV_UNSET ? 0 : a->bus;
 
@@ -236,7 +232,7 @@ static int usb_collect(const mv_domain_def *def, const device_ref *d, void *opaq
             if (rc > 0)
                 return fail(err, VIR_ERR_XML_ERROR, "Duplicate USB address bus %d port %s", bus,
                             a->port);
-            if (rc < 0 || (streq(d->kind, "hub") && mv_keyset_add(st->hubs, key, "", NULL) < 0))
+            if (rc < 0 || (mv_streq(d->kind, "hub") && mv_keyset_add(st->hubs, key, "", NULL) < 0))
                 return fail(err, VIR_ERR_NO_MEMORY, "checking USB addresses");
         }
     }
@@ -248,7 +244,7 @@ static const mv_domain_controller *usb_controller(const mv_domain_def *def, int 
     for (size_t i = 0; i < def->ncontrollers; i++) {
         const mv_domain_controller *c = &def->controllers[i];
 
-        if (streq(c->type, "usb") && (c->index == index || (c->index == MV_UNSET && index == 0)))
+        if (mv_streq(c->type, "usb") && (c->index == index || (c->index == MV_UNSET && index == 0)))
             return c;
     }
     return NULL;
@@ -301,16 +297,16 @@ static int usb_rules(const mv_domain_def *def, mv_error *err)
     for (size_t i = 0; i < def->ncontrollers; i++) {
         const mv_domain_controller *c = &def->controllers[i];
 
-        if (!streq(c->type, "usb"))
+        if (!mv_streq(c->type, "usb"))
             continue;
         any_usb = true;
-        st.disabled = st.disabled || streq(c->model, "none");
-        if (streq(c->model, "qemu-xhci") && c->ports > 15) {
+        st.disabled = st.disabled || mv_streq(c->model, "none");
+        if (mv_streq(c->model, "qemu-xhci") && c->ports > 15) {
             fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
                  "'qemu-xhci' controller only supports up to '15' ports");
             goto cleanup;
         }
-        if (streq(def->os.machine, "isapc") && !streq(c->model, "none")) {
+        if (mv_streq(def->os.machine, "isapc") && !mv_streq(c->model, "none")) {
             fail(err, VIR_ERR_XML_ERROR, "No PCI buses available");
             goto cleanup;
         }
@@ -337,23 +333,23 @@ static int controller_rules(const mv_domain_def *def, mv_error *err)
         const mv_domain_controller *c = &def->controllers[i];
         const mv_domain_address *a = c->info.address;
 
-        if (!streq(c->type, "pci"))
+        if (!mv_streq(c->type, "pci"))
             continue;
-        if (c->index == 0 && is_q35(def) && !streq(c->model, "pcie-root"))
+        if (c->index == 0 && is_q35(def) && !mv_streq(c->model, "pcie-root"))
             return fail(err, VIR_ERR_XML_ERROR,
                         "The PCI controller with index='0' must be model='pcie-root' for this "
                         "machine type, but model='%s' was found instead",
                         c->model ? c->model : "");
-        if (c->index == 0 && is_i440fx(def) && !streq(c->model, "pci-root"))
+        if (c->index == 0 && is_i440fx(def) && !mv_streq(c->model, "pci-root"))
             return fail(err, VIR_ERR_XML_ERROR,
                         "The PCI controller with index='0' must be model='pci-root' for this "
                         "machine type, but model='%s' was found instead",
                         c->model ? c->model : "");
-        if (streq(c->model, "pcie-expander-bus") && !is_q35(def))
+        if (mv_streq(c->model, "pcie-expander-bus") && !is_q35(def))
             return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
                         "pcie-expander-bus controllers are not supported with this machine type");
-        if ((streq(c->model, "pci-expander-bus") || streq(c->model, "pcie-expander-bus")) && a &&
-            streq(a->type, "pci") && a->bus > 0)
+        if ((mv_streq(c->model, "pci-expander-bus") || mv_streq(c->model, "pcie-expander-bus")) && a &&
+            mv_streq(a->type, "pci") && a->bus > 0)
             return fail(err, VIR_ERR_XML_ERROR,
                         "a %s must be plugged into the root bus, not bus %d", c->model, a->bus);
         if (c->target_node != MV_UNSET && (size_t)c->target_node >= numa_cells(def))
@@ -362,7 +358,7 @@ static int controller_rules(const mv_domain_def *def, mv_error *err)
                         "domain's <cpu><numa> array (%zu)",
                         c->model ? c->model : "pci controller", c->index, c->target_node,
                         numa_cells(def));
-        if ((streq(c->model, "pcie-root-port") || streq(c->model_name, "ioh3420")) &&
+        if ((mv_streq(c->model, "pcie-root-port") || mv_streq(c->model_name, "ioh3420")) &&
             (!a || a->bus <= 0) && ++root_ports > MAX_ROOT_PORTS)
             return fail(err, VIR_ERR_INTERNAL_ERROR,
                         "a PCI slot is needed to connect a PCI controller model='pcie-root-port', "
@@ -427,10 +423,10 @@ static int device_rules(const mv_domain_def *def, mv_error *err)
 {
     const mv_domain_iommu *iommu = def->iommu;
 
-    if (iommu && streq(iommu->model, "intel") && !is_q35(def))
+    if (iommu && mv_streq(iommu->model, "intel") && !is_q35(def))
         return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
                     "IOMMU device: 'intel' is only supported with Q35 machines");
-    if (iommu && streq(iommu->model, "virtio")) {
+    if (iommu && mv_streq(iommu->model, "virtio")) {
         if (!is_q35(def))
             return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
                         "IOMMU device: 'virtio' is only supported with Q35 and ARM Virt machines");
@@ -441,15 +437,15 @@ static int device_rules(const mv_domain_def *def, mv_error *err)
     for (size_t i = 0; i < def->ninputs; i++) {
         const mv_domain_input *in = &def->inputs[i];
 
-        if (streq(in->bus, "ps2") && def->features && def->features->ps2 == MV_TRISTATE_NO)
+        if (mv_streq(in->bus, "ps2") && def->features && def->features->ps2 == MV_TRISTATE_NO)
             return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
                         "ps2 bus inputs require the ps2 feature not to be disabled");
-        if (in->model && !streq(in->model, "virtio") && !streq(in->type, "passthrough"))
+        if (in->model && !mv_streq(in->model, "virtio") && !mv_streq(in->type, "passthrough"))
             return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
                         "virtio (non-)transitional models are not supported for input type=%s",
                         in->type);
     }
-    if (def->cpu && streq(def->cpu->cache_mode, "emulate") && def->cpu->cache_level != 3)
+    if (def->cpu && mv_streq(def->cpu->cache_mode, "emulate") && def->cpu->cache_level != 3)
         return fail(err, VIR_ERR_CONFIG_UNSUPPORTED,
                     "CPU cache mode 'emulate' can only be used with level='3'");
     for (size_t i = 0; i < def->ndisks; i++)
