@@ -51,7 +51,6 @@ void qemu_vm_unref(qemu_vm *vm)
     free(vm->pid_path);
     free(vm->sock_dir);
     free(vm->ports);
-    mv_domain_def_free(vm->boot_def);
     pthread_mutex_destroy(&vm->status_lock);
     pthread_mutex_destroy(&vm->lock);
     free(vm);
@@ -260,16 +259,9 @@ void qemu_vm_stop(qemu_vm *vm, int reason, int detail)
         qemu_command_cleanup_host(old->def);
 
     if (old && old->persistent) {
-        /* The next boot's definition if one was defined meanwhile, else the one it
-         * started from. */
-        if (old->newdef)
-            next = mv_domain_def_copy(old->newdef, &err);
-        else if (vm->boot_def) {
-            next = vm->boot_def;
-            vm->boot_def = NULL;
-        } else {
-            next = mv_domain_def_copy(old->def, &err);
-        }
+        /* The next boot's definition: a running persistent domain always has one (start
+         * and re-attach keep it; a redefine replaces it). */
+        next = mv_domain_def_copy(qemu_domsnap_inactive_def(old), &err);
         if (next && (snap = qemu_domsnap_new(next))) {
             next = NULL;
             snap->state = VIR_DOMAIN_SHUTOFF;
@@ -506,8 +498,6 @@ int qemu_process_start(qemu_state *s, qemu_domobj *obj, const qemu_domsnap *old,
             mv_error_set_errno(err, ENOMEM, VIR_FROM_QEMU, "cannot start domain '%s'", def->name);
         goto cleanup;
     }
-    if (old && old->persistent && !(vm->boot_def = mv_domain_def_copy(def, err)))
-        goto cleanup;
     if (mv_check_socket_path(vm->mon_path, err) < 0)
         goto cleanup;
     unlink(vm->mon_path);

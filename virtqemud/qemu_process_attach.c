@@ -85,8 +85,6 @@ static void reattach_one(qemu_runs *runs, const char *name, const char *path)
         MV_INFO("domain '%s' (pid %d) ended while the daemon was away", name, (int)st.pid);
         if (!(snap = status_snapshot(&st, 0, created ? NULL : old, &err)))
             goto cleanup;
-        if (snap->persistent && !(vm->boot_def = mv_domain_def_copy(old->def, &err)))
-            goto cleanup;
         qemu_domlist_publish(s->doms, obj, qemu_domsnap_ref(snap));
         qemu_vm_stop(vm,
                      st.guest_shutdown ? VIR_DOMAIN_SHUTOFF_SHUTDOWN : VIR_DOMAIN_SHUTOFF_CRASHED,

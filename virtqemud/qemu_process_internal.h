@@ -68,7 +68,6 @@ struct qemu_vm {
     uint64_t autodestroy; /* the connection whose close destroys the guest; 0: none */
     int *ports;           /* display ports to give back at stop */
     size_t nports;
-    mv_domain_def *boot_def; /* the definition it started from (persistent ones) */
     unsigned long long balloon_kib; /* a BALLOON_CHANGE not yet published (lock); 0: none */
 };
 
