@@ -199,10 +199,8 @@ qemu_domsnap *qemu_domain_define(qemu_state *s, const char *xml, unsigned int fl
         goto cleanup;
     def = NULL;
     qemu_domlist_publish(s->doms, obj, qemu_domsnap_ref(snap));
-    if (s->daemon)
-        mv_daemon_emit_lifecycle(
-            s->daemon, snap->def->name, snap->def->uuid, -1, VIR_DOMAIN_EVENT_DEFINED,
-            created ? VIR_DOMAIN_EVENT_DEFINED_ADDED : VIR_DOMAIN_EVENT_DEFINED_UPDATED);
+    qemu_process_emit(s, snap->def, -1, VIR_DOMAIN_EVENT_DEFINED,
+                      created ? VIR_DOMAIN_EVENT_DEFINED_ADDED : VIR_DOMAIN_EVENT_DEFINED_UPDATED);
 
 cleanup:
     if (obj) {
@@ -285,9 +283,8 @@ int qemu_domain_undefine(qemu_state *s, const unsigned char uuid[MV_UUID_BUFLEN]
     } else {
         qemu_domlist_remove(s->doms, obj);
     }
-    if (s->daemon)
-        mv_daemon_emit_lifecycle(s->daemon, snap->def->name, snap->def->uuid, -1,
-                                 VIR_DOMAIN_EVENT_UNDEFINED, VIR_DOMAIN_EVENT_UNDEFINED_REMOVED);
+    qemu_process_emit(s, snap->def, -1, VIR_DOMAIN_EVENT_UNDEFINED,
+                      VIR_DOMAIN_EVENT_UNDEFINED_REMOVED);
     ret = 0;
 
 cleanup:

@@ -293,9 +293,13 @@ static void poweroff(qemu_vm *vm)
  * give (caller holds the job). */
 static void stop_run(qemu_vm *vm)
 {
-    bool shutdown;
+    bool shutdown, destroying;
 
-    if (vm->destroying) {
+    /* vm->lock guards the flags: a destroy sets them from another thread. */
+    pthread_mutex_lock(&vm->lock);
+    destroying = vm->destroying;
+    pthread_mutex_unlock(&vm->lock);
+    if (destroying) {
         qemu_pidfd_wait(vm->pidfd, QEMU_KILL_TERM_MS);
         qemu_vm_stop(vm, VIR_DOMAIN_SHUTOFF_DESTROYED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
         return;
