@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -557,11 +558,20 @@ void mvc_streams_dispatch(mvc_events *ev)
 
 /* The daemon broke the stream's protocol: the stream fails, and the daemon is told when
  * the application closes it (events lock held). */
-static void protocol_error_locked(virStreamPtr st, const char *what)
+/* Fails the stream from our side: Recv/Send report err's code and message, and the
+ * daemon is told to abort. */
+static void fail_locked(virStreamPtr st, int code, const char *message)
 {
     st->peer_aborted = true;
     st->must_abort = true;
-    mv_error_set(&st->peer_err, VIR_ERR_RPC, VIR_FROM_STREAMS, "the daemon %s", what);
+    mv_error_set(&st->peer_err, code, VIR_FROM_STREAMS, "%s", message);
+}
+
+static void protocol_error_locked(virStreamPtr st, const char *what)
+{
+    char message[128];
+    snprintf(message, sizeof(message), "the daemon %s", what);
+    fail_locked(st, VIR_ERR_RPC, message);
 }
 
 void mvc_streams_frame(virConnectPtr conn, const Modvirt__Envelope *env)
@@ -583,7 +593,10 @@ void mvc_streams_frame(virConnectPtr conn, const Modvirt__Envelope *env)
         }
         chunk *c = calloc(1, sizeof(*c));
         if (!c || !(c->data = malloc(env->body.len))) {
+            /* Dropping the data silently would lose output and the window's credit
+             * with it: the stream fails, and Recv says why. */
             free(c);
+            fail_locked(st, VIR_ERR_NO_MEMORY, "cannot keep the stream's data");
             break;
         }
         memcpy(c->data, env->body.data, env->body.len);
