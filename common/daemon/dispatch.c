@@ -138,10 +138,16 @@ static void call_answer(mv_call *call)
             mv_conn_send(c, buf, len);
             MV_DEBUG("%s serial %u (pid %d): ok", call->proc->name, call->serial,
                      (int)call->ident.pid);
-            /* the reply is out first: the stream's frames follow it */
-            if (call->stream_fd >= 0 &&
-                mv_stream_open(c, call->serial, call->proc->num, call->stream_fd) == 0)
-                call->stream_fd = -1;
+            /* the reply is out first: the stream's frames follow it; a stream that cannot
+             * start is aborted at once, so the client is not left waiting on it */
+            if (call->stream_fd >= 0) {
+                if (mv_stream_open(c, call->serial, call->proc->num, call->stream_fd, &err) == 0)
+                    call->stream_fd = -1;
+                else
+                    mv_conn_send_stream_status(c, call->serial, call->proc->num,
+                                               MODVIRT__STREAM_STATUS__STREAM_ABORT, &err);
+                mv_error_clear(&err);
+            }
             return;
         }
         /* the reply does not fit in a frame: that is the answer */
@@ -373,17 +379,10 @@ static void other_kind(mv_conn *c, const Modvirt__Envelope *env)
     if (env->kind == MODVIRT__FRAME_KIND__FRAME_STREAM) {
         mv_error_set(&err, VIR_ERR_RPC, VIR_FROM_STREAMS, "no stream is open with serial %u",
                      env->serial);
-        mv_frame_spec spec = {.serial = env->serial,
-                              .kind = MODVIRT__FRAME_KIND__FRAME_STREAM,
-                              .proc = env->proc,
-                              .stream_status = MODVIRT__STREAM_STATUS__STREAM_ABORT,
-                              .error = &err};
-        uint8_t *buf = NULL;
-        size_t len = 0;
         /* a peer that is aborting anyway needs no answer */
-        if (env->stream_status != MODVIRT__STREAM_STATUS__STREAM_ABORT &&
-            mv_frame_build(&spec, &buf, &len, NULL) == 0)
-            mv_conn_send(c, buf, len);
+        if (env->stream_status != MODVIRT__STREAM_STATUS__STREAM_ABORT)
+            mv_conn_send_stream_status(c, env->serial, env->proc,
+                                       MODVIRT__STREAM_STATUS__STREAM_ABORT, &err);
     } else {
         mv_error_set(&err, VIR_ERR_RPC, VIR_FROM_RPC,
                      "unexpected frame of kind %d from a client (only calls are accepted)",

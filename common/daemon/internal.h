@@ -139,8 +139,11 @@ void mv_events_conn_gone(mv_conn *c);
 
 /* ---- stream.c: fds bridged to stream frames ---- */
 /* Starts bridging fd to the stream of call `serial` (the stream owns fd from then on).
- * 0, or -1: the caller still owns fd. */
-int mv_stream_open(mv_conn *c, uint32_t serial, uint32_t proc, int fd);
+ * 0, or -1 with err set: the caller still owns fd. */
+int mv_stream_open(mv_conn *c, uint32_t serial, uint32_t proc, int fd, mv_error *err);
+/* Sends a stream status frame (FINISH, ABORT with e, ...) for serial on c. */
+void mv_conn_send_stream_status(mv_conn *c, uint32_t serial, uint32_t proc,
+                                Modvirt__StreamStatus st, const mv_error *e);
 /* A FRAME_STREAM from the client: 0 when a stream of c took it, -1 when none is open. */
 int mv_stream_frame(mv_conn *c, const Modvirt__Envelope *env);
 /* The client's queue changed: streams read their fds again, or stop. */

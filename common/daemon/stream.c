@@ -48,17 +48,24 @@ static void send_frame(mv_stream *s, uint8_t *buf, size_t len)
     mv_conn_flush(s->c);
 }
 
-static void send_status(mv_stream *s, Modvirt__StreamStatus st, const mv_error *e)
+void mv_conn_send_stream_status(mv_conn *c, uint32_t serial, uint32_t proc,
+                                Modvirt__StreamStatus st, const mv_error *e)
 {
-    mv_frame_spec spec = {.serial = s->serial,
+    mv_frame_spec spec = {.serial = serial,
                           .kind = MODVIRT__FRAME_KIND__FRAME_STREAM,
-                          .proc = s->proc,
+                          .proc = proc,
                           .stream_status = st,
                           .error = e};
     uint8_t *buf = NULL;
     size_t len = 0;
     if (mv_frame_build(&spec, &buf, &len, NULL) == 0)
-        send_frame(s, buf, len);
+        mv_conn_send(c, buf, len);
+}
+
+static void send_status(mv_stream *s, Modvirt__StreamStatus st, const mv_error *e)
+{
+    mv_conn_send_stream_status(s->c, s->serial, s->proc, st, e);
+    mv_conn_flush(s->c);
 }
 
 /* A handler waiting for other sessions' fds to close (mv_daemon_abort_streams_on). */
@@ -281,14 +288,18 @@ static void stream_watch(mv_stream *s)
         uv_poll_stop(&s->poll);
 }
 
-int mv_stream_open(mv_conn *c, uint32_t serial, uint32_t proc, int fd)
+int mv_stream_open(mv_conn *c, uint32_t serial, uint32_t proc, int fd, mv_error *err)
 {
     mv_stream *s = calloc(1, sizeof(*s));
-    if (!s)
+    if (!s) {
+        mv_error_set_errno(err, ENOMEM, VIR_FROM_STREAMS, "cannot open the stream");
         return -1;
-    int fl = fcntl(fd, F_GETFL);
+    }
+    int fl = fcntl(fd, F_GETFL), rc = 0;
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
-        uv_poll_init(c->pipe.loop, &s->poll, fd) < 0) {
+        (rc = uv_poll_init(c->pipe.loop, &s->poll, fd)) < 0) {
+        mv_error_set_errno(err, rc < 0 ? -rc : errno, VIR_FROM_STREAMS,
+                           "cannot watch the stream's source");
         free(s);
         return -1;
     }

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
@@ -34,6 +35,7 @@
 
 static int peer_fd = -1; /* the test's end of the last console: socket, or pty master */
 static bool console_pty; /* consoles are ptys (the daemon holds the slave, as for qemu) */
+static bool console_file; /* the console is a regular file, which no poll can watch */
 
 /* A JOB that emits a lifecycle event about the domain named by the "xml", from its
  * worker thread. */
@@ -56,6 +58,15 @@ static int t_define(mv_call *call, const Modvirt__DomainDefineArgs *a, Modvirt__
 static int t_console(mv_call *call, const Modvirt__DomainOpenConsoleArgs *a, Modvirt__Empty *r)
 {
     int sv[2];
+    if (console_file) {
+        int fd = memfd_create("not-pollable", MFD_CLOEXEC);
+        if (fd < 0) {
+            mv_error_set(mv_call_error(call), VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, "memfd");
+            return -1;
+        }
+        peer_fd = -1;
+        return mv_call_attach_stream_fd(call, fd);
+    }
     if (console_pty) {
         struct termios raw;
         if (openpty(&sv[0], &sv[1], NULL, NULL, NULL) < 0) {
@@ -294,6 +305,32 @@ static void test_stream_both_ways(void **state)
     assert_int_equal(read(peer, buf, 1), 0);
     close(peer);
     fx_peer_close(&c);
+}
+
+/* A source the daemon cannot watch (a regular file: epoll refuses it): the open was
+ * answered, so the stream is aborted at once with why, never left silent. */
+static void test_stream_cannot_start(void **state)
+{
+    fx_peer c;
+    client_open(&c);
+    console_file = true;
+    Modvirt__DomainOpenConsoleArgs a = MODVIRT__DOMAIN_OPEN_CONSOLE_ARGS__INIT;
+    fx_peer_call(&c, 41, MV_PROC_DOMAIN_OPEN_CONSOLE, &a.base);
+    Modvirt__Envelope *env = fx_peer_poll(&c, 10000);
+    console_file = false;
+    assert_non_null(env);
+    assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_REPLY);
+    mv_envelope_free(env);
+    env = fx_peer_poll(&c, 10000);
+    assert_non_null(env);
+    assert_int_equal(env->kind, MODVIRT__FRAME_KIND__FRAME_STREAM);
+    assert_int_equal(env->serial, 41);
+    assert_int_equal(env->stream_status, MODVIRT__STREAM_STATUS__STREAM_ABORT);
+    assert_non_null(env->error);
+    assert_non_null(strstr(env->error->message, "cannot watch the stream's source"));
+    mv_envelope_free(env);
+    fx_peer_close(&c);
+    (void)state;
 }
 
 static void test_stream_source_ends(void **state)
@@ -600,6 +637,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_registrations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_both_ways, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_cannot_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_source_ends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_flow_control, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_client_window, setup, teardown),
