@@ -172,7 +172,7 @@ int qemu_vm_write_status(qemu_vm *vm, const qemu_domsnap *snap, mv_error *err)
         st.guest_shutdown = vm->guest_shutdown;
         st.fake_reboot = vm->fake_reboot;
         pthread_mutex_unlock(&vm->lock);
-        qemu_proc_stat(vm->pid, NULL, &st.start_ticks);
+        st.start_ticks = vm->start_ticks;
         ret = qemu_status_write(vm->status_path, &st, err);
     }
     pthread_mutex_unlock(&vm->status_lock);
@@ -531,6 +531,9 @@ int qemu_process_start(qemu_state *s, qemu_domobj *obj, const qemu_domsnap *old,
     if ((vm->pidfd = qemu_pidfd_open(vm->pid, err)) < 0 ||
         write_pid_file(vm->pid_path, vm->pid, err) < 0)
         goto cleanup;
+    /* Read once, right after the spawn: a later read (each status write) could be of a
+     * stranger that reused the pid after qemu died, and re-attach would take it. */
+    qemu_proc_stat(vm->pid, NULL, &vm->start_ticks);
     qemu_runs_add(runs, vm);
     registered = true;
     if (!(vm->mon = qemu_mon_open(&runs->ml, vm->mon_path, QEMU_MONITOR_OPEN_MS, qemu_vm_alive, vm,

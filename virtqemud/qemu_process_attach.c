@@ -71,6 +71,7 @@ static void reattach_one(qemu_runs *runs, const char *name, const char *path)
         goto cleanup;
     }
     vm->pid = st.pid;
+    vm->start_ticks = st.start_ticks;
     vm->guest_shutdown = st.guest_shutdown;
     vm->fake_reboot = st.fake_reboot;
     /* Same pid and same start time, or it is another process that reused the pid. */

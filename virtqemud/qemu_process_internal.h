@@ -53,6 +53,7 @@ struct qemu_vm {
     unsigned char uuid[MV_UUID_BUFLEN];
     int id;
     pid_t pid;
+    unsigned long long start_ticks; /* the process's start time: tells it from a pid reuser */
     int pidfd; /* owned by the poll watcher once it started */
     char *mon_path, *status_path, *pid_path, *sock_dir;
     pthread_mutex_t status_lock; /* the status file's writes and its removal */
