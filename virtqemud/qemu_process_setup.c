@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "common/domain/domain_validate.h"
 #include "common/error.h"
 #include "virtqemud/qemu_caps.h"
 #include "virtqemud/qemu_process_internal.h"
@@ -65,21 +66,6 @@ static json_object *strings(const char *key, ...)
     return o;
 }
 
-/* passwdValidTo as libvirt reads it: "YYYY-MM-DDTHH:MM:SS" in UTC. */
-static int parse_valid_to(const char *text, time_t *out, mv_error *err)
-{
-    struct tm tm = {0};
-    const char *end = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
-
-    if (!end || *end) {
-        mv_error_set(err, VIR_ERR_XML_ERROR, VIR_FROM_QEMU,
-                     "graphics passwdValidTo '%s' is not a time like '2024-01-31T12:00:00'", text);
-        return -1;
-    }
-    *out = timegm(&tm);
-    return 0;
-}
-
 /* A VNC or SPICE password: libvirt hands it to QEMU over QMP once it runs (its command
  * line only says password=on, so `ps` never shows it), then says when it expires: at
  * passwdValidTo, at once when that has passed or the password is empty, else never. */
@@ -91,7 +77,7 @@ static int set_password(qemu_vm *vm, const mv_domain_graphics *g, mv_error *err)
 
     if (!g->passwd || (!mv_streq(proto, "vnc") && !mv_streq(proto, "spice")))
         return 0;
-    if (g->passwd_valid_to && parse_valid_to(g->passwd_valid_to, &valid_to, err) < 0)
+    if (g->passwd_valid_to && mv_graphics_valid_to(g->passwd_valid_to, &valid_to, err) < 0)
         return -1;
     if (command(vm, "set_password",
                 strings("protocol", proto, "password", g->passwd, "connected", g->connected, NULL),

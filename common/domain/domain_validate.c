@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "common/str.h"
 
 #define UNLIMITED_KIB 9007199254740991ULL /* libvirt's VIR_DOMAIN_MEMORY_PARAM_UNLIMITED */
@@ -459,10 +460,28 @@ cleanup:
     return ret;
 }
 
+int mv_graphics_valid_to(const char *text, time_t *out, mv_error *err)
+{
+    struct tm tm = {0};
+    const char *end = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
+
+    if (!end || *end)
+        return fail(err, VIR_ERR_XML_ERROR,
+                    "graphics passwdValidTo '%s' is not a time like '2024-01-31T12:00:00'", text);
+    if (out)
+        *out = timegm(&tm);
+    return 0;
+}
+
 static int check_misc(const mv_domain_def *def, mv_error *err)
 {
     bool audio_ids[256] = {false};
     int primaries = 0;
+
+    for (size_t i = 0; i < def->ngraphics; i++)
+        if (def->graphics[i].passwd_valid_to &&
+            mv_graphics_valid_to(def->graphics[i].passwd_valid_to, NULL, err) < 0)
+            return -1;
 
     for (size_t i = 0; i < def->nvideos; i++)
         if (def->videos[i].primary == MV_TRISTATE_YES && ++primaries > 1)

@@ -6,6 +6,7 @@
 #ifndef MV_DOMAIN_VALIDATE_H
 #define MV_DOMAIN_VALIDATE_H
 
+#include <time.h>
 #include "common/domain/domain_conf.h"
 
 /* Always: duplicate disk targets and drive addresses, boot orders used twice or together
@@ -58,5 +59,9 @@ int mv_bitmap_walk_all(const char *s, void (*fn)(long n, bool negated, void *opa
 /* VIR_ERR_XML_ERROR naming what and s when s is not a number list; *max (may be NULL)
  * gets the largest number set, -1 for none. NULL s is fine. */
 int mv_check_bitmap(const char *what, const char *s, long *max, mv_error *err);
+
+/* A graphics passwdValidTo as libvirt reads it, "YYYY-MM-DDTHH:MM:SS" in UTC, into *out
+ * (may be NULL); VIR_ERR_XML_ERROR naming it otherwise. */
+int mv_graphics_valid_to(const char *text, time_t *out, mv_error *err);
 
 #endif
